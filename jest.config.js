@@ -1,0 +1,32 @@
+// One jest run for the whole monorepo: unit tests (*.test.ts) and integration
+// tests against the real broker and database (*.int.test.ts). Workspace packages
+// resolve to their TypeScript sources, so tests need no build step.
+const swc = [
+  '@swc/jest',
+  { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'commonjs' } },
+];
+const shared = {
+  transform: { '^.+\\.ts$': swc },
+  moduleNameMapper: {
+    '^@cio-bridge/([^/]+)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@cio-bridge/([^/]+)/(.+)$': '<rootDir>/packages/$1/src/$2',
+  },
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  testEnvironment: 'node',
+};
+
+module.exports = {
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/{packages,services}/*/src/**/*.test.ts', '!**/*.int.test.ts'],
+    },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/{packages,services}/*/src/**/*.int.test.ts'],
+      slowTestThreshold: 30,
+    },
+  ],
+};

@@ -1,0 +1,15 @@
+export { createKafka, type KafkaClientOptions } from './client';
+export { type ConsumerOptions, createConsumer } from './consumer';
+export { headerString, headersToStrings } from './headers';
+export { type OutgoingMessage, Publisher, type PublisherOptions, PublishTimeoutError } from './publisher';
+export { kafkaReadiness } from './readiness';
+export { onShutdown, type ShutdownOptions } from './shutdown';
+export {
+  defaultTopicNames,
+  ensureTopics,
+  TOPICS,
+  type TopicKey,
+  type TopicNames,
+  type TopicSpec,
+  topicSpecs,
+} from './topics';

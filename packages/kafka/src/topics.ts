@@ -1,0 +1,60 @@
+import type { Admin } from 'kafkajs';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  retentionMs: number;
+}
+
+/** The topics of the design, declared once. The key of every message is the person. */
+export const TOPICS = {
+  track: { name: 'customerio.track', partitions: 12, retentionMs: 7 * DAY_MS },
+  transactional: { name: 'customerio.transactional', partitions: 6, retentionMs: 7 * DAY_MS },
+  dlq: { name: 'customerio.dlq', partitions: 3, retentionMs: 30 * DAY_MS },
+  predictions: { name: 'customerio.predictions', partitions: 6, retentionMs: 7 * DAY_MS },
+  reporting: { name: 'customerio.reporting', partitions: 6, retentionMs: 14 * DAY_MS },
+} as const satisfies Record<string, TopicSpec>;
+
+export type TopicKey = keyof typeof TOPICS;
+/** Topic names by role; services take these so tests can give each run its own topics. */
+export type TopicNames = Record<TopicKey, string>;
+
+export const defaultTopicNames: TopicNames = {
+  track: TOPICS.track.name,
+  transactional: TOPICS.transactional.name,
+  dlq: TOPICS.dlq.name,
+  predictions: TOPICS.predictions.name,
+  reporting: TOPICS.reporting.name,
+};
+
+/** The catalog's specs under the given names (partitions and retention stay as declared). */
+export function topicSpecs(
+  names: TopicNames = defaultTopicNames,
+  keys = Object.keys(TOPICS) as TopicKey[],
+): TopicSpec[] {
+  return keys.map((key) => ({ ...TOPICS[key], name: names[key] }));
+}
+
+/** Creates the topics that do not exist yet; returns the names it created. Safe to run concurrently. */
+export async function ensureTopics(
+  admin: Admin,
+  specs: TopicSpec[],
+  replicationFactor = -1,
+): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((spec) => !existing.has(spec.name));
+  if (missing.length === 0) return [];
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((spec) => ({
+      topic: spec.name,
+      numPartitions: spec.partitions,
+      // -1: the broker's default.replication.factor, so one file serves one node and a cluster.
+      replicationFactor,
+      configEntries: [{ name: 'retention.ms', value: String(spec.retentionMs) }],
+    })),
+  });
+  return missing.map((spec) => spec.name);
+}

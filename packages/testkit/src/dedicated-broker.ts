@@ -1,0 +1,118 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { waitFor } from './wait-for';
+
+/** A broker of one test's own, to stop and start without disturbing other tests. */
+export interface DedicatedBroker {
+  brokers: string[];
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** stops it and removes its data */
+  close(): Promise<void>;
+}
+
+function repoRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'infra/kafka/pom.xml'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find infra/kafka/pom.xml above the testkit');
+    dir = parent;
+  }
+  return dir;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Starts a second single-node KRaft broker from the jars `npm run infra:up` resolved,
+ * on free ports with a temporary log directory. Slow (seconds); for tests that must
+ * take the broker away.
+ */
+export async function startKafkaBroker(): Promise<DedicatedBroker> {
+  const root = repoRoot();
+  const version = /<kafka.version>(.+)<\/kafka.version>/.exec(
+    readFileSync(join(root, 'infra/kafka/pom.xml'), 'utf8'),
+  )![1]!;
+  const libs = join(root, '.cache/kafka', version, 'libs');
+  if (!existsSync(join(libs, '.complete')))
+    throw new Error('Kafka jars missing: run `npm run infra:up` first');
+  const [port, controllerPort] = [await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), 'cio-bridge-kafka-'));
+  const properties = readFileSync(join(root, 'infra/kafka/server.properties'), 'utf8')
+    .replace('@LOG_DIR@', join(dir, 'data'))
+    .replaceAll('127.0.0.1:9092', `127.0.0.1:${port}`)
+    .replaceAll('127.0.0.1:9093', `127.0.0.1:${controllerPort}`);
+  const config = join(dir, 'server.properties');
+  writeFileSync(config, properties);
+  const java = (args: string[]) =>
+    spawn(
+      'java',
+      [
+        '-Xms64m',
+        '-Xmx384m',
+        '-XX:+UseSerialGC',
+        '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+        '-cp',
+        `${libs}/*`,
+        ...args,
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
+  await new Promise((resolve, reject) =>
+    java(['kafka.tools.StorageTool', 'format', '-t', randomBytes(16).toString('base64url'), '-c', config]).on(
+      'exit',
+      (code) => (code === 0 ? resolve(code) : reject(new Error(`kafka storage format exited with ${code}`))),
+    ),
+  );
+
+  let process: ChildProcess | undefined;
+  const broker: DedicatedBroker = {
+    brokers: [`127.0.0.1:${port}`],
+    async start() {
+      process = java(['kafka.Kafka', config]);
+      await waitFor(() => portAnswers(port), { timeoutMs: 60_000, what: `dedicated broker on port ${port}` });
+    },
+    async stop() {
+      const running = process;
+      process = undefined;
+      if (!running || running.exitCode !== null) return;
+      await new Promise((resolve) => {
+        running.once('exit', resolve);
+        running.kill('SIGTERM');
+        setTimeout(() => running.kill('SIGKILL'), 20_000).unref();
+      });
+    },
+    async close() {
+      await broker.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await broker.start();
+  return broker;
+}

@@ -1,0 +1,7 @@
+export { type DedicatedBroker, startKafkaBroker } from './dedicated-broker';
+export { testDatabaseUrl, testKafkaBrokers, testRedisUrl } from './environment';
+export { testLogger } from './logger';
+export { createTestSchema, type TestSchema } from './postgres';
+export { readMessages } from './read-messages';
+export { createTestTopics, testKafka, testTopicNames, uniqueName } from './topics';
+export { waitFor } from './wait-for';
