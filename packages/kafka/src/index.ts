@@ -7,6 +7,7 @@ export { onShutdown, type ShutdownOptions } from './shutdown';
 export {
   defaultTopicNames,
   ensureTopics,
+  topicNamesFromEnv,
   TOPICS,
   type TopicKey,
   type TopicNames,

@@ -58,3 +58,21 @@ export async function ensureTopics(
   });
   return missing.map((spec) => spec.name);
 }
+
+const topicNamePattern = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/**
+ * Topic names from `KAFKA_TOPIC_TRACK`, `KAFKA_TOPIC_DLQ`, ... (the design's names by
+ * default), so one cluster can host several environments and tests their own topics.
+ */
+export function topicNamesFromEnv(env: NodeJS.ProcessEnv = process.env): TopicNames {
+  const names = { ...defaultTopicNames };
+  for (const key of Object.keys(TOPICS) as TopicKey[]) {
+    const variable = `KAFKA_TOPIC_${key.toUpperCase()}`;
+    const value = env[variable];
+    if (!value) continue;
+    if (!topicNamePattern.test(value)) throw new Error(`configuration error: ${variable} must be a Kafka topic name`);
+    names[key] = value;
+  }
+  return names;
+}

@@ -1,0 +1,67 @@
+// Shared pieces of the benchmark suite: start built services as real processes,
+// sample their memory, drive HTTP load with autocannon, and summarise repeats.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Peak resident memory (VmHWM) of a process, in MB; Linux only. */
+export function peakRssMb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+  return Math.round(kb / 1024);
+}
+
+/**
+ * Starts `services/<name>/dist/main.js` with `env` and waits until `readyUrl`
+ * answers 200 (when given). Returns { pid, stop(), peakRssMb() }.
+ */
+export async function startService(name, env, { readyUrl, timeoutMs = 60_000 } = {}) {
+  const child = spawn(process.execPath, [join(root, 'services', name, 'dist/main.js')], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  if (readyUrl) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} while starting`);
+      const ok = await fetch(readyUrl).then((r) => r.ok, () => false);
+      if (ok) break;
+      if (Date.now() > deadline) throw new Error(`${name} not ready at ${readyUrl} after ${timeoutMs} ms`);
+      await sleep(200);
+    }
+  }
+  return {
+    pid: child.pid,
+    peakRssMb: () => peakRssMb(child.pid),
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Runs autocannon and returns { rps, p50, p99, errors, non2xx } (latencies in ms). */
+export async function httpLoad(options) {
+  const result = await autocannon({ connections: 50, pipelining: 1, ...options });
+  return {
+    rps: result.requests.average,
+    requests: result.requests.total,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
