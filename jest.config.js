@@ -8,8 +8,8 @@ const swc = [
 const shared = {
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
-    '^@cio-bridge/([^/]+)$': '<rootDir>/packages/$1/src/index.ts',
-    '^@cio-bridge/([^/]+)/(.+)$': '<rootDir>/packages/$1/src/$2',
+    '^@cio-bridge/([^/]+)$': ['<rootDir>/packages/$1/src/index.ts', '<rootDir>/services/$1/src/index.ts'],
+    '^@cio-bridge/([^/]+)/(.+)$': ['<rootDir>/packages/$1/src/$2', '<rootDir>/services/$1/src/$2'],
   },
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   testEnvironment: 'node',
@@ -20,7 +20,7 @@ module.exports = {
     {
       ...shared,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{packages,services}/*/src/**/*.test.ts', '!**/*.int.test.ts'],
+      testMatch: ['<rootDir>/{packages,services}/*/src/**/*.test.ts', '<rootDir>/infra/**/*.test.ts', '!**/*.int.test.ts'],
     },
     {
       ...shared,
