@@ -5,6 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+bash scripts/ensure-deps.sh
 turbo run build --output-logs=errors-only
 bash scripts/infra.sh up
 mkdir -p .cache
