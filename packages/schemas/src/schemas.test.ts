@@ -1,0 +1,285 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  createAjv,
+  eventName,
+  type FieldError,
+  type InvalidFixture,
+  identifierOf,
+  invalidPredictionFixtures,
+  invalidReportingFixtures,
+  invalidTrackFixtures,
+  invalidTransactionalFixtures,
+  LIMITS,
+  operationAction,
+  operationExamples,
+  personKey,
+  reportingExamples,
+  SCHEMA_ID_BASE,
+  SEED_EVENT_NAMES,
+  schemaDir,
+  seedExamples,
+  seedPredictionExamples,
+  type TrackOperation,
+  transactionalExamples,
+  type Validation,
+  validatePredictionWebhook,
+  validateReportingWebhook,
+  validateTrackOperation,
+  validateTransactionalSend,
+} from './index';
+
+function errorsOf<T>(result: Validation<T>): FieldError[] {
+  if (result.ok) throw new Error('expected the value to be rejected');
+  return result.errors;
+}
+
+function expectFixtureRejected<T>(
+  validate: (value: unknown) => Validation<T>,
+  fixture: InvalidFixture,
+): void {
+  const errors = errorsOf(validate(fixture.value));
+  const pointers = errors.map((e) => e.pointer);
+  for (const expected of fixture.errors) expect(pointers).toContain(expected.pointer);
+  for (const error of errors) expect(error.message.length).toBeGreaterThan(0);
+}
+
+describe('seed events', () => {
+  const examples = seedExamples();
+
+  it('has a fixture for every seed event name and nothing else', () => {
+    expect(Object.keys(examples).sort()).toEqual([...SEED_EVENT_NAMES].sort());
+  });
+
+  it.each([...SEED_EVENT_NAMES])('%s validates as given in the seed', (name) => {
+    const example = examples[name];
+    expect(example?.name).toBe(name);
+    const result = validateTrackOperation(example);
+    expect(result).toEqual({ ok: true, value: example });
+  });
+
+  it('gives a fresh copy on every call', () => {
+    const first = seedExamples();
+    (first.product_scanned as TrackOperation).name = 'changed';
+    expect(seedExamples().product_scanned?.name).toBe('product_scanned');
+  });
+
+  it('checks a named seed event against its own schema, an unknown name against the generic one', () => {
+    const scan = examples.product_scanned as TrackOperation;
+    const renamed = { ...scan, name: 'wishlist_added', data: { anything: true } };
+    expect(errorsOf(validateTrackOperation(renamed)).map((e) => e.pointer)).toEqual(
+      expect.arrayContaining(['/data/product_snapshot', '/data/user_snapshot']),
+    );
+    expect(validateTrackOperation({ ...renamed, name: 'something_else' }).ok).toBe(true);
+  });
+
+  it('accepts extra fields inside seed event data so the upstream app can add to a snapshot', () => {
+    const scan = structuredClone(examples.product_scanned) as TrackOperation & {
+      data: Record<string, unknown>;
+    };
+    scan.data.scan_location = 'store-7';
+    expect(validateTrackOperation(scan).ok).toBe(true);
+  });
+});
+
+describe('every action', () => {
+  it.each(Object.entries(operationExamples()))('%s validates', (_name, op) => {
+    expect(validateTrackOperation(op)).toEqual({ ok: true, value: op });
+  });
+
+  it('covers every action with a valid example', () => {
+    const actions = new Set(Object.values(operationExamples()).map(operationAction));
+    expect([...actions].sort()).toEqual(
+      [
+        'add_device',
+        'delete',
+        'delete_device',
+        'event',
+        'identify',
+        'merge',
+        'suppress',
+        'unsuppress',
+      ].sort(),
+    );
+  });
+});
+
+describe('invalid track operations', () => {
+  it.each(Object.entries(invalidTrackFixtures()))('%s is rejected naming the field', (_name, fixture) => {
+    expectFixtureRejected(validateTrackOperation, fixture);
+  });
+
+  it('explains a doubled identifier, a missing field and a wrong type in plain words', () => {
+    const errors = errorsOf(
+      validateTrackOperation({
+        name: 'product_scanned',
+        identifiers: { id: 'user-123', email: 'jane@example.com' },
+        data: { product_snapshot: { identity: { product_id: '45' } } },
+        timestamp: '2024-05-22T18:35:12Z',
+      }),
+    );
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        { pointer: '/identifiers', message: 'must name exactly one of id, email or cio_id' },
+        { pointer: '/data/user_snapshot', message: 'is required' },
+        { pointer: '/data/product_snapshot/identity/product_id', message: 'must be an integer' },
+      ]),
+    );
+  });
+
+  it('counts identifier limits in UTF-8 bytes, not characters', () => {
+    const at = (id: string) => validateTrackOperation({ action: 'delete', identifiers: { id } });
+    expect(at('é'.repeat(75)).ok).toBe(true); // 150 bytes
+    expect(errorsOf(at('é'.repeat(76)))).toEqual([
+      { pointer: '/identifiers/id', message: 'must be at most 150 bytes (is 152)' },
+    ]);
+  });
+
+  it('allows exactly the documented limits and not one byte more', () => {
+    const attrs = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`a${i}`, i]));
+    const identify = (attributes: Record<string, unknown>) =>
+      validateTrackOperation({ action: 'identify', identifiers: { id: 'u' }, attributes });
+    expect(identify(attrs(LIMITS.attributes)).ok).toBe(true);
+    expect(identify(attrs(LIMITS.attributes + 1)).ok).toBe(false);
+    expect(identify({ bio: 'b'.repeat(LIMITS.attributeValueBytes) }).ok).toBe(true);
+    expect(identify({ bio: 'b'.repeat(LIMITS.attributeValueBytes + 1) }).ok).toBe(false);
+    expect(identify({ ['n'.repeat(LIMITS.attributeNameBytes)]: 1 }).ok).toBe(true);
+    expect(errorsOf(identify({ ['n'.repeat(LIMITS.attributeNameBytes + 1)]: 1 }))).toEqual([
+      { pointer: `/attributes/${'n'.repeat(151)}`, message: 'name must be at most 150 bytes (is 151)' },
+    ]);
+    const event = (name: string) => validateTrackOperation({ name, identifiers: { id: 'u' } });
+    expect(event('e'.repeat(LIMITS.eventNameBytes)).ok).toBe(true);
+    expect(event('e'.repeat(LIMITS.eventNameBytes + 1)).ok).toBe(false);
+  });
+
+  it('rejects an operation above 32 KB as JSON, measured on the whole operation', () => {
+    const base = { name: 'big', identifiers: { id: 'u' }, data: { blob: '' } };
+    const overhead = JSON.stringify(base).length;
+    const fits = { ...base, data: { blob: 'x'.repeat(LIMITS.operationBytes - overhead) } };
+    expect(JSON.stringify(fits).length).toBe(LIMITS.operationBytes);
+    expect(validateTrackOperation(fits).ok).toBe(true);
+    const over = { ...base, data: { blob: 'x'.repeat(LIMITS.operationBytes - overhead + 1) } };
+    expect(errorsOf(validateTrackOperation(over))).toEqual([
+      {
+        pointer: '',
+        message: `must be at most ${LIMITS.operationBytes} bytes as JSON (is ${LIMITS.operationBytes + 1})`,
+      },
+    ]);
+  });
+
+  it('names the unknown action and lists the valid ones', () => {
+    expect(errorsOf(validateTrackOperation({ action: 'upsert', identifiers: { id: 'u' } }))).toEqual([
+      {
+        pointer: '/action',
+        message:
+          'must be one of: identify, event, delete, suppress, unsuppress, add_device, delete_device, merge',
+      },
+    ]);
+  });
+
+  it.each([null, 'text', 42, []])('rejects %p as not an object', (value) => {
+    expect(errorsOf(validateTrackOperation(value))).toEqual([
+      { pointer: '', message: 'must be an object (a Track operation)' },
+    ]);
+  });
+});
+
+describe('operation helpers', () => {
+  it('reads action, key and event name', () => {
+    const scan = seedExamples().product_scanned as TrackOperation;
+    expect(operationAction(scan)).toBe('event');
+    expect(personKey(scan)).toBe('user-123');
+    expect(eventName(scan)).toBe('product_scanned');
+    const ops = operationExamples();
+    expect(personKey(ops.merge as TrackOperation)).toBe('user-123');
+    expect(eventName(ops.identify as TrackOperation)).toBeUndefined();
+    expect(operationAction(ops.identify as TrackOperation)).toBe('identify');
+    expect(personKey(ops.suppress as TrackOperation)).toBe('bounced@example.com');
+    expect(personKey(ops.event_unknown_name as TrackOperation)).toBe('a3000001');
+    expect(identifierOf({ cio_id: 'a3000001' })).toEqual({ kind: 'cio_id', value: 'a3000001' });
+  });
+
+  it('refuses to key an operation without an identifier', () => {
+    expect(() => personKey({ action: 'delete' })).toThrow(/no person identifier/);
+  });
+});
+
+describe('transactional sends', () => {
+  it.each(Object.entries(transactionalExamples()))('%s validates', (_name, send) => {
+    expect(validateTransactionalSend(send).ok).toBe(true);
+  });
+  it.each(Object.entries(invalidTransactionalFixtures()))(
+    '%s is rejected naming the field',
+    (_name, fixture) => {
+      expectFixtureRejected(validateTransactionalSend, fixture);
+    },
+  );
+});
+
+describe('prediction webhooks', () => {
+  it('has the three seed predictions', () => {
+    const examples = seedPredictionExamples();
+    expect(Object.keys(examples).sort()).toEqual(['churn_risk', 'product_affinity', 'purchase_intent']);
+    expect(examples.churn_risk?.predictions.churn_probability).toBe(0.78);
+    expect(examples.product_affinity?.predictions.product_affinity_scores).toEqual({
+      concentrates: 0.85,
+      vapes: 0.62,
+      flower: 0.41,
+    });
+    expect(examples.purchase_intent?.predictions.predicted_purchase_value).toBe(85.5);
+  });
+  it.each(Object.entries(seedPredictionExamples()))('%s validates', (_name, body) => {
+    expect(validatePredictionWebhook(body)).toEqual({ ok: true, value: body });
+  });
+  it('accepts any combination of the three kinds and unknown prediction fields', () => {
+    const body = {
+      user_id: 7,
+      predictions: {
+        churn_probability: 0.1,
+        purchase_probability: 0.9,
+        product_affinity_scores: { vapes: 1 },
+        novel: 'x',
+      },
+    };
+    expect(validatePredictionWebhook(body).ok).toBe(true);
+  });
+  it.each(Object.entries(invalidPredictionFixtures()))(
+    '%s is rejected naming the field',
+    (_name, fixture) => {
+      expectFixtureRejected(validatePredictionWebhook, fixture);
+    },
+  );
+});
+
+describe('reporting webhooks', () => {
+  it.each(Object.entries(reportingExamples()))('%s validates', (_name, body) => {
+    expect(validateReportingWebhook(body).ok).toBe(true);
+  });
+  it.each(Object.entries(invalidReportingFixtures()))('%s is rejected naming the field', (_name, fixture) => {
+    expectFixtureRejected(validateReportingWebhook, fixture);
+  });
+});
+
+describe('the shipped schema files', () => {
+  // What an app in another language does: load the files and validate with a
+  // standard draft 2020-12 validator against track-operation.schema.json.
+  const ajv = createAjv();
+  const combined = ajv.getSchema(`${SCHEMA_ID_BASE}track-operation.schema.json`);
+  if (!combined) throw new Error('track-operation.schema.json not loaded');
+
+  it('lives in schemaDir', () => {
+    expect(readFileSync(join(schemaDir, 'track-operation.schema.json'), 'utf8')).toContain('2020-12');
+  });
+
+  it('accepts through the combined schema what validateTrackOperation accepts', () => {
+    for (const op of [...Object.values(seedExamples()), ...Object.values(operationExamples())]) {
+      expect({ op, valid: combined(op) }).toEqual({ op, valid: true });
+    }
+  });
+
+  it('rejects through the combined schema what validateTrackOperation rejects', () => {
+    for (const [name, fixture] of Object.entries(invalidTrackFixtures())) {
+      expect({ name, valid: combined(fixture.value) }).toEqual({ name, valid: false });
+    }
+  });
+});

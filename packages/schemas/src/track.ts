@@ -1,0 +1,125 @@
+import type { ValidateFunction } from 'ajv';
+import { validatorFor } from './ajv';
+import { toFieldErrors } from './errors';
+import {
+  type IdentifierKind,
+  type PersonIdentifiers,
+  TRACK_ACTIONS,
+  type TrackAction,
+  type TrackOperation,
+  type Validation,
+} from './types';
+
+/** The events of the CannaRewards spec (seed section 2.1); each has its own schema under `events/`. */
+export const SEED_EVENT_NAMES = [
+  'product_scanned',
+  'referral_initiated',
+  'referral_converted',
+  'wishlist_added',
+  'wishlist_removed',
+  'achievement_unlocked',
+  'reward_redeemed',
+  'user_session_started',
+  'user_session_ended',
+] as const;
+export type SeedEventName = (typeof SEED_EVENT_NAMES)[number];
+
+const ACTIONS: ReadonlySet<string> = new Set(TRACK_ACTIONS);
+const SEED_NAMES: ReadonlySet<string> = new Set(SEED_EVENT_NAMES);
+
+export function isTrackAction(value: unknown): value is TrackAction {
+  return typeof value === 'string' && ACTIONS.has(value);
+}
+
+export function isSeedEventName(value: unknown): value is SeedEventName {
+  return typeof value === 'string' && SEED_NAMES.has(value);
+}
+
+/** The schema file an operation is checked against: its action's, or its seed event's. */
+export function trackSchemaFile(action: TrackAction, name?: unknown): string {
+  if (action === 'event' && isSeedEventName(name)) return `events/${name}.schema.json`;
+  return `track/${action}.schema.json`;
+}
+
+const validators = new Map<string, ValidateFunction>();
+
+function validatorOf(file: string): ValidateFunction {
+  let validate = validators.get(file);
+  if (!validate) {
+    validate = validatorFor(file);
+    validators.set(file, validate);
+  }
+  return validate;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Validates one Track operation: the envelope, its action's schema, the named
+ * seed event's schema (the generic event schema for other names) and
+ * Customer.io's size limits. Errors carry JSON pointers into `value`.
+ */
+export function validateTrackOperation(value: unknown): Validation<TrackOperation> {
+  if (!isRecord(value)) {
+    return { ok: false, errors: [{ pointer: '', message: 'must be an object (a Track operation)' }] };
+  }
+  let action: TrackAction;
+  if (value.action === undefined) {
+    if (value.name === undefined) {
+      return {
+        ok: false,
+        errors: [
+          {
+            pointer: '/name',
+            message: `is required when action is absent (or set action to one of: ${TRACK_ACTIONS.join(', ')})`,
+          },
+        ],
+      };
+    }
+    action = 'event';
+  } else if (isTrackAction(value.action)) {
+    action = value.action;
+  } else {
+    return {
+      ok: false,
+      errors: [{ pointer: '/action', message: `must be one of: ${TRACK_ACTIONS.join(', ')}` }],
+    };
+  }
+  const validate = validatorOf(trackSchemaFile(action, value.name));
+  if (validate(value)) return { ok: true, value: value as TrackOperation };
+  return { ok: false, errors: toFieldErrors(validate.errors) };
+}
+
+/** The operation's action: `action`, or `event` when absent. */
+export function operationAction(op: TrackOperation): TrackAction {
+  return op.action ?? 'event';
+}
+
+/** The event name of an event operation; undefined for other actions. */
+export function eventName(op: TrackOperation): string | undefined {
+  return operationAction(op) === 'event' ? op.name : undefined;
+}
+
+/** Which identifier is set, and its value (undefined when none is). */
+export function identifierOf(
+  identifiers: PersonIdentifiers | undefined,
+): { kind: IdentifierKind; value: string } | undefined {
+  if (!identifiers) return undefined;
+  if (typeof identifiers.id === 'string') return { kind: 'id', value: identifiers.id };
+  if (typeof identifiers.email === 'string') return { kind: 'email', value: identifiers.email };
+  if (typeof identifiers.cio_id === 'string') return { kind: 'cio_id', value: identifiers.cio_id };
+  return undefined;
+}
+
+/**
+ * The person's identifier, used as the Kafka key so that everything about one
+ * person stays in order; for merge, the primary's. Throws on an operation
+ * without one (validated operations always have one).
+ */
+export function personKey(op: TrackOperation): string {
+  const who = identifierOf(operationAction(op) === 'merge' ? op.primary : op.identifiers);
+  if (!who)
+    throw new TypeError('Track operation has no person identifier (identifiers or, for merge, primary)');
+  return who.value;
+}
