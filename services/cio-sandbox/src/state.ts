@@ -1,0 +1,477 @@
+/**
+ * The sandbox's in-memory workspace: people, events, accepted operations,
+ * transactional sends, a short request log and counters. Everything lives in
+ * plain maps and arrays so the per-request work stays small.
+ */
+
+export type Via = 'v1' | 'v2-entity' | 'v2-batch';
+
+/** A person identifier as Customer.io accepts it: exactly one of these keys. */
+export interface Identifiers {
+  id?: string;
+  email?: string;
+  cio_id?: string;
+  phone?: string;
+  anonymous_id?: string;
+  object_type_id?: string;
+  object_id?: string;
+  cio_object_id?: string;
+}
+
+export interface Device {
+  id: string;
+  platform: string;
+  last_used: number | null;
+  attributes: Record<string, unknown>;
+}
+
+export interface Person {
+  id: string | null;
+  email: string | null;
+  cio_id: string;
+  attributes: Record<string, unknown>;
+  suppressed: boolean;
+  deleted: boolean;
+  devices: Device[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface StoredEvent {
+  id: string | null;
+  /** the identifier the event was sent for (`cio_<cio_id>` for cio ids); null for anonymous events */
+  person: string | null;
+  anonymous_id?: string;
+  name: string;
+  type: string;
+  data: Record<string, unknown>;
+  /** unix seconds, as sent or the arrival time */
+  timestamp: number;
+  received_at: string;
+  via: Via;
+}
+
+export interface Operation {
+  id: string | null;
+  type: 'person' | 'object' | 'delivery';
+  action: string;
+  identifiers: Identifiers;
+  name?: string;
+  /** merge: the person merged into `identifiers` */
+  secondary?: Identifiers;
+  /** set when Customer.io would accept the call but drop its effect */
+  ignored?: 'suppressed' | 'not_found';
+  received_at: string;
+  via: Via;
+  /** the operation as received (v1: the request body) */
+  payload: unknown;
+}
+
+export interface Send {
+  delivery_id: string;
+  queued_at: number;
+  transactional_message_id: string | number;
+  to: string;
+  identifiers: Identifiers;
+  message_data: Record<string, unknown> | null;
+  received_at: string;
+  request: Record<string, unknown>;
+}
+
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  /** 0 when the connection was reset by fault injection */
+  status: number;
+  at: string;
+}
+
+export interface Counters {
+  /** Track and App API requests received (admin requests excluded) */
+  requests: number;
+  /** operations and transactional sends accepted and stored (duplicates excluded) */
+  accepted: number;
+  /** operations acknowledged but not stored again because their id was seen before */
+  duplicates: number;
+  /** operations or requests refused as invalid (400, and each failing item of a 207) */
+  rejected: number;
+  /** requests answered 401 */
+  unauthorized: number;
+  /** requests answered 429 by the rate limit */
+  rate_limited: number;
+  /** requests failed, delayed-only excluded, by fault injection */
+  faults_injected: number;
+  /** Track and App API responses by status ("0" = connection reset) */
+  by_status: Record<string, number>;
+  /** Track and App API requests by route pattern, e.g. "/api/v2/batch" */
+  by_path: Record<string, number>;
+  /** Track and App API requests by method and route pattern, e.g. "PUT /api/v1/customers/:identifier" */
+  by_route: Record<string, number>;
+}
+
+const REQUEST_LOG_SIZE = 1000;
+
+export const newCounters = (): Counters => ({
+  requests: 0,
+  accepted: 0,
+  duplicates: 0,
+  rejected: 0,
+  unauthorized: 0,
+  rate_limited: 0,
+  faults_injected: 0,
+  by_status: {},
+  by_path: {},
+  by_route: {},
+});
+
+/** Where a person is found: the kind of identifier and its value. */
+export type IdentifierKind = 'id' | 'email' | 'cio_id';
+
+/**
+ * Reads a v1 path identifier the way Customer.io does, from its shape:
+ * `cio_<value>` is a cio_id, a value with `@` an email, anything else an id.
+ */
+export function parsePathIdentifier(value: string): Identifiers {
+  if (value.startsWith('cio_')) return { cio_id: value.slice(4) };
+  if (value.includes('@')) return { email: value };
+  return { id: value };
+}
+
+/** The string an event records as its person: the id, the email or `cio_<cio_id>`. */
+export function identifierLabel(identifiers: Identifiers): string | null {
+  if (identifiers.id !== undefined) return identifiers.id;
+  if (identifiers.email !== undefined) return identifiers.email;
+  if (identifiers.cio_id !== undefined) return `cio_${identifiers.cio_id}`;
+  if (identifiers.phone !== undefined) return identifiers.phone;
+  return null;
+}
+
+export class SandboxState {
+  people: Person[] = [];
+  private byId = new Map<string, Person>();
+  private byEmail = new Map<string, Person>();
+  private byCioId = new Map<string, Person>();
+  /** suppressed identifiers, as "id:<v>" / "email:<v>" */
+  private suppressedKeys = new Set<string>();
+  private seenIds = new Set<string>();
+  private cioCounter = 0;
+  private deliveryCounter = 0;
+
+  events: StoredEvent[] = [];
+  operations: Operation[] = [];
+  sends: Send[] = [];
+  private requestLog: RequestLogEntry[] = [];
+  private requestLogNext = 0;
+  counters: Counters = newCounters();
+
+  reset(): void {
+    this.people = [];
+    this.byId.clear();
+    this.byEmail.clear();
+    this.byCioId.clear();
+    this.suppressedKeys.clear();
+    this.seenIds.clear();
+    this.cioCounter = 0;
+    this.deliveryCounter = 0;
+    this.events = [];
+    this.operations = [];
+    this.sends = [];
+    this.requestLog = [];
+    this.requestLogNext = 0;
+    this.counters = newCounters();
+  }
+
+  // ---- request log and counters -------------------------------------------------
+
+  logRequest(method: string, path: string, status: number, route: string | undefined): void {
+    const c = this.counters;
+    const statusKey = String(status);
+    c.by_status[statusKey] = (c.by_status[statusKey] ?? 0) + 1;
+    const pattern = route ?? 'unmatched';
+    c.by_path[pattern] = (c.by_path[pattern] ?? 0) + 1;
+    const routeKey = `${method} ${pattern}`;
+    c.by_route[routeKey] = (c.by_route[routeKey] ?? 0) + 1;
+    const entry: RequestLogEntry = { method, path, status, at: new Date().toISOString() };
+    if (this.requestLog.length < REQUEST_LOG_SIZE) {
+      this.requestLog.push(entry);
+    } else {
+      this.requestLog[this.requestLogNext] = entry;
+    }
+    this.requestLogNext = (this.requestLogNext + 1) % REQUEST_LOG_SIZE;
+  }
+
+  /** The most recent requests, oldest first. */
+  recentRequests(limit: number): RequestLogEntry[] {
+    const log = this.requestLog;
+    const ordered =
+      log.length < REQUEST_LOG_SIZE
+        ? log
+        : [...log.slice(this.requestLogNext), ...log.slice(0, this.requestLogNext)];
+    return ordered.slice(Math.max(0, ordered.length - limit));
+  }
+
+  // ---- de-duplication -----------------------------------------------------------
+
+  /** True when `id` was seen before (counted as a duplicate); remembers it otherwise. */
+  isDuplicate(id: string | null | undefined): boolean {
+    if (id === undefined || id === null || id === '') return false;
+    if (this.seenIds.has(id)) {
+      this.counters.duplicates++;
+      return true;
+    }
+    this.seenIds.add(id);
+    return false;
+  }
+
+  // ---- people -------------------------------------------------------------------
+
+  find(identifiers: Identifiers): Person | undefined {
+    if (identifiers.cio_id !== undefined) return this.byCioId.get(identifiers.cio_id);
+    if (identifiers.id !== undefined) return this.byId.get(identifiers.id);
+    if (identifiers.email !== undefined) return this.byEmail.get(identifiers.email.toLowerCase());
+    return undefined;
+  }
+
+  /** Finds a person by any identifier string (admin lookups): cio_ prefix, id, then email. */
+  lookup(value: string): Person | undefined {
+    if (value.startsWith('cio_')) {
+      const byCio = this.byCioId.get(value.slice(4));
+      if (byCio) return byCio;
+    }
+    return this.byId.get(value) ?? this.byEmail.get(value.toLowerCase()) ?? this.byCioId.get(value);
+  }
+
+  isSuppressed(identifiers: Identifiers): boolean {
+    if (this.suppressedKeys.size === 0) return false;
+    if (identifiers.id !== undefined && this.suppressedKeys.has(`id:${identifiers.id}`)) return true;
+    if (
+      identifiers.email !== undefined &&
+      this.suppressedKeys.has(`email:${identifiers.email.toLowerCase()}`)
+    )
+      return true;
+    if (identifiers.cio_id !== undefined) {
+      const person = this.byCioId.get(identifiers.cio_id);
+      if (person?.suppressed) return true;
+    }
+    return false;
+  }
+
+  private create(identifiers: Identifiers, now: string): Person {
+    this.cioCounter++;
+    const person: Person = {
+      id: identifiers.id ?? null,
+      email: identifiers.email ?? null,
+      cio_id: (0xa3000000 + this.cioCounter).toString(16),
+      attributes: {},
+      suppressed: false,
+      deleted: false,
+      devices: [],
+      created_at: now,
+      updated_at: now,
+    };
+    this.people.push(person);
+    this.index(person);
+    return person;
+  }
+
+  private index(person: Person): void {
+    this.byCioId.set(person.cio_id, person);
+    if (person.id !== null) this.byId.set(person.id, person);
+    if (person.email !== null) this.byEmail.set(person.email.toLowerCase(), person);
+  }
+
+  private setId(person: Person, id: string): void {
+    if (person.id === id) return;
+    const owner = this.byId.get(id);
+    if (owner && owner !== person && !owner.deleted) return; // belongs to someone else: Customer.io ignores it
+    if (person.id !== null && this.byId.get(person.id) === person) this.byId.delete(person.id);
+    person.id = id;
+    this.byId.set(id, person);
+  }
+
+  private setEmail(person: Person, email: string): void {
+    if (person.email !== null && person.email.toLowerCase() === email.toLowerCase()) {
+      person.email = email;
+      return;
+    }
+    const owner = this.byEmail.get(email.toLowerCase());
+    if (owner && owner !== person && !owner.deleted) return;
+    if (person.email !== null && this.byEmail.get(person.email.toLowerCase()) === person)
+      this.byEmail.delete(person.email.toLowerCase());
+    person.email = email;
+    this.byEmail.set(email.toLowerCase(), person);
+  }
+
+  /** A deleted profile comes back as a new one: fresh attributes, devices and cio_id. */
+  private revive(person: Person, now: string): void {
+    this.byCioId.delete(person.cio_id);
+    this.cioCounter++;
+    person.cio_id = (0xa3000000 + this.cioCounter).toString(16);
+    person.attributes = {};
+    person.devices = [];
+    person.deleted = false;
+    person.created_at = now;
+    this.byCioId.set(person.cio_id, person);
+  }
+
+  /**
+   * Adds or updates a person. `alternate` are identifiers from the body (v1 `id`/`email`)
+   * that find the person when the primary identifier does not. Returns false when
+   * Customer.io would drop the call (suppressed identifier, unknown cio_id, `_update` for nobody).
+   */
+  identify(
+    identifiers: Identifiers,
+    attributes: Record<string, unknown>,
+    now: string,
+    options: { alternate?: Identifiers; updateOnly?: boolean } = {},
+  ): boolean {
+    const alternate = options.alternate ?? {};
+    if (this.isSuppressed(identifiers) || this.isSuppressed(alternate)) return false;
+    let person = this.find(identifiers);
+    if (!person || person.deleted) {
+      const other =
+        (alternate.id !== undefined ? this.find({ id: alternate.id }) : undefined) ??
+        (alternate.email !== undefined ? this.find({ email: alternate.email }) : undefined);
+      if (other && !other.deleted) person = other;
+    }
+    if (!person) {
+      if (identifiers.cio_id !== undefined || options.updateOnly) return false;
+      person = this.create(identifiers, now);
+    } else if (person.deleted) {
+      if (identifiers.cio_id !== undefined || options.updateOnly) return false;
+      this.revive(person, now);
+    }
+    if (identifiers.id !== undefined) this.setId(person, identifiers.id);
+    if (identifiers.email !== undefined) this.setEmail(person, identifiers.email);
+    if (alternate.id !== undefined) this.setId(person, alternate.id);
+    if (alternate.email !== undefined) this.setEmail(person, alternate.email);
+    for (const key of Object.keys(attributes)) {
+      const value = attributes[key];
+      if (value === null) delete person.attributes[key];
+      else person.attributes[key] = value;
+    }
+    person.updated_at = now;
+    return true;
+  }
+
+  /** Deletes a profile (kept as a tombstone with `deleted: true`). */
+  remove(identifiers: Identifiers, now: string): boolean {
+    const person = this.find(identifiers);
+    if (!person || person.deleted) return false;
+    person.deleted = true;
+    person.updated_at = now;
+    return true;
+  }
+
+  /** Deletes the profile and blocks its identifiers until unsuppressed. */
+  suppress(identifiers: Identifiers, now: string): void {
+    let person = this.find(identifiers);
+    if (!person) {
+      if (identifiers.cio_id !== undefined) return;
+      person = this.create(identifiers, now);
+    }
+    person.suppressed = true;
+    person.deleted = true;
+    person.updated_at = now;
+    if (person.id !== null) this.suppressedKeys.add(`id:${person.id}`);
+    if (person.email !== null) this.suppressedKeys.add(`email:${person.email.toLowerCase()}`);
+  }
+
+  /** Lifts a suppression; the deleted profile stays deleted until identified again. */
+  unsuppress(identifiers: Identifiers, now: string): void {
+    const person = this.find(identifiers);
+    if (identifiers.id !== undefined) this.suppressedKeys.delete(`id:${identifiers.id}`);
+    if (identifiers.email !== undefined)
+      this.suppressedKeys.delete(`email:${identifiers.email.toLowerCase()}`);
+    if (!person) return;
+    if (person.id !== null) this.suppressedKeys.delete(`id:${person.id}`);
+    if (person.email !== null) this.suppressedKeys.delete(`email:${person.email.toLowerCase()}`);
+    person.suppressed = false;
+    person.updated_at = now;
+  }
+
+  /** Adds or updates a device; creates the person when unknown (as a device registration does). */
+  addDevice(identifiers: Identifiers, device: Device, now: string): boolean {
+    if (this.isSuppressed(identifiers)) return false;
+    let person = this.find(identifiers);
+    if (!person) {
+      if (identifiers.cio_id !== undefined) return false;
+      person = this.create(identifiers, now);
+    } else if (person.deleted) {
+      this.revive(person, now);
+    }
+    const existing = person.devices.findIndex((d) => d.id === device.id);
+    if (existing >= 0) person.devices[existing] = device;
+    else person.devices.push(device);
+    person.updated_at = now;
+    return true;
+  }
+
+  deleteDevice(identifiers: Identifiers, deviceId: string, now: string): void {
+    const person = this.find(identifiers);
+    if (!person) return;
+    const before = person.devices.length;
+    person.devices = person.devices.filter((d) => d.id !== deviceId);
+    if (person.devices.length !== before) person.updated_at = now;
+  }
+
+  /** Merges `secondary` into `primary` (primary's attributes win) and deletes `secondary`. */
+  merge(primaryIds: Identifiers, secondaryIds: Identifiers, now: string): boolean {
+    const primary = this.find(primaryIds);
+    const secondary = this.find(secondaryIds);
+    if (!primary || primary.deleted || !secondary || secondary.deleted || primary === secondary) return false;
+    primary.attributes = { ...secondary.attributes, ...primary.attributes };
+    for (const device of secondary.devices) {
+      if (!primary.devices.some((d) => d.id === device.id)) primary.devices.push(device);
+    }
+    secondary.deleted = true;
+    secondary.updated_at = now;
+    primary.updated_at = now;
+    if (primary.email === null && secondary.email !== null) {
+      const email = secondary.email;
+      this.byEmail.delete(email.toLowerCase());
+      this.setEmail(primary, email);
+    }
+    return true;
+  }
+
+  // ---- events, operations, sends ------------------------------------------------
+
+  addEvent(event: StoredEvent): void {
+    this.events.push(event);
+  }
+
+  addOperation(operation: Operation): void {
+    this.operations.push(operation);
+    this.counters.accepted++;
+  }
+
+  /** Events for a person, by any of their identifiers, in arrival order. */
+  eventsFor(identifier: string): StoredEvent[] {
+    const person = this.lookup(identifier);
+    const labels = new Set<string>([identifier]);
+    if (person) {
+      if (person.id !== null) labels.add(person.id);
+      if (person.email !== null) labels.add(person.email);
+      labels.add(`cio_${person.cio_id}`);
+    }
+    return this.events.filter((event) => event.person !== null && labels.has(event.person));
+  }
+
+  addSend(request: Record<string, unknown>, now: string): Send {
+    this.deliveryCounter++;
+    const send: Send = {
+      delivery_id: `sbx_${Date.now().toString(36)}_${this.deliveryCounter.toString(36)}`,
+      queued_at: Math.floor(Date.now() / 1000),
+      transactional_message_id: request.transactional_message_id as string | number,
+      to: request.to as string,
+      identifiers: request.identifiers as Identifiers,
+      message_data: (request.message_data as Record<string, unknown> | undefined) ?? null,
+      received_at: now,
+      request,
+    };
+    this.sends.push(send);
+    this.counters.accepted++;
+    return send;
+  }
+}
