@@ -1,1 +1,32 @@
-export {};
+export { PublishTimeoutError } from '@cio-bridge/kafka';
+export { InvalidOperationError, type ItemError, PublishError } from './errors';
+export {
+  CioPublisher,
+  type CioPublisherOptions,
+  type ConnectOptions,
+  type MessagePublisher,
+  type Sent,
+} from './publisher';
+export {
+  type AchievementUnlockedData,
+  identifiersOf,
+  type OperationOptions,
+  operations,
+  type Person,
+  type ProductIdentity,
+  type ProductScannedData,
+  type ReferralData,
+  type RewardRedeemedData,
+  type SeedEventData,
+  type SessionData,
+  type UserIdentity,
+  type UserSnapshot,
+  type WishlistData,
+} from './seed-events';
+export {
+  isMuted,
+  type PromotionSubscriptions,
+  RESUBSCRIBE_EVENT,
+  type SubscriptionChange,
+  subscriptionOperations,
+} from './subscriptions';
