@@ -1,1 +1,11 @@
-export {};
+export { type AppOptions, createApp } from './app';
+export { createMemoryCache, createRedisCache, type FeatureCache } from './cache';
+export { type InsightsConfig, insightsEnv, type MigrateConfig, migrateEnv } from './config';
+export { createPool, openStores } from './db';
+export { createInsightsMetrics, type InsightsMetrics } from './metrics';
+export { MINIMAL_USERS_COMMENT, MigrationError, runMigrations, type UsersTableOptions } from './migrations';
+export { collapse, type PredictionMessage, parsePrediction } from './prediction';
+export { dayOf, parseReporting, type ReportingEvent, ReportingStore } from './reporting';
+export { parseUserId, type UserKey, userKeyFor } from './user-key';
+export { type FeaturesRecord, UsersStore, UsersTableError } from './users-store';
+export { createWorker, type Worker, type WorkerOptions } from './worker';

@@ -1,0 +1,61 @@
+import { createHttpApp, finishHttpApp, HttpError, type ReadinessChecks } from '@cio-bridge/http';
+import type { Logger } from '@cio-bridge/logger';
+import type { Express } from 'express';
+import type { Registry } from 'prom-client';
+import type { FeatureCache } from './cache';
+import type { InsightsMetrics } from './metrics';
+import { parseUserId } from './user-key';
+import type { UsersStore } from './users-store';
+
+export interface AppOptions {
+  users: UsersStore;
+  cache: FeatureCache;
+  metrics: InsightsMetrics;
+  logger: Logger;
+  registry: Registry;
+  readiness?: ReadinessChecks;
+}
+
+/**
+ * The read API: `GET /v1/users/:id/ai-features` answers `{user_id, ai_features,
+ * updated_at}` from the cache, else from Postgres (then caches it); plus /healthz,
+ * /readyz and /metrics.
+ */
+export function createApp({ users, cache, metrics, logger, registry, readiness }: AppOptions): Express {
+  const app = createHttpApp({ logger, registry, ...(readiness ? { readiness } : {}) });
+
+  app.get('/v1/users/:id/ai-features', async (req, res) => {
+    const id = parseUserId(users.key, req.params.id);
+    if (!id.ok)
+      throw new HttpError(400, `malformed user id: id ${id.reason}`, [{ field: 'id', message: id.reason }]);
+    let cached: string | undefined;
+    try {
+      cached = await cache.get(id.id);
+    } catch (error) {
+      // The cache is a shortcut, never the truth: without it, Postgres answers.
+      metrics.cacheErrors.inc();
+      logger.warn({ err: error }, 'cache lookup failed: reading Postgres');
+    }
+    if (cached !== undefined) {
+      metrics.cacheHits.inc();
+      res.type('application/json').set('X-Cache', 'hit').send(cached);
+      return;
+    }
+    metrics.cacheMisses.inc();
+    let record: Awaited<ReturnType<UsersStore['read']>>;
+    try {
+      record = await users.read(id.id);
+    } catch (error) {
+      logger.error({ err: error }, 'reading ai_features failed');
+      throw new HttpError(503, 'the database is unavailable', undefined, { 'Retry-After': '5' });
+    }
+    if (!record) throw new HttpError(404, `no user with id ${id.id}`);
+    await cache.offer([record]).catch((error: unknown) => {
+      metrics.cacheErrors.inc();
+      logger.warn({ err: error }, 'caching ai_features failed');
+    });
+    res.type('application/json').set('X-Cache', 'miss').send(record.body);
+  });
+
+  return finishHttpApp(app);
+}

@@ -1,0 +1,48 @@
+import { bool, integer, kafkaEnv, logLevel, port } from '@cio-bridge/config';
+import { z } from 'zod';
+
+/** A Postgres identifier we quote ourselves: letters, digits, `_`, optionally `schema.name`. */
+const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const tableName = z
+  .string()
+  .refine(
+    (value) => value.split('.').length <= 2 && value.split('.').every((part) => identifier.test(part)),
+    'must be a table name ([A-Za-z_][A-Za-z0-9_]*, optionally schema.table)',
+  );
+const columnName = z.string().regex(identifier, 'must be a column name ([A-Za-z_][A-Za-z0-9_]*)');
+
+/** The insights-processor's environment; `loadConfig(insightsEnv, process.env)` validates it. */
+export const insightsEnv = z.object({
+  ...kafkaEnv,
+  PORT: port(8083),
+  LOG_LEVEL: logLevel,
+  DATABASE_URL: z.string().refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// URL'),
+  /** the pool behind the consumer (one connection per partition in flight) and the read API */
+  DATABASE_POOL_MAX: integer(2, 100).prefault('10'),
+  USERS_TABLE: tableName.default('users'),
+  USERS_KEY_COLUMN: columnName.default('id'),
+  /** run the migrations at start-up (otherwise `npm run migrate` before starting) */
+  MIGRATE_ON_START: bool(true),
+  REDIS_URL: z
+    .string()
+    .refine((value) => /^rediss?:\/\//.test(value), 'must be a redis:// or rediss:// URL')
+    .optional(),
+  REDIS_KEY_PREFIX: z.string().default('cio-bridge:ai-features:'),
+  AI_FEATURES_CACHE_TTL_SECONDS: integer(1, 30 * 24 * 3600).prefault('300'),
+  /** entries of the in-process cache (used without REDIS_URL) */
+  AI_FEATURES_CACHE_MAX_ENTRIES: integer(1, 10_000_000).prefault('50000'),
+  KAFKA_GROUP_ID: z.string().default('insights-processor'),
+  /** partitions written to Postgres at the same time */
+  INSIGHTS_PARTITIONS_CONCURRENCY: integer(1, 64).prefault('4'),
+});
+
+export type InsightsConfig = z.infer<typeof insightsEnv>;
+
+/** The subset the `migrate` command needs. */
+export const migrateEnv = insightsEnv.pick({
+  DATABASE_URL: true,
+  USERS_TABLE: true,
+  USERS_KEY_COLUMN: true,
+  LOG_LEVEL: true,
+});
+export type MigrateConfig = z.infer<typeof migrateEnv>;

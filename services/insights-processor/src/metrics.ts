@@ -1,0 +1,68 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export type InsightsMetrics = ReturnType<typeof createInsightsMetrics>;
+
+/** The service's own metrics, on the registry the composition root passes in. */
+export function createInsightsMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    predictionsPersisted: new Counter({
+      name: 'insights_predictions_persisted_total',
+      help: 'Prediction messages whose batch the database committed (applied or already up to date)',
+      registers,
+    }),
+    predictionsSkipped: new Counter({
+      name: 'insights_predictions_skipped_total',
+      help: 'Prediction messages not written, by reason (invalid, unknown_user, rejected by the database)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    usersUpdated: new Counter({
+      name: 'insights_users_updated_total',
+      help: 'Users whose ai_features changed',
+      registers,
+    }),
+    reportingStored: new Counter({
+      name: 'insights_reporting_events_total',
+      help: 'Reporting events by outcome (stored, duplicate, invalid)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'insights_batch_size',
+      help: 'Messages per batch written to Postgres, by topic',
+      labelNames: ['topic'],
+      buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+      registers,
+    }),
+    batchDuration: new Histogram({
+      name: 'insights_batch_duration_seconds',
+      help: 'Time to write one batch (database and cache), by topic',
+      labelNames: ['topic'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    writeFailures: new Counter({
+      name: 'insights_write_failures_total',
+      help: 'Failed attempts to write a batch, by dependency (postgres, cache); each is retried',
+      labelNames: ['dependency'],
+      registers,
+    }),
+    postgresAvailable: new Gauge({
+      name: 'insights_postgres_available',
+      help: '1 while batches are written, 0 while the consumer waits for Postgres',
+      registers,
+    }),
+    cacheHits: new Counter({ name: 'insights_cache_hits_total', help: 'Read API cache hits', registers }),
+    cacheMisses: new Counter({
+      name: 'insights_cache_misses_total',
+      help: 'Read API cache misses',
+      registers,
+    }),
+    cacheErrors: new Counter({
+      name: 'insights_cache_errors_total',
+      help: 'Read API cache lookups that failed (answered from Postgres)',
+      registers,
+    }),
+  };
+}
