@@ -1,1 +1,9 @@
-export {};
+export { customerioOptions, tuningOptions, type WorkerEnv, workerEnv } from './config';
+export type { CustomerioOptions } from './customerio';
+export { DLQ_HEADERS, deadLetterMessage } from './dead-letter';
+export { DeliveryError, type ErrorClass, ValidationError } from './errors';
+export { OffsetTracker } from './offset-tracker';
+export { decodeTrack, decodeTransactional, derivedOperationId, toV2Operation } from './operation';
+export { LocalBudget, RedisBudget, type RequestBudget } from './rate-limit';
+export { defaultTuning, type WorkerTuning } from './settings';
+export { createWorker, type Worker, type WorkerDeps, type WorkerStatus } from './worker';

@@ -1,0 +1,63 @@
+import { cioAppUrl, cioEnv, cioTrackUrl, integer, kafkaEnv, logLevel, port } from '@cio-bridge/config';
+import { z } from 'zod';
+import type { WorkerTuning } from './settings';
+
+/** The cio-worker's environment; `loadConfig(workerEnv, process.env)` validates it. */
+export const workerEnv = z.object({
+  ...kafkaEnv,
+  ...cioEnv,
+  PORT: port(8084),
+  LOG_LEVEL: logLevel,
+  /** shared rate-limit budget for several worker instances */
+  REDIS_URL: z.url({ message: 'must be a redis:// URL' }).optional(),
+  KAFKA_GROUP_ID: z.string().min(1, 'must not be empty').default('cio-worker'),
+  /** request budget towards the App API (transactional sends), which Customer.io limits separately */
+  CIO_APP_RATE_LIMIT_RPS: integer(1, 100_000).prefault('100'),
+  /** Customer.io request timeout */
+  WORKER_REQUEST_TIMEOUT_MS: integer(100, 120_000).prefault('10000'),
+  /** delivery attempts of one operation before it is dead-lettered (transient failures) */
+  WORKER_MAX_ATTEMPTS: integer(1, 1_000).prefault('12'),
+  /** time from an operation's first failure after which it is dead-lettered */
+  WORKER_MAX_RETRY_MS: integer(1_000, 7 * 24 * 3_600_000).prefault(String(15 * 60_000)),
+  /** first retry delay; doubles with each attempt, with jitter */
+  WORKER_RETRY_BASE_MS: integer(1, 600_000).prefault('500'),
+  /** longest retry delay */
+  WORKER_RETRY_MAX_MS: integer(1, 3_600_000).prefault('60000'),
+  /** messages taken from Kafka and not yet delivered or dead-lettered, per topic */
+  WORKER_MAX_BUFFERED: integer(1, 1_000_000).prefault('20000'),
+  /** concurrent requests towards Customer.io, per API */
+  WORKER_CONCURRENCY: integer(1, 1_000).prefault('16'),
+  /** most operations in one /api/v2/batch request */
+  WORKER_MAX_BATCH_OPERATIONS: integer(1, 10_000).prefault('1000'),
+  /** how long SIGTERM waits for requests in flight before handing the rest back */
+  WORKER_SHUTDOWN_TIMEOUT_MS: integer(1_000, 600_000).prefault('15000'),
+});
+
+export type WorkerEnv = z.infer<typeof workerEnv>;
+
+/** The Customer.io part of the worker's dependencies, from validated variables. */
+export function customerioOptions(env: WorkerEnv) {
+  return {
+    trackUrl: cioTrackUrl(env),
+    appUrl: cioAppUrl(env),
+    siteId: env.CIO_SITE_ID,
+    apiKey: env.CIO_API_KEY,
+    appApiKey: env.CIO_APP_API_KEY,
+  };
+}
+
+/** The tuning knobs of the worker, from validated variables. */
+export function tuningOptions(env: WorkerEnv): Partial<WorkerTuning> {
+  return {
+    appRateLimitRps: env.CIO_APP_RATE_LIMIT_RPS,
+    requestTimeoutMs: env.WORKER_REQUEST_TIMEOUT_MS,
+    maxAttempts: env.WORKER_MAX_ATTEMPTS,
+    maxRetryMs: env.WORKER_MAX_RETRY_MS,
+    retryBaseMs: env.WORKER_RETRY_BASE_MS,
+    retryMaxMs: env.WORKER_RETRY_MAX_MS,
+    maxBuffered: env.WORKER_MAX_BUFFERED,
+    concurrency: env.WORKER_CONCURRENCY,
+    maxBatchOperations: env.WORKER_MAX_BATCH_OPERATIONS,
+    shutdownTimeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,128 @@
+import { APIClient, TrackClient } from 'customerio-node';
+import type { Channel } from './engine';
+import { classifyError, DeliveryError } from './errors';
+import type { WorkerMetrics } from './metrics';
+
+export interface CustomerioOptions {
+  /** Track API base URL without a path (https://track.customer.io, or a sandbox's URL) */
+  trackUrl: string;
+  /** App API base URL without a path (https://api.customer.io) */
+  appUrl: string;
+  siteId: string;
+  apiKey: string;
+  /** App API key; without it transactional sends are not consumed */
+  appApiKey?: string;
+}
+
+type RequestLayer = TrackClient['request'];
+
+const statusLabel = (error: DeliveryError): string =>
+  error.status !== undefined ? String(error.status) : error.errorClass;
+
+/**
+ * POSTs a JSON body assembled by the worker through the client's own request layer
+ * (its authentication, User-Agent, timeout and error type). Operations are serialised
+ * once when they are taken from Kafka: that is how their size is known exactly
+ * against the 32 KB / 500 KB limits, and a batch body is then only their
+ * concatenation, instead of `TrackClient.batch` serialising the whole array again on
+ * every attempt.
+ */
+async function postJson(
+  request: RequestLayer,
+  uri: string,
+  body: string,
+  observe: (status: string, seconds: number) => void,
+): Promise<Record<string, unknown>> {
+  const options = request.options(uri, 'POST');
+  options.body = body;
+  options.headers['Content-Length'] = Buffer.byteLength(body);
+  const started = performance.now();
+  try {
+    const json = (await request.handler(options)) as Record<string, unknown>;
+    observe(Array.isArray(json?.errors) ? '207' : '200', (performance.now() - started) / 1000);
+    return json;
+  } catch (error) {
+    const classified = classifyError(error);
+    observe(statusLabel(classified), (performance.now() - started) / 1000);
+    throw classified;
+  }
+}
+
+/** The per-item errors of a 207 answer, by batch index. */
+function batchFailures(json: Record<string, unknown>, size: number): Map<number, DeliveryError> {
+  const failures = new Map<number, DeliveryError>();
+  const errors = Array.isArray(json?.errors) ? (json.errors as Record<string, unknown>[]) : [];
+  for (const error of errors) {
+    const index = Number(error?.batch_index);
+    if (!Number.isInteger(index) || index < 0 || index >= size) continue;
+    const detail = [error.reason, error.field, error.message].filter(
+      (part) => part !== undefined && part !== '',
+    );
+    failures.set(
+      index,
+      new DeliveryError(
+        'http_4xx',
+        `Customer.io rejected the operation in a batch (207): ${detail.join(': ')}`,
+        false,
+        207,
+      ),
+    );
+  }
+  return failures;
+}
+
+/**
+ * The Track API through customerio-node's TrackClient: many operations per
+ * `/api/v2/batch` request, and `/api/v2/entity` for one operation alone. The client's
+ * own retries are off: the worker retries with its budget, ordering and dead letters.
+ */
+export function trackChannel(options: CustomerioOptions, timeoutMs: number, metrics: WorkerMetrics): Channel {
+  const client = new TrackClient(options.siteId, options.apiKey, {
+    url: `${options.trackUrl}/api/v1`,
+    timeout: timeoutMs,
+    retry: { maxRetries: 0 },
+  });
+  const v2 = `${options.trackUrl}/api/v2`;
+  const observe = (endpoint: string) => (status: string, seconds: number) =>
+    metrics.requestDuration.observe({ api: 'track', endpoint, status }, seconds);
+  return {
+    api: 'track',
+    async sendBatch(bodies) {
+      const json = await postJson(
+        client.request,
+        `${v2}/batch`,
+        `{"batch":[${bodies.join(',')}]}`,
+        observe('batch'),
+      );
+      return batchFailures(json, bodies.length);
+    },
+    async sendOne(body) {
+      await postJson(client.request, `${v2}/entity`, body, observe('entity'));
+    },
+  };
+}
+
+/**
+ * The App API through customerio-node's APIClient: one `/v1/send/email` request per
+ * transactional send, the body as it was produced (SendEmailRequest would drop fields
+ * it does not know).
+ */
+export function appChannel(
+  options: CustomerioOptions & { appApiKey: string },
+  timeoutMs: number,
+  metrics: WorkerMetrics,
+): Channel {
+  const client = new APIClient(options.appApiKey, {
+    url: `${options.appUrl}/v1`,
+    timeout: timeoutMs,
+    retry: { maxRetries: 0 },
+  });
+  return {
+    api: 'app',
+    async sendOne(body) {
+      await postJson(client.request, `${options.appUrl}/v1/send/email`, body, (status, seconds) =>
+        metrics.requestDuration.observe({ api: 'app', endpoint: 'send_email', status }, seconds),
+      );
+    },
+  };
+}

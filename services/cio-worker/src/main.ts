@@ -1,0 +1,45 @@
+import { kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
+import { createRegistry } from '@cio-bridge/http';
+import { createKafka, ensureTopics, onShutdown, topicNamesFromEnv, topicSpecs } from '@cio-bridge/kafka';
+import { createLogger } from '@cio-bridge/logger';
+import { Redis } from 'ioredis';
+import { createWorker, customerioOptions, tuningOptions, workerEnv } from './index';
+
+runMain(async () => {
+  const env = loadConfig(workerEnv, process.env);
+  const topics = topicNamesFromEnv(process.env);
+  const logger = createLogger({ name: 'cio-worker', level: env.LOG_LEVEL });
+  const kafka = createKafka(kafkaClientOptions(env, `${env.KAFKA_CLIENT_ID}-cio-worker`), logger);
+
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topicSpecs(topics, ['track', 'transactional', 'dlq']));
+  await admin.disconnect();
+
+  const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 }) : undefined;
+  const worker = createWorker({
+    kafka,
+    topics,
+    groupId: env.KAFKA_GROUP_ID,
+    customerio: customerioOptions(env),
+    rateLimitRps: env.CIO_RATE_LIMIT_RPS,
+    logger,
+    registry: createRegistry('cio-worker'),
+    redis,
+    port: env.PORT,
+    tuning: tuningOptions(env),
+    onFatal: (error) => {
+      logger.fatal({ err: error }, 'the Kafka consumer gave up: stopping');
+      void worker.stop().finally(() => process.exit(1));
+    },
+  });
+  await worker.start();
+
+  onShutdown(
+    async () => {
+      await worker.stop();
+      await redis?.quit();
+    },
+    { logger, timeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS + 10_000 },
+  );
+});

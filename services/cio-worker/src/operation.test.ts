@@ -1,0 +1,134 @@
+import { operationExamples, seedExamples, transactionalExamples } from '@cio-bridge/schemas';
+import { ValidationError } from './errors';
+import { decodeTrack, decodeTransactional, derivedOperationId, toV2Operation } from './operation';
+
+const at = { topic: 'customerio.track', partition: 3, offset: '42', timestamp: '1716402912000', key: null };
+const limits = { maxOperationBytes: 32 * 1024 };
+const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
+const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+describe('toV2Operation', () => {
+  it('turns a seed event into a v2 person event: data as attributes, Unix seconds, the id', () => {
+    const seed = seedExamples().product_scanned!;
+    expect(toV2Operation(seed, '01HZX3J8Q4M7R2V5T9W0YBCDEF')).toEqual({
+      type: 'person',
+      action: 'event',
+      id: '01HZX3J8Q4M7R2V5T9W0YBCDEF',
+      identifiers: { id: 'user-123' },
+      name: 'product_scanned',
+      timestamp: Date.parse('2024-05-22T18:35:12Z') / 1000,
+      attributes: seed.data,
+    });
+  });
+
+  it('maps every action to its v2 shape', () => {
+    const ops = operationExamples();
+    const id = '01HZX3J8Q4M7R2V5T9W0YBCDEF';
+    expect(toV2Operation(ops.identify!, id)).toEqual({
+      type: 'person',
+      action: 'identify',
+      id,
+      identifiers: { id: 'user-123' },
+      timestamp: 1716402912,
+      attributes: ops.identify!.attributes,
+    });
+    expect(toV2Operation(ops.merge!, id)).toEqual({
+      type: 'person',
+      action: 'merge',
+      id,
+      primary: { id: 'user-123' },
+      secondary: { email: 'jane.old@example.com' },
+    });
+    expect(toV2Operation(ops.add_device!, id)).toMatchObject({
+      action: 'add_device',
+      device: ops.add_device!.device,
+    });
+    expect(toV2Operation(ops.delete_device!, id)).toEqual({
+      type: 'person',
+      action: 'delete_device',
+      id,
+      identifiers: { id: 'user-123' },
+      device: { token: 'a83b219c-e756-4c5b-a8e3-d1a5c5b2f3c1' },
+    });
+    for (const action of ['delete', 'suppress', 'unsuppress'] as const) {
+      expect(toV2Operation(ops[action]!, id)).toEqual({
+        type: 'person',
+        action,
+        id,
+        identifiers: ops[action]!.identifiers,
+      });
+    }
+  });
+});
+
+describe('derivedOperationId', () => {
+  it('is a ULID of the message time, the same for the same message and different for another', () => {
+    const id = derivedOperationId(at);
+    expect(id).toMatch(ULID);
+    expect(derivedOperationId(at)).toBe(id);
+    expect(derivedOperationId({ ...at, offset: '43' })).not.toBe(id);
+    // The first 10 characters encode the timestamp, so ids sort by time.
+    expect(derivedOperationId({ ...at, timestamp: '1716402913000' }) > id).toBe(true);
+  });
+});
+
+describe('decodeTrack', () => {
+  it('keeps the operation id, orders by the Kafka key and sizes the body', () => {
+    const op = { ...seedExamples().referral_initiated!, id: '01HZX3J8Q4M7R2V5T9W0YBCDEF' };
+    const decoded = decodeTrack(json(op), { ...at, key: Buffer.from('user-123') }, limits);
+    expect(decoded).toMatchObject({
+      person: 'user-123',
+      action: 'event',
+      event: 'referral_initiated',
+      id: '01HZX3J8Q4M7R2V5T9W0YBCDEF',
+    });
+    expect(JSON.parse(decoded.body)).toMatchObject({ id: op.id, name: 'referral_initiated' });
+    expect(decoded.bytes).toBe(Buffer.byteLength(decoded.body));
+  });
+
+  it('derives an id when the operation has none, and the person from the operation without a key', () => {
+    const decoded = decodeTrack(json(operationExamples().merge), at, limits);
+    expect(decoded.id).toBe(derivedOperationId(at));
+    expect(decoded.person).toBe('user-123');
+    expect(decoded.event).toBe('');
+  });
+
+  it.each([
+    ['not JSON', Buffer.from('{"name": '), /not JSON/],
+    ['empty', null, /no value/],
+    ['without a name', json({ identifiers: { id: 'u' } }), /\/name/],
+    [
+      'with two identifiers',
+      json({ name: 'x', identifiers: { id: 'u', email: 'u@example.com' } }),
+      /identifiers/,
+    ],
+  ])('rejects a value %s as a validation error', (_case, value, message) => {
+    expect(() => decodeTrack(value, at, limits)).toThrow(ValidationError);
+    expect(() => decodeTrack(value, at, limits)).toThrow(message);
+  });
+
+  it('rejects an operation above the v2 size limit', () => {
+    const op = { name: 'big', identifiers: { id: 'u' }, data: { text: 'x'.repeat(2_000) } };
+    expect(() => decodeTrack(json(op), at, { maxOperationBytes: 1_000 })).toThrow(
+      /more than Customer.io's limit of 1000/,
+    );
+  });
+});
+
+describe('decodeTransactional', () => {
+  it('sends the request without cio-bridge’s id and orders by recipient', () => {
+    const send = { ...transactionalExamples().password_reset!, id: '01HZX3J8Q4M7R2V5T9W0YBCDEF' };
+    const decoded = decodeTransactional(json(send), at);
+    const body = JSON.parse(decoded.body);
+    expect(body.id).toBeUndefined();
+    expect(body.transactional_message_id).toBe(send.transactional_message_id);
+    expect(decoded.id).toBe(send.id);
+    expect(decoded.action).toBe('send_email');
+  });
+
+  it('rejects a send without a recipient', () => {
+    expect(() =>
+      decodeTransactional(json({ transactional_message_id: 'x', identifiers: { id: 'u' } }), at),
+    ).toThrow(/invalid transactional send: .*to/);
+  });
+});

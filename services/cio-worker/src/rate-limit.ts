@@ -1,0 +1,212 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from '@cio-bridge/logger';
+import type { Redis } from 'ioredis';
+
+/**
+ * A request budget towards one Customer.io API: `rps` requests per second, evenly
+ * spaced (a GCRA schedule without burst), so that every instance together stays
+ * within the limit Customer.io enforces.
+ *
+ * When Customer.io answers 429 anyway (another client uses the same workspace, or its
+ * limit is lower than configured), every requester pauses for Retry-After and the rate
+ * halves (multiplicative decrease, at most once per `cooldown`); afterwards it grows
+ * back linearly by `recoveryPerSecond` of the budget each second (additive increase).
+ */
+export interface RequestBudget {
+  /** Reserves the next request slot; resolves with the milliseconds to wait before using it. */
+  reserve(): Promise<number>;
+  /** Customer.io answered 429: pause everyone for `retryAfterMs`, then continue slower. */
+  throttled(retryAfterMs: number): Promise<void>;
+  /** The current rate (after back-off), requests per second. */
+  currentRps(): number;
+}
+
+export interface BudgetOptions {
+  rps: number;
+  /** share of `rps` aimed at, leaving room for timer jitter at the server's window edges */
+  utilisation?: number;
+  /** the lowest share of `rps` the back-off goes down to */
+  minShare?: number;
+  /** share of `rps` regained per second after a back-off */
+  recoveryPerSecond?: number;
+}
+
+const defaults = { utilisation: 0.97, minShare: 0.05, recoveryPerSecond: 0.05 };
+
+/** The budget's state; the same arithmetic runs in-process and (as Lua) in Redis. */
+export interface BudgetState {
+  /** theoretical arrival time of the next request (ms) */
+  tat: number;
+  /** no request before this (ms): Retry-After */
+  pausedUntil: number;
+  /** share of the rate right after the last back-off */
+  share: number;
+  /** when the share started growing again (the end of the last pause) */
+  growingSince: number;
+}
+
+export const initialBudgetState = (): BudgetState => ({
+  tat: 0,
+  pausedUntil: 0,
+  share: 1,
+  growingSince: Number.NEGATIVE_INFINITY,
+});
+
+function shareAt(state: BudgetState, now: number, recoveryPerSecond: number): number {
+  if (now <= state.growingSince || !Number.isFinite(state.growingSince)) return state.share;
+  return Math.min(1, state.share + (recoveryPerSecond * (now - state.growingSince)) / 1000);
+}
+
+/** Reserves a slot: returns the wait in ms and advances the schedule. */
+export function reserveSlot(state: BudgetState, now: number, options: BudgetOptions): number {
+  const { utilisation, recoveryPerSecond } = { ...defaults, ...options };
+  const rate = options.rps * utilisation * shareAt(state, now, recoveryPerSecond);
+  const start = Math.max(state.tat, now, state.pausedUntil);
+  state.tat = start + 1000 / rate;
+  return start - now;
+}
+
+/** Applies a 429: pause, and halve the rate unless it was halved within the last second or pause. */
+export function applyThrottle(state: BudgetState, now: number, retryAfterMs: number, options: BudgetOptions) {
+  const { minShare, recoveryPerSecond } = { ...defaults, ...options };
+  const recentlyHalved = now < state.growingSince + 1000;
+  if (!recentlyHalved) state.share = Math.max(minShare, shareAt(state, now, recoveryPerSecond) / 2);
+  state.pausedUntil = Math.max(state.pausedUntil, now + retryAfterMs);
+  state.growingSince = Math.max(state.growingSince, state.pausedUntil);
+}
+
+/** The budget of one worker instance (no REDIS_URL). */
+export class LocalBudget implements RequestBudget {
+  private readonly state = initialBudgetState();
+  constructor(
+    private readonly options: BudgetOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async reserve(): Promise<number> {
+    return reserveSlot(this.state, this.now(), this.options);
+  }
+
+  async throttled(retryAfterMs: number): Promise<void> {
+    applyThrottle(this.state, this.now(), retryAfterMs, this.options);
+  }
+
+  currentRps(): number {
+    return this.options.rps * shareAt(this.state, this.now(), this.options.recoveryPerSecond ?? 0.05);
+  }
+}
+
+// The same arithmetic as reserveSlot/applyThrottle, atomically in Redis with Redis's
+// clock, so every instance shares one schedule. Numbers go back as strings: Redis
+// would truncate Lua numbers to integers.
+const LOAD_STATE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local h = redis.call('HMGET', KEYS[1], 'tat', 'paused', 'share', 'growing')
+local tat = tonumber(h[1]) or 0
+local paused = tonumber(h[2]) or 0
+local share = tonumber(h[3]) or 1
+local growing = tonumber(h[4]) or 0
+local rps = tonumber(ARGV[1])
+local utilisation = tonumber(ARGV[2])
+local min_share = tonumber(ARGV[3])
+local recovery = tonumber(ARGV[4])
+local current = share
+if now > growing then current = math.min(1, share + recovery * (now - growing) / 1000) end
+`;
+
+const RESERVE = `${LOAD_STATE}
+local start = math.max(tat, now, paused)
+local next = start + 1000 / (rps * utilisation * current)
+redis.call('HSET', KEYS[1], 'tat', tostring(next))
+redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(next, paused) - now) + 60000)
+return {tostring(start - now), tostring(current)}
+`;
+
+const THROTTLE = `${LOAD_STATE}
+local retry_after = tonumber(ARGV[5])
+if now >= growing + 1000 then share = math.max(min_share, current / 2) end
+paused = math.max(paused, now + retry_after)
+growing = math.max(growing, paused)
+redis.call('HSET', KEYS[1], 'paused', tostring(paused), 'share', tostring(share), 'growing', tostring(growing))
+redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(tat, paused) - now) + 60000)
+return tostring(share)
+`;
+
+const scripts = {
+  reserve: { source: RESERVE, sha: createHash('sha1').update(RESERVE).digest('hex') },
+  throttle: { source: THROTTLE, sha: createHash('sha1').update(THROTTLE).digest('hex') },
+};
+
+/**
+ * The budget shared by every instance through Redis. If Redis fails, this instance
+ * carries on with a budget of its own (logged, counted by `redisErrors`) rather than
+ * stopping delivery.
+ */
+export class RedisBudget implements RequestBudget {
+  private readonly fallback: LocalBudget;
+  private share = 1;
+  redisErrors = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private readonly options: BudgetOptions,
+    private readonly logger: Logger,
+  ) {
+    this.fallback = new LocalBudget(options);
+  }
+
+  private args(): (string | number)[] {
+    const o = { ...defaults, ...this.options };
+    return [o.rps, o.utilisation, o.minShare, o.recoveryPerSecond];
+  }
+
+  async reserve(): Promise<number> {
+    try {
+      const [wait, share] = (await this.script(scripts.reserve, this.args())) as [string, string];
+      this.share = Number(share);
+      return Math.max(0, Number(wait));
+    } catch (error) {
+      this.failed(error);
+      return this.fallback.reserve();
+    }
+  }
+
+  async throttled(retryAfterMs: number): Promise<void> {
+    await this.fallback.throttled(retryAfterMs);
+    try {
+      const share = (await this.script(scripts.throttle, [...this.args(), retryAfterMs])) as string;
+      this.share = Number(share);
+    } catch (error) {
+      this.failed(error);
+    }
+  }
+
+  currentRps(): number {
+    return this.options.rps * this.share;
+  }
+
+  /** EVALSHA, loading the script on NOSCRIPT (after a Redis restart, for example). */
+  private async script(
+    { source, sha }: { source: string; sha: string },
+    args: (string | number)[],
+  ): Promise<unknown> {
+    try {
+      return await this.redis.evalsha(sha, 1, this.key, ...args);
+    } catch (error) {
+      if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
+      return this.redis.eval(source, 1, this.key, ...args);
+    }
+  }
+
+  private failed(error: unknown): void {
+    this.redisErrors++;
+    if (this.redisErrors === 1 || this.redisErrors % 1000 === 0) {
+      this.logger.warn(
+        { err: error, redisErrors: this.redisErrors },
+        'shared rate limit unavailable in Redis: using this instance’s own budget',
+      );
+    }
+  }
+}

@@ -1,0 +1,50 @@
+/** How the worker paces, batches and retries; every field has a production default. */
+export interface WorkerTuning {
+  /** App API (transactional) request budget; the Track API's is `rateLimitRps` */
+  appRateLimitRps: number;
+  requestTimeoutMs: number;
+  /** delivery attempts before a transiently failing operation is dead-lettered */
+  maxAttempts: number;
+  /** time since the first failure after which an operation is dead-lettered */
+  maxRetryMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** operations held per topic (queued, in flight, being dead-lettered) before fetching pauses */
+  maxBuffered: number;
+  /** concurrent requests per API */
+  concurrency: number;
+  maxBatchOperations: number;
+  /** Customer.io's limits for /api/v2/batch */
+  maxBatchBytes: number;
+  maxOperationBytes: number;
+  /** how often committable offsets are committed */
+  commitIntervalMs: number;
+  /** first and longest pause between credential probes while Customer.io answers 401/403 */
+  authProbeMinMs: number;
+  authProbeMaxMs: number;
+  /** pause after a 429 without Retry-After */
+  defaultRetryAfterMs: number;
+  /** bounded stop: how long SIGTERM waits for requests in flight */
+  shutdownTimeoutMs: number;
+}
+
+export const defaultTuning: WorkerTuning = {
+  appRateLimitRps: 100,
+  requestTimeoutMs: 10_000,
+  maxAttempts: 12,
+  maxRetryMs: 15 * 60_000,
+  retryBaseMs: 500,
+  retryMaxMs: 60_000,
+  maxBuffered: 20_000,
+  concurrency: 16,
+  maxBatchOperations: 1_000,
+  // Customer.io: a batch request under 500 KB (read as 500,000 bytes, the stricter reading),
+  // each operation 32 KB at most (32,768 bytes, as the edge validates).
+  maxBatchBytes: 500_000,
+  maxOperationBytes: 32 * 1024,
+  commitIntervalMs: 1_000,
+  authProbeMinMs: 1_000,
+  authProbeMaxMs: 30_000,
+  defaultRetryAfterMs: 1_000,
+  shutdownTimeoutMs: 15_000,
+};

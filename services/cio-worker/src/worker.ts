@@ -1,0 +1,440 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { closeServer, createHttpApp, finishHttpApp, listen } from '@cio-bridge/http';
+import { createConsumer, Publisher, type TopicNames } from '@cio-bridge/kafka';
+import type { Logger } from '@cio-bridge/logger';
+import type { Express } from 'express';
+import type { Redis } from 'ioredis';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import { appChannel, type CustomerioOptions, trackChannel } from './customerio';
+import { deadLetterWriter } from './dead-letter';
+import {
+  type Channel,
+  type DeadLetter,
+  DeliveryEngine,
+  type Envelope,
+  type Item,
+  type Operation,
+} from './engine';
+import { ValidationError } from './errors';
+import { WorkerMetrics } from './metrics';
+import { OffsetTracker } from './offset-tracker';
+import { decodeTrack, decodeTransactional, type MessageCoordinates } from './operation';
+import { LocalBudget, RedisBudget, type RequestBudget } from './rate-limit';
+import { defaultTuning, type WorkerTuning } from './settings';
+
+export interface WorkerDeps {
+  /** a kafkajs client (not connected); the worker creates its consumer and producer from it */
+  kafka: Kafka;
+  /** `track` and `transactional` are consumed, `dlq` receives dead letters */
+  topics: Pick<TopicNames, 'track' | 'transactional' | 'dlq'>;
+  groupId: string;
+  customerio: CustomerioOptions;
+  /** Track API requests per second, across all instances (CIO_RATE_LIMIT_RPS) */
+  rateLimitRps: number;
+  logger: Logger;
+  registry: Registry;
+  /** shares the request budget between instances; without it each instance has its own */
+  redis?: Redis;
+  /** serve /healthz, /readyz and /metrics on this port (0: any free one); omitted: no HTTP server */
+  port?: number;
+  tuning?: Partial<WorkerTuning>;
+  /** the consumer failed for good (kafkajs gave up restarting it); main.ts exits */
+  onFatal?: (error: Error) => void;
+}
+
+export interface WorkerStatus {
+  /** Customer.io rejects the credentials of these APIs (consuming their topic is paused) */
+  credentialsRejected: { track: boolean; app: boolean };
+  /** messages taken from Kafka and not yet delivered or dead-lettered */
+  buffered: { track: number; app: number };
+  stopping: boolean;
+}
+
+export interface Worker {
+  /** Connects, joins the consumer group and starts delivering (and serving HTTP when `port` was given). */
+  start(): Promise<void>;
+  /** Stops fetching, lets requests in flight finish (bounded), commits, disconnects. */
+  stop(): Promise<void>;
+  /** the port of the HTTP server once started */
+  readonly port: number | undefined;
+  readonly app: Express;
+  status(): WorkerStatus;
+}
+
+interface Route {
+  topic: string;
+  engine: DeliveryEngine;
+  decode: (value: Buffer | null, at: MessageCoordinates) => Operation;
+  /** consuming paused: Customer.io rejects the credentials */
+  paused: boolean;
+}
+
+/** A readiness check asking the cluster with an admin client of its own (closed on stop). */
+function kafkaCheck(kafka: Kafka, timeoutMs = 2_000) {
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  let connected = false;
+  const check = async () => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        (async () => {
+          if (!connected) {
+            await admin.connect();
+            connected = true;
+          }
+          await admin.describeCluster();
+        })(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`Kafka did not answer within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      connected = false;
+      await admin.disconnect().catch(() => {});
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return { check, close: () => admin.disconnect().catch(() => {}) };
+}
+
+/**
+ * The cio-worker: consumes Track operations and transactional sends and delivers them
+ * to Customer.io (see DeliveryEngine for ordering, batching and retries), writes what
+ * cannot be delivered to the dead-letter topic, and commits each partition only up to
+ * the lowest message not yet delivered or dead-lettered. Creating it connects nothing.
+ */
+export function createWorker(deps: WorkerDeps): Worker {
+  const tuning: WorkerTuning = { ...defaultTuning, ...deps.tuning };
+  const logger = deps.logger;
+  const metrics = new WorkerMetrics(deps.registry);
+  const trackers = new Map<string, OffsetTracker>();
+  const routes = new Map<string, Route>();
+  const kafkaReady = kafkaCheck(deps.kafka);
+
+  let consumer: Consumer | undefined;
+  let producer: Producer | undefined;
+  let writeDeadLetter: ((letter: DeadLetter) => Promise<void>) | undefined;
+  let server: Server | undefined;
+  let commitTimer: NodeJS.Timeout | undefined;
+  let committing: Promise<void> | undefined;
+  let crashed: Error | undefined;
+  let started = false;
+  let stopping = false;
+  let stopped: Promise<void> | undefined;
+
+  const budget = (api: 'track' | 'app', rps: number): RequestBudget =>
+    deps.redis
+      ? new RedisBudget(deps.redis, `cio-bridge:rate-limit:${deps.customerio.siteId}:${api}`, { rps }, logger)
+      : new LocalBudget({ rps });
+
+  const engineFor = (channel: Channel, rps: number, topic: string): DeliveryEngine =>
+    new DeliveryEngine({
+      channel,
+      budget: budget(channel.api, rps),
+      deadLetter: async (letter) => {
+        if (!writeDeadLetter) throw new Error('the worker is not started');
+        await writeDeadLetter(letter);
+      },
+      retry: tuning,
+      metrics,
+      logger: logger.child({ api: channel.api }),
+      concurrency: tuning.concurrency,
+      maxBatchOperations: tuning.maxBatchOperations,
+      maxBatchBytes: tuning.maxBatchBytes,
+      authProbeMinMs: tuning.authProbeMinMs,
+      authProbeMaxMs: tuning.authProbeMaxMs,
+      defaultRetryAfterMs: tuning.defaultRetryAfterMs,
+      onAuthRejected: () => pauseTopic(topic),
+      onAuthAccepted: () => resumeTopic(topic),
+    });
+
+  const trackRoute: Route = {
+    topic: deps.topics.track,
+    engine: engineFor(
+      trackChannel(deps.customerio, tuning.requestTimeoutMs, metrics),
+      deps.rateLimitRps,
+      deps.topics.track,
+    ),
+    decode: (value, at) => decodeTrack(value, at, tuning),
+    paused: false,
+  };
+  routes.set(trackRoute.topic, trackRoute);
+  const appApiKey = deps.customerio.appApiKey;
+  const appRoute: Route | undefined = appApiKey
+    ? {
+        topic: deps.topics.transactional,
+        engine: engineFor(
+          appChannel({ ...deps.customerio, appApiKey }, tuning.requestTimeoutMs, metrics),
+          tuning.appRateLimitRps,
+          deps.topics.transactional,
+        ),
+        decode: decodeTransactional,
+        paused: false,
+      }
+    : undefined;
+  if (appRoute) routes.set(appRoute.topic, appRoute);
+
+  function pauseTopic(topic: string): void {
+    const route = routes.get(topic);
+    if (!route || route.paused) return;
+    route.paused = true;
+    try {
+      consumer?.pause([{ topic }]);
+    } catch (error) {
+      logger.warn({ err: error, topic }, 'could not pause consuming');
+    }
+  }
+
+  function resumeTopic(topic: string): void {
+    const route = routes.get(topic);
+    if (!route?.paused || stopping) return;
+    route.paused = false;
+    try {
+      consumer?.resume([{ topic }]);
+    } catch (error) {
+      logger.warn({ err: error, topic }, 'could not resume consuming');
+    }
+  }
+
+  function trackerFor(topic: string, partition: number): OffsetTracker {
+    const id = `${topic}\0${partition}`;
+    let tracker = trackers.get(id);
+    if (!tracker) {
+      tracker = new OffsetTracker(topic, partition);
+      trackers.set(id, tracker);
+    }
+    return tracker;
+  }
+
+  function itemOf(
+    message: KafkaMessage,
+    topic: string,
+    partition: number,
+    tracker: OffsetTracker,
+    route: Route,
+  ) {
+    const envelope: Envelope = {
+      topic,
+      partition,
+      offset: message.offset,
+      timestamp: message.timestamp,
+      key: message.key ?? null,
+      value: message.value ?? null,
+      headers: message.headers ?? {},
+    };
+    const item: Item = {
+      envelope,
+      attempts: 0,
+      single: false,
+      state: 'queued',
+      onSettled: () => tracker.finish(message.offset),
+      isRevoked: () => tracker.revoked,
+    };
+    try {
+      item.op = route.decode(envelope.value, envelope);
+    } catch (error) {
+      item.invalid =
+        error instanceof ValidationError
+          ? error
+          : new ValidationError(`cannot decode: ${(error as Error).message}`);
+      logger.warn(
+        { topic, partition, offset: message.offset, reason: item.invalid.message },
+        'invalid message: dead-lettering it',
+      );
+    }
+    return item;
+  }
+
+  async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
+    const { topic, partition } = batch;
+    const route = routes.get(topic);
+    if (!route) return;
+    const tracker = trackerFor(topic, partition);
+    tracker.highWatermark = batch.highWatermark;
+    const go = () => isRunning() && !isStale() && !stopping && !route.paused;
+    for (const message of batch.messages) {
+      while (route.engine.buffered >= tuning.maxBuffered && go()) {
+        await route.engine.waitForCapacity(tuning.maxBuffered, 1_000);
+        await heartbeat();
+      }
+      if (!go()) break;
+      tracker.add(message.offset);
+      route.engine.add(itemOf(message, topic, partition, tracker, route));
+      // Taken: the next fetch starts after it. Committing is the tracker's business.
+      resolveOffset(message.offset);
+    }
+    await heartbeat();
+  }
+
+  /** Commits every partition's committable offset that moved. */
+  function commit(): Promise<void> {
+    if (committing) return committing;
+    committing = (async () => {
+      const offsets = [...trackers.values()]
+        .map((tracker) => ({ tracker, offset: tracker.toCommit() }))
+        .filter((entry): entry is { tracker: OffsetTracker; offset: string } => entry.offset !== undefined);
+      if (offsets.length === 0 || !consumer) return;
+      try {
+        await consumer.commitOffsets(
+          offsets.map(({ tracker, offset }) => ({
+            topic: tracker.topic,
+            partition: tracker.partition,
+            offset,
+          })),
+        );
+        for (const { tracker, offset } of offsets) tracker.markCommitted(offset);
+      } catch (error) {
+        logger.warn({ err: error }, 'committing offsets failed; trying again later');
+      }
+    })().finally(() => {
+      committing = undefined;
+    });
+    return committing;
+  }
+
+  function updateGauges(): void {
+    for (const route of routes.values()) metrics.inFlight.set({ topic: route.topic }, route.engine.buffered);
+    for (const tracker of trackers.values()) {
+      const next = tracker.committable();
+      if (next === undefined || tracker.highWatermark === undefined) continue;
+      const lag = Number(BigInt(tracker.highWatermark) - BigInt(next));
+      metrics.lag.set({ topic: tracker.topic, partition: String(tracker.partition) }, Math.max(0, lag));
+    }
+  }
+
+  /** After a rebalance kafkajs fetches from the committed offsets again: start each partition anew. */
+  function onGroupJoin(): void {
+    for (const tracker of trackers.values()) tracker.revoked = true;
+    trackers.clear();
+    metrics.lag.reset();
+    let dropped = 0;
+    for (const route of routes.values()) dropped += route.engine.dropRevoked();
+    crashed = undefined;
+    logger.info({ dropped }, 'joined the consumer group');
+  }
+
+  const app = createHttpApp({
+    logger,
+    registry: deps.registry,
+    readiness: {
+      kafka: async () => {
+        if (crashed) throw new Error(`Kafka consumer failed: ${crashed.message}`);
+        await kafkaReady.check();
+      },
+      customerio: () => {
+        const rejected = [...routes.values()].filter((route) => route.engine.credentialsRejected);
+        if (rejected.length > 0) {
+          throw new Error(
+            `Customer.io rejects the credentials (${rejected.map((r) => (r === trackRoute ? 'Track API' : 'App API')).join(', ')})`,
+          );
+        }
+      },
+      worker: () => {
+        if (stopping) throw new Error('stopping');
+        if (!started) throw new Error('starting');
+      },
+    },
+  });
+  app.get('/status', (_req, res) => {
+    res.json(status());
+  });
+  finishHttpApp(app);
+
+  function status(): WorkerStatus {
+    return {
+      credentialsRejected: {
+        track: trackRoute.engine.credentialsRejected,
+        app: appRoute?.engine.credentialsRejected ?? false,
+      },
+      buffered: { track: trackRoute.engine.buffered, app: appRoute?.engine.buffered ?? 0 },
+      stopping,
+    };
+  }
+
+  async function start(): Promise<void> {
+    if (started || stopping) return;
+    if (deps.port !== undefined) server = await listen(app, deps.port);
+    producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    writeDeadLetter = deadLetterWriter(new Publisher({ producer }), producer, deps.topics.dlq, deps.groupId);
+
+    consumer = createConsumer(deps.kafka, { groupId: deps.groupId });
+    consumer.on(consumer.events.GROUP_JOIN, onGroupJoin);
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      crashed = payload.error;
+      logger.error({ err: payload.error, restart: payload.restart }, 'Kafka consumer crashed');
+      if (!payload.restart && !stopping) deps.onFatal?.(payload.error);
+    });
+    await consumer.connect();
+    for (const route of routes.values()) {
+      // A new group starts at the beginning: nothing produced before the first deployment is lost.
+      await consumer.subscribe({ topic: route.topic, fromBeginning: true });
+    }
+    if (!appRoute) {
+      logger.warn(
+        { topic: deps.topics.transactional },
+        'CIO_APP_API_KEY is not set: transactional sends are not consumed',
+      );
+    }
+    for (const route of routes.values()) route.engine.start();
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+    commitTimer = setInterval(() => {
+      updateGauges();
+      void commit();
+    }, tuning.commitIntervalMs);
+    started = true;
+    logger.info(
+      {
+        topics: [...routes.keys()],
+        groupId: deps.groupId,
+        rps: deps.rateLimitRps,
+        sharedBudget: Boolean(deps.redis),
+      },
+      'cio-worker started',
+    );
+  }
+
+  async function stop(): Promise<void> {
+    stopped ??= (async () => {
+      stopping = true;
+      const deadline = Date.now() + tuning.shutdownTimeoutMs;
+      clearInterval(commitTimer);
+      try {
+        consumer?.pause([...routes.keys()].map((topic) => ({ topic })));
+      } catch {
+        // not running yet: nothing is being fetched
+      }
+      await Promise.all([...routes.values()].map((route) => route.engine.stop(deadline)));
+      updateGauges();
+      await commit();
+      await consumer
+        ?.disconnect()
+        .catch((error: unknown) => logger.warn({ err: error }, 'consumer disconnect failed'));
+      await producer
+        ?.disconnect()
+        .catch((error: unknown) => logger.warn({ err: error }, 'producer disconnect failed'));
+      await kafkaReady.close();
+      if (server) await closeServer(server);
+      const handedBack = trackRoute.engine.buffered + (appRoute?.engine.buffered ?? 0);
+      logger.info({ handedBack }, 'cio-worker stopped');
+    })();
+    return stopped;
+  }
+
+  return {
+    start,
+    stop,
+    app,
+    status,
+    get port() {
+      return server ? (server.address() as AddressInfo).port : undefined;
+    },
+  };
+}
