@@ -39,6 +39,15 @@ const byteLength = (value: string): number => Buffer.byteLength(value);
 /** The UTF-8 size of a JSON value as Customer.io would measure it. */
 export const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '');
 
+/** The JSON size of `value` when it is above `limit` bytes, otherwise undefined (cheap for small values). */
+export function jsonBytesOver(value: unknown, limit: number): number | undefined {
+  const text = JSON.stringify(value) ?? '';
+  // a UTF-16 code unit takes at most 3 UTF-8 bytes
+  if (text.length * 3 <= limit) return undefined;
+  const bytes = Buffer.byteLength(text);
+  return bytes > limit ? bytes : undefined;
+}
+
 export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -98,8 +107,8 @@ export function checkEvent(
     return problem(nameField, `${nameField} exceeds the limit of ${LIMITS.eventNameBytes} bytes`, 'too_long');
   if (data !== undefined && data !== null) {
     if (!isPlainObject(data)) return problem(dataField, `${dataField} must be an object`);
-    const size = jsonBytes(data);
-    if (size > LIMITS.eventDataBytes)
+    const size = jsonBytesOver(data, LIMITS.eventDataBytes);
+    if (size !== undefined)
       return problem(
         dataField,
         `${dataField} is ${size} bytes, more than the limit of ${LIMITS.eventDataBytes} bytes`,

@@ -3,6 +3,7 @@ import { createLogger } from '@cio-bridge/logger';
 import { z } from 'zod';
 import { DEFAULT_CREDENTIALS } from './sandbox';
 import { startSandbox } from './server';
+import { DEFAULT_MAX_RECORDS } from './state';
 
 const schema = z.object({
   PORT: port(8090),
@@ -12,6 +13,7 @@ const schema = z.object({
   CIO_API_KEY: z.string().default(DEFAULT_CREDENTIALS.apiKey),
   CIO_APP_API_KEY: z.string().default(DEFAULT_CREDENTIALS.appApiKey),
   SANDBOX_RATE_LIMIT_RPS: integer(1, 1_000_000).optional(),
+  SANDBOX_MAX_RECORDS: integer(1, 100_000_000).prefault(String(DEFAULT_MAX_RECORDS)),
 });
 
 runMain(async () => {
@@ -24,6 +26,7 @@ runMain(async () => {
     apiKey: env.CIO_API_KEY,
     appApiKey: env.CIO_APP_API_KEY,
     rateLimitRps: env.SANDBOX_RATE_LIMIT_RPS ?? null,
+    maxRecords: env.SANDBOX_MAX_RECORDS,
     logger,
   });
   logger.info(

@@ -523,3 +523,20 @@ describe('connection resets', () => {
     }
   });
 });
+
+describe('record cap', () => {
+  it('keeps the newest maxRecords operations and events and counts the dropped ones', async () => {
+    const { app, state } = createSandbox({ maxRecords: 10 });
+    const batch = Array.from({ length: 25 }, (_, i) => event(`e${i}`, 'x'));
+    await request(app).post('/api/v2/batch').set('Authorization', basic).send({ batch }).expect(200);
+    const kept = state.operations.length;
+    expect(kept).toBeGreaterThanOrEqual(10);
+    expect(kept).toBeLessThanOrEqual(11);
+    expect(state.operations.at(-1)!.id).toBe('e24');
+    expect(state.operations[0]!.id).toBe(`e${25 - kept}`);
+    expect(state.counters).toMatchObject({ accepted: 25, records_dropped: 2 * (25 - kept) });
+    // de-duplication still remembers ids whose records were dropped
+    await request(app).post('/api/v2/entity').set('Authorization', basic).send(event('e0', 'x')).expect(200);
+    expect(state.counters.duplicates).toBe(1);
+  });
+});

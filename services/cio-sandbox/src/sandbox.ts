@@ -30,6 +30,8 @@ export interface SandboxOptions {
   rateLimitRps?: number | null;
   logger?: Logger;
   registry?: Parameters<typeof createHttpApp>[0]['registry'];
+  /** how many operations, events and sends each stay listed (default 200,000; older ones are dropped) */
+  maxRecords?: number;
   /** retry timing of the admin webhook sender (tests shorten it) */
   webhooks?: WebhookDefaults;
 }
@@ -107,7 +109,7 @@ export function createSandbox(options: SandboxOptions = {}): SandboxApp {
   };
   const initialRps = options.rateLimitRps ?? null;
 
-  const state = new SandboxState();
+  const state = new SandboxState(options.maxRecords);
   let credentials = initialCredentials;
   let expectedBasic = '';
   let faults = noFaults();

@@ -15,6 +15,7 @@ export interface StartSandboxOptions {
   apiKey?: string;
   appApiKey?: string;
   rateLimitRps?: number | null;
+  maxRecords?: number;
   logger?: Logger;
   webhooks?: WebhookDefaults;
 }

@@ -107,6 +107,8 @@ export interface Counters {
   by_path: Record<string, number>;
   /** Track and App API requests by method and route pattern, e.g. "PUT /api/v1/customers/:identifier" */
   by_route: Record<string, number>;
+  /** oldest operations, events and sends no longer listed because more than `maxRecords` were kept */
+  records_dropped: number;
 }
 
 const REQUEST_LOG_SIZE = 1000;
@@ -122,7 +124,11 @@ export const newCounters = (): Counters => ({
   by_status: {},
   by_path: {},
   by_route: {},
+  records_dropped: 0,
 });
+
+/** Default for how many operations, events and sends each are listed (older ones are dropped). */
+export const DEFAULT_MAX_RECORDS = 200_000;
 
 /** Where a person is found: the kind of identifier and its value. */
 export type IdentifierKind = 'id' | 'email' | 'cio_id';
@@ -147,6 +153,9 @@ export function identifierLabel(identifiers: Identifiers): string | null {
 }
 
 export class SandboxState {
+  /** how many operations, events and sends each are kept for listing; the oldest go first */
+  constructor(readonly maxRecords: number = DEFAULT_MAX_RECORDS) {}
+
   people: Person[] = [];
   private byId = new Map<string, Person>();
   private byEmail = new Map<string, Person>();
@@ -437,13 +446,23 @@ export class SandboxState {
 
   // ---- events, operations, sends ------------------------------------------------
 
+  /** Drops the oldest records once a list holds a tenth more than `maxRecords` (amortised). */
+  private trim<T>(list: T[]): void {
+    if (list.length <= this.maxRecords + Math.ceil(this.maxRecords / 10)) return;
+    const excess = list.length - this.maxRecords;
+    list.splice(0, excess);
+    this.counters.records_dropped += excess;
+  }
+
   addEvent(event: StoredEvent): void {
     this.events.push(event);
+    this.trim(this.events);
   }
 
   addOperation(operation: Operation): void {
     this.operations.push(operation);
     this.counters.accepted++;
+    this.trim(this.operations);
   }
 
   /** Events for a person, by any of their identifiers, in arrival order. */
@@ -472,6 +491,7 @@ export class SandboxState {
     };
     this.sends.push(send);
     this.counters.accepted++;
+    this.trim(this.sends);
     return send;
   }
 }

@@ -10,7 +10,7 @@ import {
   checkIdentifierValue,
   checkTimestamp,
   isPlainObject,
-  jsonBytes,
+  jsonBytesOver,
   LIMITS,
   type Problem,
   problem,
@@ -303,8 +303,8 @@ export function trackRouter(state: SandboxState, publicTrackUrl: string): Router
     for (let index = 0; index < items.length; index++) {
       const item = items[index];
       if (checkItemSize) {
-        const itemBytes = jsonBytes(item);
-        if (itemBytes > LIMITS.v2OperationBytes) {
+        const itemBytes = jsonBytesOver(item, LIMITS.v2OperationBytes);
+        if (itemBytes !== undefined) {
           errors.push({
             batch_index: index,
             ...problem(
