@@ -1,0 +1,125 @@
+import { CommandError, UsageError } from '../errors';
+import { describeFilter, type Filter } from '../filter';
+import { entryJson, formatCount, Table } from '../format';
+import { type AuditRecord, auditMessage, type HandledMark, markMessage, stateTopicsFor } from '../state';
+import { type CommandContext, note } from './io';
+import { newRunId } from './replay';
+import { openDlq, scan } from './scan';
+
+export interface PurgeOptions {
+  filter: Filter;
+  dryRun?: boolean;
+  yes?: boolean;
+  json?: boolean;
+  reveal?: boolean;
+  reason?: string;
+}
+
+/**
+ * `cio-dlq purge`: marks matching pending messages as handled without replaying
+ * them (Kafka cannot delete single messages; the marks hide them from stats, list
+ * and replay), and writes one audit record: who, when, which filter, how many.
+ */
+export async function purgeCommand(ctx: CommandContext, options: PurgeOptions): Promise<number> {
+  if (!options.dryRun && !options.yes && !ctx.interactive) {
+    throw new UsageError(
+      'purge marks messages as handled: pass --yes when not on a terminal (--dry-run lists them)',
+    );
+  }
+  const reader = await ctx.session.topicReader();
+  const topics = stateTopicsFor(ctx.dlqTopic);
+  const state = await openDlq(reader, ctx.dlqTopic, topics.state);
+  const format = { reveal: options.reveal === true, now: ctx.now };
+  const entries = [];
+  let alreadyHandled = 0;
+  for await (const { entry } of scan(reader, ctx.dlqTopic, state, {
+    filter: options.filter,
+    onHidden: () => alreadyHandled++,
+  })) {
+    entries.push({
+      partition: entry.partition,
+      offset: entry.offset,
+      key: entry.key,
+      operationId: entry.operation.id,
+      action: entry.operation.action,
+      row: options.dryRun ? entryJson(entry, format) : undefined,
+      line: options.dryRun && !options.json ? new Table(format).row(entry) : undefined,
+    });
+  }
+  const count = entries.length;
+  const what = `${formatCount(count)} message${count === 1 ? '' : 's'}`;
+  const handledNote = alreadyHandled > 0 ? `; ${formatCount(alreadyHandled)} already replayed or purged` : '';
+
+  if (options.dryRun) {
+    if (!options.json) await ctx.out.line(new Table(format).header());
+    for (const e of entries) await ctx.out.line(options.json ? JSON.stringify(e.row) : e.line!);
+    const summary = `dry run: would purge ${what} from ${ctx.dlqTopic}${handledNote}. Nothing was changed.`;
+    if (options.json) note(ctx, summary);
+    else await ctx.out.line(summary);
+    await ctx.out.flush();
+    return 0;
+  }
+  if (count === 0) {
+    await ctx.out.line(`nothing to purge in ${ctx.dlqTopic}${handledNote}`);
+    await ctx.out.flush();
+    return 0;
+  }
+  if (!options.yes) {
+    const ok = await ctx.confirm(
+      `Purge ${what} from ${ctx.dlqTopic}? They will not be replayed and no longer show in stats and list.`,
+    );
+    if (!ok) {
+      note(ctx, 'aborted: nothing was purged');
+      return 1;
+    }
+  }
+
+  await ctx.session.ensureStateTopics(ctx.dlqTopic);
+  const publisher = await ctx.session.publisher();
+  const run = newRunId(ctx.now);
+  const by = ctx.session.operator();
+  const at = new Date(ctx.now).toISOString();
+  const marks = entries.map((e) =>
+    markMessage({
+      status: 'purged',
+      dlqTopic: ctx.dlqTopic,
+      partition: e.partition,
+      offset: e.offset,
+      run,
+      by,
+      at,
+      operationId: e.operationId,
+      key: e.key,
+      action: e.action,
+    } satisfies HandledMark),
+  );
+  const audit: AuditRecord = {
+    type: 'purge',
+    run,
+    who: by,
+    when: at,
+    dlqTopic: ctx.dlqTopic,
+    filter: describeFilter(options.filter),
+    count,
+    skipped: {},
+    reason: options.reason,
+  };
+  try {
+    for (let i = 0; i < marks.length; i += 5_000) {
+      await publisher.publish(topics.state, marks.slice(i, i + 5_000));
+    }
+    await publisher.publish(topics.audit, [auditMessage(audit)]);
+  } catch (error) {
+    throw new CommandError(
+      `purge failed: ${(error as Error).message}; some messages may be marked, run the same command again to finish`,
+    );
+  }
+  if (options.json)
+    await ctx.out.line(JSON.stringify({ run, purged: count, alreadyHandled, auditTopic: topics.audit }));
+  else
+    await ctx.out.line(
+      `purged ${what} from ${ctx.dlqTopic}${handledNote} (run ${run}; audit record in ${topics.audit})`,
+    );
+  await ctx.out.flush();
+  return 0;
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+import { runCli } from './cli';
+
+// Output piped into `head` or `less` that closes early is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
+runCli(process.argv.slice(2), {
+  env: process.env,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+}).then((code) => {
+  process.exitCode = code;
+  // Connections are closed; a stray client timer must not keep the terminal waiting.
+  setTimeout(() => process.exit(code), 2_000).unref();
+});
