@@ -57,8 +57,13 @@ export function adminRouter(
     res.json(events);
   });
 
-  router.get('/operations', (_req, res) => {
-    res.json(state.operations);
+  router.get('/operations', (req, res) => {
+    const { person } = req.query;
+    if (person !== undefined && typeof person !== 'string')
+      throw new HttpError(400, 'person must be one value');
+    const limit = intQuery(req.query.limit, 'limit', Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    const operations = person === undefined ? state.operations : state.operationsFor(person);
+    res.json(limit >= operations.length ? operations : operations.slice(operations.length - limit));
   });
 
   router.get('/sends', (_req, res) => {

@@ -7,7 +7,8 @@ import { DEFAULT_MAX_RECORDS } from './state';
 
 const schema = z.object({
   PORT: port(8090),
-  SANDBOX_HOST: z.string().default('127.0.0.1'),
+  // all interfaces, like the other services (containers); tests use startSandbox on 127.0.0.1
+  SANDBOX_HOST: z.string().default('0.0.0.0'),
   LOG_LEVEL: logLevel,
   CIO_SITE_ID: z.string().default(DEFAULT_CREDENTIALS.siteId),
   CIO_API_KEY: z.string().default(DEFAULT_CREDENTIALS.apiKey),

@@ -144,6 +144,12 @@ export function parseV2Operation(item: unknown): TrackOperation | Problem {
       const { _update, ...rest } = attributes;
       op.attributes = rest;
       op.updateOnly = _update === true;
+      // an `email` (or, for a person referenced by cio_id, an `id`) attribute sets that identifier too
+      const alternate: Identifiers = {};
+      if (typeof rest.email === 'string' && rest.email.includes('@')) alternate.email = rest.email;
+      if ((typeof rest.id === 'string' || typeof rest.id === 'number') && identifiers.cio_id !== undefined)
+        alternate.id = String(rest.id);
+      if (alternate.email !== undefined || alternate.id !== undefined) op.alternate = alternate;
       return op;
     }
     case 'event':

@@ -288,6 +288,10 @@ describe('cio-sandbox', () => {
         }),
         expect.objectContaining({ action: 'delete', via: 'v2-batch', received_at: expect.any(String) }),
       ]);
+      const forEmail = (await track().get('/_sandbox/operations?person=a%40example.com').expect(200)).body;
+      expect(forEmail.map((op: { action: string }) => op.action)).toEqual(['identify', 'merge']);
+      const lastTwo = (await track().get('/_sandbox/operations?limit=2').expect(200)).body;
+      expect(lastTwo.map((op: { action: string }) => op.action)).toEqual(['merge', 'delete']);
     });
 
     it('looks people up by id, email or cio_ id and answers 404 for strangers', async () => {
@@ -330,6 +334,25 @@ describe('cio-sandbox', () => {
       const person = (await track().get('/_sandbox/people/u8').expect(200)).body;
       expect(person).toMatchObject({ deleted: false, attributes: { resubscribed: true } });
       expect(person.cio_id).not.toBe(before);
+    });
+
+    it('sets the email identifier from a v2 identify email attribute', async () => {
+      await track()
+        .post('/api/v2/entity')
+        .set('Authorization', basic)
+        .send({
+          type: 'person',
+          identifiers: { id: '99' },
+          action: 'identify',
+          attributes: { email: 'n@example.com' },
+        })
+        .expect(200);
+      const person = (await track().get('/_sandbox/people/n%40example.com').expect(200)).body;
+      expect(person).toMatchObject({
+        id: '99',
+        email: 'n@example.com',
+        attributes: { email: 'n@example.com' },
+      });
     });
 
     it('records transactional sends', async () => {

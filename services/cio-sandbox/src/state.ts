@@ -465,8 +465,8 @@ export class SandboxState {
     this.trim(this.operations);
   }
 
-  /** Events for a person, by any of their identifiers, in arrival order. */
-  eventsFor(identifier: string): StoredEvent[] {
+  /** The identifier strings that name the same person as `identifier` (itself included). */
+  private labelsOf(identifier: string): Set<string> {
     const person = this.lookup(identifier);
     const labels = new Set<string>([identifier]);
     if (person) {
@@ -474,7 +474,24 @@ export class SandboxState {
       if (person.email !== null) labels.add(person.email);
       labels.add(`cio_${person.cio_id}`);
     }
+    return labels;
+  }
+
+  /** Events for a person, by any of their identifiers, in arrival order. */
+  eventsFor(identifier: string): StoredEvent[] {
+    const labels = this.labelsOf(identifier);
     return this.events.filter((event) => event.person !== null && labels.has(event.person));
+  }
+
+  /** Operations naming a person (as the subject or a merge's secondary), in arrival order. */
+  operationsFor(identifier: string): Operation[] {
+    const labels = this.labelsOf(identifier);
+    return this.operations.filter((op) => {
+      const subject = identifierLabel(op.identifiers);
+      if (subject !== null && labels.has(subject)) return true;
+      const secondary = op.secondary ? identifierLabel(op.secondary) : null;
+      return secondary !== null && labels.has(secondary);
+    });
   }
 
   addSend(request: Record<string, unknown>, now: string): Send {
