@@ -30,7 +30,7 @@ export interface SandboxOptions {
   rateLimitRps?: number | null;
   logger?: Logger;
   registry?: Parameters<typeof createHttpApp>[0]['registry'];
-  /** how many operations, events and sends each stay listed (default 200,000; older ones are dropped) */
+  /** how many operations, events and sends each stay listed (default 100,000; older ones are dropped) */
   maxRecords?: number;
   /** retry timing of the admin webhook sender (tests shorten it) */
   webhooks?: WebhookDefaults;

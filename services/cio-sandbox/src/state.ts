@@ -128,7 +128,10 @@ export const newCounters = (): Counters => ({
 });
 
 /** Default for how many operations, events and sends each are listed (older ones are dropped). */
-export const DEFAULT_MAX_RECORDS = 200_000;
+export const DEFAULT_MAX_RECORDS = 100_000;
+
+/** Event ids are remembered for de-duplication for at least this many operations (at most twice as many). */
+export const DEDUPE_WINDOW = 1_000_000;
 
 /** Where a person is found: the kind of identifier and its value. */
 export type IdentifierKind = 'id' | 'email' | 'cio_id';
@@ -154,7 +157,11 @@ export function identifierLabel(identifiers: Identifiers): string | null {
 
 export class SandboxState {
   /** how many operations, events and sends each are kept for listing; the oldest go first */
-  constructor(readonly maxRecords: number = DEFAULT_MAX_RECORDS) {}
+  constructor(
+    readonly maxRecords: number = DEFAULT_MAX_RECORDS,
+    /** ids are remembered for at least this many id-carrying operations */
+    readonly dedupeWindow: number = DEDUPE_WINDOW,
+  ) {}
 
   people: Person[] = [];
   private byId = new Map<string, Person>();
@@ -162,7 +169,9 @@ export class SandboxState {
   private byCioId = new Map<string, Person>();
   /** suppressed identifiers, as "id:<v>" / "email:<v>" */
   private suppressedKeys = new Set<string>();
+  // two generations of seen ids: when the current one is full it becomes the previous one
   private seenIds = new Set<string>();
+  private seenIdsBefore = new Set<string>();
   private cioCounter = 0;
   private deliveryCounter = 0;
 
@@ -180,6 +189,7 @@ export class SandboxState {
     this.byCioId.clear();
     this.suppressedKeys.clear();
     this.seenIds.clear();
+    this.seenIdsBefore.clear();
     this.cioCounter = 0;
     this.deliveryCounter = 0;
     this.events = [];
@@ -224,9 +234,13 @@ export class SandboxState {
   /** True when `id` was seen before (counted as a duplicate); remembers it otherwise. */
   isDuplicate(id: string | null | undefined): boolean {
     if (id === undefined || id === null || id === '') return false;
-    if (this.seenIds.has(id)) {
+    if (this.seenIds.has(id) || this.seenIdsBefore.has(id)) {
       this.counters.duplicates++;
       return true;
+    }
+    if (this.seenIds.size >= this.dedupeWindow) {
+      this.seenIdsBefore = this.seenIds;
+      this.seenIds = new Set<string>();
     }
     this.seenIds.add(id);
     return false;
