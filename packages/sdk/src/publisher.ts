@@ -9,7 +9,7 @@ import {
   validateTrackOperation,
   validateTransactionalSend,
 } from '@cio-bridge/schemas';
-import type { Kafka, Producer } from 'kafkajs';
+import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 import { monotonicFactory } from 'ulid';
 import { InvalidOperationError, type ItemError, PublishError } from './errors';
 import {
@@ -85,7 +85,12 @@ export class CioPublisher {
 
   /** A publisher with an idempotent producer of its own (acks=all); `close()` disconnects it. */
   static async connect(kafka: Kafka, options: ConnectOptions = {}): Promise<CioPublisher> {
-    const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer: Producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      // murmur2 like the Java client and the producer service: a person's key maps to one partition
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
     const publisher = new Publisher({ producer, timeoutMs: options.timeoutMs });
     return new CioPublisher({ ...options, publisher, onClose: () => producer.disconnect() });

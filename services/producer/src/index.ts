@@ -1,1 +1,9 @@
-export {};
+import { join } from 'node:path';
+
+export { createApp, type ItemError, type MessagePublisher, type ProducerAppOptions } from './app';
+export { bearerAuth } from './auth';
+export { type ProducerEnv, producerEnv } from './config';
+export { type Outcome, type ProducerMetrics, producerMetrics } from './metrics';
+
+/** The OpenAPI document of the producer's HTTP API. */
+export const openApiPath = join(__dirname, '..', 'openapi.yaml');

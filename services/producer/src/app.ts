@@ -1,0 +1,223 @@
+import { createHttpApp, finishHttpApp, HttpError, jsonBody, type ReadinessChecks } from '@cio-bridge/http';
+import { type OutgoingMessage, PublishTimeoutError, type TopicNames } from '@cio-bridge/kafka';
+import type { Logger } from '@cio-bridge/logger';
+import {
+  eventName,
+  type FieldError,
+  identifierOf,
+  operationAction,
+  personKey,
+  type TrackOperation,
+  type TransactionalSend,
+  validateTrackOperation,
+  validateTransactionalSend,
+} from '@cio-bridge/schemas';
+import type { Express, RequestHandler, Response } from 'express';
+import type { Registry } from 'prom-client';
+import { monotonicFactory } from 'ulid';
+import { bearerAuth } from './auth';
+import { type Outcome, type ProducerMetrics, producerMetrics } from './metrics';
+
+/** What the producer needs from Kafka: `publish` resolving once every message is acknowledged (acks=all). */
+export interface MessagePublisher {
+  publish(topic: string, messages: OutgoingMessage[]): Promise<void>;
+}
+
+export interface ProducerAppOptions {
+  logger: Logger;
+  registry: Registry;
+  /** shares produce requests between concurrent requests (`Publisher` from @cio-bridge/kafka) */
+  publisher: MessagePublisher;
+  topics: Pick<TopicNames, 'track' | 'transactional'>;
+  /** accepted bearer tokens */
+  tokens: readonly string[];
+  /** largest request body, in bytes (413 above); default 1 MiB */
+  maxBodyBytes?: number;
+  /** most operations in one batch; default 1,000 */
+  maxBatchItems?: number;
+  /** Retry-After on 503, in seconds; default 5 */
+  retryAfterSeconds?: number;
+  readiness?: ReadinessChecks;
+  /** operation ids (default: monotonic ULIDs, so ids sort by acceptance time) */
+  newId?: () => string;
+}
+
+/** One problem in a request: which item (absent for the request's shape), where in it, and why. */
+export interface ItemError extends FieldError {
+  index?: number;
+}
+
+/** At most this many errors are listed in a 400 answer (the message gives the total). */
+const MAX_LISTED_ERRORS = 100;
+/** Messages per publish call; the publisher still combines calls into shared produce requests. */
+const MESSAGES_PER_PUBLISH = 500;
+
+interface Prepared<T> {
+  value: T & { id: string };
+  message: OutgoingMessage;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The producer's HTTP API: `POST /v1/track` (one Track operation or
+ * `{"batch": [...]}`) and `POST /v1/transactional` (one App API send), each
+ * validated whole, given ULID ids and answered 202 only once Kafka acknowledged
+ * every message; plus /healthz, /readyz and /metrics. Never connects by itself.
+ */
+export function createApp(options: ProducerAppOptions): Express {
+  const {
+    logger,
+    registry,
+    publisher,
+    topics,
+    maxBodyBytes = 1024 * 1024,
+    maxBatchItems = 1_000,
+    retryAfterSeconds = 5,
+  } = options;
+  const newId = options.newId ?? monotonicFactory();
+  const metrics: ProducerMetrics = producerMetrics(registry);
+  const app = createHttpApp({ logger, registry, readiness: options.readiness });
+  const auth = bearerAuth(options.tokens);
+  const body = jsonBody(maxBodyBytes);
+
+  const invalid = (res: Response, errors: ItemError[]): HttpError => {
+    res.locals.outcome = 'invalid' satisfies Outcome;
+    const items = new Set(errors.map((e) => e.index)).size;
+    const listed = errors.length > MAX_LISTED_ERRORS ? ` (the first ${MAX_LISTED_ERRORS} are listed)` : '';
+    return new HttpError(
+      400,
+      `invalid request: ${errors.length} error(s) in ${items} item(s); nothing was published${listed}`,
+      errors.slice(0, MAX_LISTED_ERRORS),
+    );
+  };
+
+  const prepare = <T extends { id?: string }>(items: T[], keyOf: (item: T) => string): Prepared<T>[] =>
+    items.map((item) => {
+      const value = (item.id === undefined ? { ...item, id: newId() } : item) as T & { id: string };
+      return {
+        value,
+        message: {
+          key: keyOf(value),
+          value: JSON.stringify(value),
+          headers: { 'x-operation-id': value.id, 'x-producer': 'producer' },
+        },
+      };
+    });
+
+  /** Publishes and answers 202 with the ids, or 503 + Retry-After (with the ids to retry with). */
+  const publishAndAnswer = async <T>(
+    res: Response,
+    topic: string,
+    prepared: Prepared<T>[],
+    onPublished: () => void,
+  ): Promise<void> => {
+    const ids = prepared.map((p) => p.value.id);
+    const started = process.hrtime.bigint();
+    const chunks: OutgoingMessage[][] = [];
+    for (let i = 0; i < prepared.length; i += MESSAGES_PER_PUBLISH) {
+      chunks.push(prepared.slice(i, i + MESSAGES_PER_PUBLISH).map((p) => p.message));
+    }
+    try {
+      await Promise.all(chunks.map((chunk) => publisher.publish(topic, chunk)));
+    } catch (error) {
+      const retriable =
+        error instanceof PublishTimeoutError || (error as { retriable?: unknown }).retriable !== false;
+      if (!retriable) throw error;
+      logger.warn({ err: error, topic, count: ids.length }, 'Kafka did not acknowledge: answering 503');
+      res.locals.outcome = 'unavailable' satisfies Outcome;
+      res
+        .status(503)
+        .set('Retry-After', String(retryAfterSeconds))
+        .json({
+          error: `Kafka did not acknowledge in time (${(error as Error).message}); the operations may or may not be published: retry with the same ids`,
+          ids,
+        });
+      return;
+    }
+    metrics.observePublish(topic, Number(process.hrtime.bigint() - started) / 1e9);
+    onPublished();
+    res.status(202).json(ids.length === 1 ? { id: ids[0], ids } : { ids });
+  };
+
+  app.post('/v1/track', countOutcomes(metrics, '/v1/track'), auth, ...body, async (req, res) => {
+    const items = trackItems(req.body, maxBatchItems);
+    if (!items.ok) throw invalid(res, items.errors);
+    const errors: ItemError[] = [];
+    const ops: TrackOperation[] = [];
+    items.items.forEach((item, index) => {
+      const result = validateTrackOperation(item);
+      if (result.ok) ops.push(result.value);
+      else for (const e of result.errors) errors.push({ index, pointer: e.pointer, message: e.message });
+    });
+    if (errors.length > 0) throw invalid(res, errors);
+    const prepared = prepare(ops, personKey);
+    await publishAndAnswer(res, topics.track, prepared, () => {
+      for (const { value } of prepared) metrics.published(operationAction(value), eventName(value));
+    });
+  });
+
+  app.post(
+    '/v1/transactional',
+    countOutcomes(metrics, '/v1/transactional'),
+    auth,
+    ...body,
+    async (req, res) => {
+      const result = validateTransactionalSend(req.body);
+      if (!result.ok)
+        throw invalid(
+          res,
+          result.errors.map((e) => ({ index: 0, ...e })),
+        );
+      const keyOf = (send: TransactionalSend) => identifierOf(send.identifiers)?.value ?? send.to;
+      const prepared = prepare([result.value], keyOf);
+      await publishAndAnswer(res, topics.transactional, prepared, () =>
+        metrics.published('transactional', undefined),
+      );
+    },
+  );
+
+  return finishHttpApp(app);
+}
+
+/** The operations of a /v1/track body: the body itself, or its `batch`. */
+function trackItems(
+  body: unknown,
+  maxBatchItems: number,
+): { ok: true; items: unknown[] } | { ok: false; errors: ItemError[] } {
+  if (!isRecord(body) || !('batch' in body)) return { ok: true, items: [body] };
+  const extra = Object.keys(body).filter((key) => key !== 'batch');
+  if (extra.length > 0) {
+    return {
+      ok: false,
+      errors: extra.map((key) => ({ pointer: `/${key}`, message: 'is not allowed beside batch' })),
+    };
+  }
+  const { batch } = body;
+  if (!Array.isArray(batch) || batch.length === 0 || batch.length > maxBatchItems) {
+    return {
+      ok: false,
+      errors: [{ pointer: '/batch', message: `must be an array of 1 to ${maxBatchItems} Track operations` }],
+    };
+  }
+  return { ok: true, items: batch };
+}
+
+const outcomeOf = (status: number, marked: unknown): Outcome => {
+  if (typeof marked === 'string') return marked as Outcome;
+  if (status < 300) return 'accepted';
+  if (status === 400) return 'malformed';
+  if (status === 401) return 'unauthorized';
+  if (status === 413) return 'too_large';
+  if (status === 415) return 'unsupported_media_type';
+  if (status === 503) return 'unavailable';
+  return 'error';
+};
+
+function countOutcomes(metrics: ProducerMetrics, route: string): RequestHandler {
+  return (_req, res, next) => {
+    res.on('finish', () => metrics.request(route, outcomeOf(res.statusCode, res.locals.outcome)));
+    next();
+  };
+}

@@ -1,0 +1,21 @@
+import { commaList, integer, kafkaEnv, logLevel, port } from '@cio-bridge/config';
+import { z } from 'zod';
+
+/** The producer's environment; `loadConfig(producerEnv, process.env)` validates it. */
+export const producerEnv = z.object({
+  ...kafkaEnv,
+  PORT: port(8081),
+  LOG_LEVEL: logLevel,
+  /** bearer tokens accepted by the HTTP API, comma-separated (several during a rotation) */
+  INGEST_API_TOKENS: commaList('bearer tokens'),
+  /** largest accepted request body (413 above it) */
+  PRODUCER_MAX_BODY_BYTES: integer(1_024, 10 * 1024 * 1024).prefault(String(1024 * 1024)),
+  /** most operations in one {"batch": [...]} */
+  PRODUCER_MAX_BATCH_ITEMS: integer(1, 10_000).prefault('1000'),
+  /** how long to wait for Kafka's acknowledgement before answering 503 */
+  PRODUCER_PUBLISH_TIMEOUT_MS: integer(100, 60_000).prefault('5000'),
+  /** Retry-After (seconds) on a 503 */
+  PRODUCER_RETRY_AFTER_SECONDS: integer(1, 3_600).prefault('5'),
+});
+
+export type ProducerEnv = z.infer<typeof producerEnv>;

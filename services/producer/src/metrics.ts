@@ -1,0 +1,58 @@
+import { SEED_EVENT_NAMES } from '@cio-bridge/schemas';
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+export type Outcome =
+  | 'accepted'
+  | 'invalid'
+  | 'malformed'
+  | 'unauthorized'
+  | 'too_large'
+  | 'unsupported_media_type'
+  | 'unavailable'
+  | 'error';
+
+/** Event names beyond this many distinct ones are counted as `_other`, to bound label cardinality. */
+const MAX_EVENT_LABELS = 200;
+
+export interface ProducerMetrics {
+  request(route: string, outcome: Outcome): void;
+  published(action: string, event: string | undefined): void;
+  observePublish(topic: string, seconds: number): void;
+}
+
+export function producerMetrics(registry: Registry): ProducerMetrics {
+  const requests = new Counter({
+    name: 'producer_requests_total',
+    help: 'Ingest requests by route and outcome',
+    labelNames: ['route', 'outcome'],
+    registers: [registry],
+  });
+  const published = new Counter({
+    name: 'producer_operations_published_total',
+    help: 'Operations Kafka acknowledged, by action and event name (transactional sends: action "transactional")',
+    labelNames: ['action', 'event'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'producer_publish_duration_seconds',
+    help: 'Time from handing messages to the producer until Kafka acknowledged them (acks=all)',
+    labelNames: ['topic'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const known = new Set<string>(SEED_EVENT_NAMES);
+  const eventLabel = (name: string | undefined): string => {
+    if (name === undefined) return '';
+    if (known.has(name)) return name;
+    if (known.size < SEED_EVENT_NAMES.length + MAX_EVENT_LABELS) {
+      known.add(name);
+      return name;
+    }
+    return '_other';
+  };
+  return {
+    request: (route, outcome) => requests.inc({ route, outcome }),
+    published: (action, event) => published.inc({ action, event: eventLabel(event) }),
+    observePublish: (topic, seconds) => latency.observe({ topic }, seconds),
+  };
+}
