@@ -42,9 +42,9 @@ export async function printSummary({ services, tty, started, realCustomerIo }) {
   const latency = realCustomerIo ? {} : await latencies(byName['cio-sandbox'].url).catch(() => ({}));
   const figures = [
     ['events accepted', fmt(metricSum(producer, 'producer_operations_published_total'))],
-    ['delivered', fmt(metricSum(worker, 'cio_operations_delivered_total'))],
-    ['retried', fmt(metricSum(worker, 'cio_operations_retried_total'))],
-    ['dead-lettered', fmt(metricSum(worker, 'cio_operations_dead_lettered_total'))],
+    ['delivered', fmt(metricSum(worker, 'cio_worker_operations_delivered_total'))],
+    ['retried', fmt(metricSum(worker, 'cio_worker_operations_retried_total'))],
+    ['dead-lettered', fmt(metricSum(worker, 'cio_worker_operations_dead_lettered_total'))],
     ['predictions stored', fmt(metricSum(insights, 'insights_predictions_persisted_total'))],
     [
       'latency p50 / p95',
