@@ -45,6 +45,9 @@ class FakeBudget implements RequestBudget {
   currentRps() {
     return 100;
   }
+  pausedUntil() {
+    return 0;
+  }
 }
 
 /** A channel that records what Customer.io accepted, in order, and answers as `decide` says. */
@@ -83,7 +86,7 @@ function fakeChannel(
 
 function engineWith(channel: Channel, overrides: Partial<EngineOptions> = {}) {
   const letters: DeadLetter[] = [];
-  const budget = new FakeBudget();
+  const budget = (overrides.budget as FakeBudget | undefined) ?? new FakeBudget();
   const engine = new DeliveryEngine({
     channel,
     budget,
@@ -319,6 +322,46 @@ describe('DeliveryEngine', () => {
     expect(budget.throttles).toEqual([7, 7]);
     expect(letters).toHaveLength(0);
     expect(accepted).toHaveLength(1);
+  });
+
+  it('reserves another slot when Customer.io asked to slow down while it waited, or when it woke up too late', async () => {
+    const { channel, accepted } = fakeChannel();
+    const budget = new FakeBudget();
+    let reservations = 0;
+    const pausedAnswers = [Date.now() + 60_000, 0];
+    budget.reserve = async () => {
+      reservations++;
+      return 0;
+    };
+    budget.pausedUntil = () => pausedAnswers.shift() ?? 0;
+    const { engine } = engineWith(channel, { budget, concurrency: 1 });
+    stopEngine = () => engine.stop(Date.now() + 1000);
+    const settled: Item[] = [];
+    engine.add(item('a', 0, settled));
+    await waitFor(() => settled.length === 1, { what: 'settled' });
+    expect(reservations).toBe(2);
+
+    // A clock that jumps 50 ms during every wait: the slot is missed each time, at most 4 tries.
+    let now = 0;
+    const late = engineWith(channel, {
+      budget: Object.assign(new FakeBudget(), {
+        reserve: async () => {
+          reservations++;
+          return 5;
+        },
+      }),
+      concurrency: 1,
+      now: () => {
+        now += 25;
+        return now;
+      },
+    });
+    reservations = 0;
+    late.engine.add(item('b', 0, settled));
+    await waitFor(() => settled.length === 2, { what: 'settled' });
+    await late.engine.stop(Date.now() + 1000);
+    expect(reservations).toBe(4);
+    expect(accepted).toHaveLength(2);
   });
 
   it('forgets queued operations of revoked partitions without settling them', async () => {

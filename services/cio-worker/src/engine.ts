@@ -88,6 +88,8 @@ export interface EngineOptions {
   authProbeMinMs: number;
   authProbeMaxMs: number;
   defaultRetryAfterMs: number;
+  /** how late a request slot may be used before it is given up for a new one (default 10 ms) */
+  lateSlackMs?: number;
   /** Customer.io rejected the credentials (401/403): stop taking messages */
   onAuthRejected?: (error: DeliveryError) => void;
   /** the credentials work again */
@@ -151,9 +153,11 @@ export class DeliveryEngine {
   private authGate = new Signal();
   private bufferedCount = 0;
   private readonly now: () => number;
+  private readonly lateSlackMs: number;
 
   constructor(private readonly options: EngineOptions) {
     this.now = options.now ?? Date.now;
+    this.lateSlackMs = options.lateSlackMs ?? 10;
   }
 
   /** Items taken and not settled (queued, in flight, being dead-lettered). */
@@ -330,8 +334,7 @@ export class DeliveryEngine {
   /** Reserves budget, takes ready heads and sends them. */
   private async sendNext(): Promise<void> {
     const started = this.now();
-    const wait = await this.options.budget.reserve();
-    if (wait > 0) await sleep(wait, this.stopped.signal);
+    await this.awaitSlot();
     const api = this.options.channel.api;
     this.options.metrics.rateLimitWait.observe({ api }, Math.max(0, this.now() - started) / 1000);
     this.options.metrics.rateLimitRps.set({ api }, this.options.budget.currentRps());
@@ -352,6 +355,24 @@ export class DeliveryEngine {
       this.inFlightRequests--;
       this.options.metrics.requestsInFlight.dec({ api });
       if (this.inFlightRequests === 0) this.idle.notify();
+    }
+  }
+
+  /**
+   * Waits for a request slot of the budget. A slot is given up and another reserved
+   * when the wait ended too late (the event loop stalled: sending now would bunch up
+   * with the next slots and overrun a window-based limit) or when a 429 paused the
+   * budget meanwhile (the slot was reserved before Customer.io asked to slow down).
+   */
+  private async awaitSlot(): Promise<void> {
+    for (let attempt = 0; attempt < 4 && !this.stopping; attempt++) {
+      const wait = await this.options.budget.reserve();
+      const due = this.now() + wait;
+      if (wait > 0) await sleep(wait, this.stopped.signal);
+      const now = this.now();
+      const late = now - due > this.lateSlackMs;
+      const throttledMeanwhile = this.options.budget.pausedUntil() > now;
+      if (!late && !throttledMeanwhile) return;
     }
   }
 

@@ -19,6 +19,8 @@ export interface RequestBudget {
   throttled(retryAfterMs: number): Promise<void>;
   /** The current rate (after back-off), requests per second. */
   currentRps(): number;
+  /** Until when (ms) requests are paused after a 429, as far as this instance knows. */
+  pausedUntil(): number;
 }
 
 export interface BudgetOptions {
@@ -93,6 +95,10 @@ export class LocalBudget implements RequestBudget {
 
   currentRps(): number {
     return this.options.rps * shareAt(this.state, this.now(), this.options.recoveryPerSecond ?? 0.05);
+  }
+
+  pausedUntil(): number {
+    return this.state.pausedUntil;
   }
 }
 
@@ -185,6 +191,10 @@ export class RedisBudget implements RequestBudget {
 
   currentRps(): number {
     return this.options.rps * this.share;
+  }
+
+  pausedUntil(): number {
+    return this.fallback.pausedUntil();
   }
 
   /** EVALSHA, loading the script on NOSCRIPT (after a Redis restart, for example). */
