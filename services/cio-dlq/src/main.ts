@@ -1,6 +1,14 @@
 #!/usr/bin/env node
 import { runCli } from './cli';
 
+// kafkajs schedules timers with negative delays, which Node 24 warns about on stderr;
+// an operator should see one clear line, not that. Other warnings still show.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (warning.name !== 'TimeoutNegativeWarning')
+    process.stderr.write(`${warning.name}: ${warning.message}\n`);
+});
+
 // Output piped into `head` or `less` that closes early is not an error.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error: NodeJS.ErrnoException) => {
