@@ -3,10 +3,11 @@ import pino, { type Logger, type LoggerOptions } from 'pino';
 export type { Logger };
 
 // Keys whose values are secrets or personal data, at any of the first levels of a
-// log record (pino's redaction paths are exact, `*` matches one level).
+// log record (pino's redaction paths are exact, `*` matches one level). A bare `name`
+// is left alone: here it is an event or service name far more often than a person's.
 const sensitiveKeys = [
   'email',
-  'name',
+  'full_name',
   'first_name',
   'last_name',
   'phone',
@@ -32,7 +33,6 @@ export interface LoggerConfig {
 /** Structured JSON logs with secrets and personal data redacted. */
 export function createLogger({ name, level = 'info', destination }: LoggerConfig): Logger {
   const options: LoggerOptions = {
-    name,
     level,
     base: { service: name },
     timestamp: pino.stdTimeFunctions.isoTime,
