@@ -1,1 +1,22 @@
-export {};
+export { createApp, type MessagePublisher, WEBHOOK_PATHS, type WebhookAppOptions } from './app';
+export { type WebhookEnv, webhookEnv } from './config';
+export {
+  deterministicUlid,
+  isSuppressingEvent,
+  type PredictionMessage,
+  predictionMessage,
+  reportingKey,
+  reportingMessage,
+  suppressOperation,
+} from './messages';
+export { createWebhookMetrics, OUTCOMES, type Outcome } from './metrics';
+export {
+  type ClaimResult,
+  createReplayStore,
+  MemoryReplayStore,
+  RedisReplayStore,
+  type ReplayStore,
+  ReplayStoreError,
+  type ReplayStoreSetup,
+} from './replay-store';
+export { computeSignature, signatureMatches, verifyWebhook, webhookId } from './signature';

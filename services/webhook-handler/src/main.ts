@@ -1,0 +1,66 @@
+import { kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
+import { closeServer, createRegistry, listen } from '@cio-bridge/http';
+import {
+  createKafka,
+  ensureTopics,
+  kafkaReadiness,
+  onShutdown,
+  Publisher,
+  topicNamesFromEnv,
+  topicSpecs,
+} from '@cio-bridge/kafka';
+import { createLogger } from '@cio-bridge/logger';
+import { createApp, createReplayStore, webhookEnv } from './index';
+
+runMain(async () => {
+  const env = loadConfig(webhookEnv, process.env);
+  const topics = topicNamesFromEnv(process.env);
+  const logger = createLogger({ name: 'webhook-handler', level: env.LOG_LEVEL });
+  const kafka = createKafka(kafkaClientOptions(env, `${env.KAFKA_CLIENT_ID}-webhook-handler`), logger);
+
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topicSpecs(topics, ['predictions', 'reporting', 'track']));
+  await admin.disconnect();
+
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const publisher = new Publisher({ producer, timeoutMs: env.WEBHOOK_PUBLISH_TIMEOUT_MS });
+  const replay = await createReplayStore({
+    redisUrl: env.REDIS_URL,
+    maxEntries: env.WEBHOOK_REPLAY_CACHE_SIZE,
+    logger,
+  });
+
+  const app = createApp({
+    logger,
+    registry: createRegistry('webhook-handler'),
+    publisher,
+    topics,
+    signingKeys: env.CIO_WEBHOOK_SIGNING_KEYS,
+    toleranceSeconds: env.WEBHOOK_TOLERANCE_SECONDS,
+    suppressOnBounce: env.WEBHOOK_SUPPRESS_ON_BOUNCE,
+    bodyLimitBytes: env.WEBHOOK_MAX_BODY_BYTES,
+    replayStore: replay.store,
+    readiness: { kafka: kafkaReadiness(kafka), ...replay.readiness },
+  });
+  const server = await listen(app, env.PORT);
+  logger.info(
+    {
+      port: env.PORT,
+      topics,
+      replayStore: replay.store.kind,
+      suppressOnBounce: env.WEBHOOK_SUPPRESS_ON_BOUNCE,
+    },
+    'webhook-handler listening',
+  );
+
+  onShutdown(
+    async () => {
+      await closeServer(server);
+      await producer.disconnect();
+      await replay.close();
+    },
+    { logger },
+  );
+});

@@ -1,0 +1,56 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+/** How a webhook request ended; each maps to one answer. */
+export const OUTCOMES = [
+  'accepted', // 200, published
+  'replayed', // 200, already published within the window
+  'bad_signature', // 401, missing or wrong signature or headers
+  'stale', // 401, signed timestamp outside the tolerance
+  'invalid', // 400, 413, 415
+  'unavailable', // 503, Kafka (or the replay store) could not take it; Customer.io retries
+  'error', // 500, a bug
+] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export type PublishedKind = 'prediction' | 'reporting' | 'suppress';
+
+export interface WebhookMetrics {
+  requests: Counter<'outcome'>;
+  duration: Histogram<'outcome'>;
+  published: Counter<'kind'>;
+}
+
+export function createWebhookMetrics(registry: Registry): WebhookMetrics {
+  const requests = new Counter({
+    name: 'webhook_requests_total',
+    help: 'Customer.io webhook requests by outcome',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'webhook_processing_seconds',
+    help: 'Time from receiving a webhook to answering it (verification, validation, Kafka acknowledgement)',
+    labelNames: ['outcome'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const published = new Counter({
+    name: 'webhook_messages_published_total',
+    help: 'Messages published to Kafka from webhooks, by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  // Every series exists from the start, so rates and alerts work before the first failure.
+  for (const outcome of OUTCOMES) requests.inc({ outcome }, 0);
+  for (const kind of ['prediction', 'reporting', 'suppress'] as const) published.inc({ kind }, 0);
+  return { requests, duration, published };
+}
+
+/** The outcome of an answer no handler labelled (errors raised by the body parser and the like). */
+export function outcomeOfStatus(status: number): Outcome {
+  if (status < 300) return 'accepted';
+  if (status === 401) return 'bad_signature';
+  if (status === 503) return 'unavailable';
+  if (status >= 400 && status < 500) return 'invalid';
+  return 'error';
+}

@@ -1,0 +1,172 @@
+import type { Logger } from '@cio-bridge/logger';
+import { Redis } from 'ioredis';
+
+/**
+ * What a replay store knows about a webhook id:
+ * - `claimed`: not seen; this caller now owns it and must `confirm` or `release` it,
+ * - `accepted`: already published within the window (a replay),
+ * - `in_flight`: another request with the same body is being published right now.
+ */
+export type ClaimResult = 'claimed' | 'accepted' | 'in_flight';
+
+export interface ReplayStore {
+  /** Atomically claims `id`; a claim not confirmed lapses after `pendingMs`. */
+  claim(id: string, pendingMs: number): Promise<ClaimResult>;
+  /** Marks `id` as published; it stays known for `windowMs`. */
+  confirm(id: string, windowMs: number): Promise<void>;
+  /** Gives up a claim (publishing failed), so the sender's retry is published. */
+  release(id: string): Promise<void>;
+  readonly kind: 'memory' | 'redis';
+}
+
+/** The store could not be asked; the request must be retried later. */
+export class ReplayStoreError extends Error {
+  override name = 'ReplayStoreError';
+  readonly retriable = true;
+}
+
+interface Entry {
+  state: 'pending' | 'accepted';
+  expiresAt: number;
+}
+
+/**
+ * In-process store for one replica: a Map in insertion order, so the oldest entries
+ * are first. Expired entries are dropped as new ones arrive; beyond `maxEntries` the
+ * oldest are evicted (memory stays bounded; an evicted id could be published again).
+ */
+export class MemoryReplayStore implements ReplayStore {
+  readonly kind = 'memory';
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly maxEntries = 100_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async claim(id: string, pendingMs: number): Promise<ClaimResult> {
+    const now = this.now();
+    this.sweep(now);
+    const entry = this.entries.get(id);
+    if (entry && entry.expiresAt > now) return entry.state === 'accepted' ? 'accepted' : 'in_flight';
+    this.set(id, { state: 'pending', expiresAt: now + pendingMs });
+    return 'claimed';
+  }
+
+  async confirm(id: string, windowMs: number): Promise<void> {
+    this.set(id, { state: 'accepted', expiresAt: this.now() + windowMs });
+  }
+
+  async release(id: string): Promise<void> {
+    if (this.entries.get(id)?.state === 'pending') this.entries.delete(id);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private set(id: string, entry: Entry): void {
+    // Re-inserting moves the id to the end, keeping the map ordered by age.
+    this.entries.delete(id);
+    this.entries.set(id, entry);
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+    }
+  }
+
+  private sweep(now: number): void {
+    // Entries are (nearly) ordered by expiry; stop at the first live one. Bounded work per call.
+    let budget = 64;
+    for (const [id, entry] of this.entries) {
+      if (entry.expiresAt > now || budget-- === 0) break;
+      this.entries.delete(id);
+    }
+  }
+}
+
+/**
+ * Shared store for several replicas: `SET key pending NX PX` claims atomically, so two
+ * replicas receiving the same webhook publish it once.
+ */
+export class RedisReplayStore implements ReplayStore {
+  readonly kind = 'redis';
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'cio-bridge:webhook:',
+  ) {}
+
+  async claim(id: string, pendingMs: number): Promise<ClaimResult> {
+    const key = this.prefix + id;
+    const set = await this.call(() => this.redis.set(key, 'pending', 'PX', pendingMs, 'NX'));
+    if (set === 'OK') return 'claimed';
+    const state = await this.call(() => this.redis.get(key));
+    if (state === null) return this.claim(id, pendingMs); // expired between the two calls
+    return state === 'accepted' ? 'accepted' : 'in_flight';
+  }
+
+  async confirm(id: string, windowMs: number): Promise<void> {
+    await this.call(() => this.redis.set(this.prefix + id, 'accepted', 'PX', windowMs));
+  }
+
+  async release(id: string): Promise<void> {
+    // Only a pending claim is released; an accepted id stays.
+    await this.call(() =>
+      this.redis.eval(
+        "if redis.call('get', KEYS[1]) == 'pending' then return redis.call('del', KEYS[1]) end return 0",
+        1,
+        this.prefix + id,
+      ),
+    );
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw new ReplayStoreError(`Redis replay store: ${(error as Error).message}`);
+    }
+  }
+}
+
+export interface ReplayStoreSetup {
+  store: ReplayStore;
+  /** a `redis` readiness check when Redis is used */
+  readiness: Record<string, () => Promise<void>>;
+  close(): Promise<void>;
+}
+
+/**
+ * For main.ts: Redis when `redisUrl` is set (shared by every replica; connected before
+ * it returns), the in-process store otherwise. Commands fail fast while Redis is away,
+ * so webhooks are answered 503 (and retried by Customer.io) rather than hanging.
+ */
+export async function createReplayStore(options: {
+  redisUrl?: string;
+  maxEntries?: number;
+  logger: Logger;
+}): Promise<ReplayStoreSetup> {
+  if (!options.redisUrl)
+    return { store: new MemoryReplayStore(options.maxEntries), readiness: {}, close: async () => {} };
+  const redis = new Redis(options.redisUrl, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 1_000,
+    connectTimeout: 3_000,
+  });
+  redis.on('error', (error: Error) => options.logger.warn({ err: error }, 'Redis error'));
+  await redis.connect();
+  return {
+    store: new RedisReplayStore(redis),
+    readiness: {
+      redis: async () => {
+        await redis.ping();
+      },
+    },
+    close: async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
