@@ -32,6 +32,8 @@ export const insightsEnv = z.object({
   /** entries of the in-process cache (used without REDIS_URL) */
   AI_FEATURES_CACHE_MAX_ENTRIES: integer(1, 10_000_000).prefault('50000'),
   KAFKA_GROUP_ID: z.string().default('insights-processor'),
+  /** bytes fetched per partition and request: bounds the batch size and the memory held by fetched batches */
+  KAFKA_MAX_BYTES_PER_PARTITION: integer(16 * 1024, 64 * 1024 * 1024).prefault(String(256 * 1024)),
   /** partitions written to Postgres at the same time */
   INSIGHTS_PARTITIONS_CONCURRENCY: integer(1, 64).prefault('4'),
 });

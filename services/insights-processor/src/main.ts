@@ -53,7 +53,12 @@ runMain(async () => {
   const registry = createRegistry('insights-processor');
   const metrics = createInsightsMetrics(registry);
   const worker = createWorker({
-    consumer: createConsumer(kafka, { groupId: config.KAFKA_GROUP_ID }),
+    consumer: createConsumer(kafka, {
+      groupId: config.KAFKA_GROUP_ID,
+      maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
+      // One fetch holds at most what the concurrent partitions write at once, twice over.
+      maxBytes: config.KAFKA_MAX_BYTES_PER_PARTITION * config.INSIGHTS_PARTITIONS_CONCURRENCY * 2,
+    }),
     topics: { predictions: topics.predictions, reporting: topics.reporting },
     users,
     reporting,

@@ -40,7 +40,7 @@ const tablesInSchema = async () =>
 describe('migrations', () => {
   it('creates a minimal users table and the reporting table when there is none, in the search_path schema', async () => {
     expect(await migrate()).toEqual([
-      '20250101000001_users_ai_features',
+      '20250101000001_ai_features_on_users',
       '20250101000002_cio_reporting_events',
     ]);
     expect(await tablesInSchema()).toEqual(
@@ -114,10 +114,20 @@ describe('migrations', () => {
     expect(rows).toEqual([{ n: 2 }]);
   });
 
+  it('migrates a second users table when USERS_TABLE changes', async () => {
+    await migrate();
+    await db.query(`CREATE TABLE members (member_id integer PRIMARY KEY)`);
+    expect(await migrate('members', 'member_id')).toEqual(['20250101000001_ai_features_on_members']);
+    const store = await UsersStore.open(db, { table: 'members', keyColumn: 'member_id' });
+    expect(store.key.kind).toBe('integer');
+    expect(await migrate('members', 'member_id')).toEqual([]);
+    expect(await migrate()).toEqual([]);
+  });
+
   it('lets instances that start together migrate once', async () => {
     const results = await Promise.all([migrate(), migrate(), migrate()]);
     expect(results.flat().sort()).toEqual([
-      '20250101000001_users_ai_features',
+      '20250101000001_ai_features_on_users',
       '20250101000002_cio_reporting_events',
     ]);
   });

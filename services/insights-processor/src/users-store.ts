@@ -30,12 +30,23 @@ export interface MergeResult {
 
 type Queryable = Pick<Pool | PoolClient, 'query'>;
 
-// The `newer` test for one field `e.key`: no as_of stored for it yet, or the incoming one is later.
-const newer = (stored: string, incoming: string) =>
-  `(${stored} ->> e.key) IS NULL OR (${incoming} ->> e.key)::timestamptz > (${stored} ->> e.key)::timestamptz`;
 // A column that somebody else set to a non-object (e.g. an array) merges as if empty.
 const asObject = (column: string) =>
   `(CASE WHEN jsonb_typeof(${column}) = 'object' THEN ${column} ELSE '{}' END)`;
+// The `newer` test for one incoming field `e` (key, as_of text): no as_of stored for it
+// yet, or a later one. as_of values are always written as JavaScript's toISOString()
+// (fixed width, UTC), so byte order ("C" collation) is time order; no casts needed.
+const NEWER = `(u.ai_features_as_of ->> e.key) IS NULL OR e.value > (u.ai_features_as_of ->> e.key) COLLATE "C"`;
+/**
+ * The new (ai_features, ai_features_as_of, ai_features_updated_at) of row `u`, from the
+ * incoming values `f` and as_of `a`: one pass over the fields, keeping the newer ones.
+ */
+const mergedColumns = (f: string, a: string) => `(ai_features, ai_features_as_of, ai_features_updated_at) = (
+  SELECT ${asObject('u.ai_features')} || coalesce(n.f, '{}'), ${asObject('u.ai_features_as_of')} || coalesce(n.a, '{}'),
+         greatest(clock_timestamp(), u.ai_features_updated_at + interval '1 microsecond')
+    FROM (SELECT jsonb_object_agg(e.key, ${f} -> e.key) AS f, jsonb_object_agg(e.key, e.value) AS a
+            FROM jsonb_each_text(${a}) e WHERE ${NEWER}) n)`;
+const anyNewer = (a: string) => `EXISTS (SELECT 1 FROM jsonb_each_text(${a}) e WHERE ${NEWER})`;
 const isoMicros = (column: string) =>
   `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 const micros = (column: string) => `coalesce((extract(epoch FROM ${column}) * 1000000)::bigint, 0)::text`;
@@ -59,7 +70,6 @@ export class UsersStore {
   ) {
     const t = quoteTable(table);
     const k = quoteIdent(keyColumn);
-    const updatedAt = `greatest(clock_timestamp(), u.ai_features_updated_at + interval '1 microsecond')`;
     const returning = `RETURNING u.${k}::text AS k, u.ai_features::text AS f, ${isoMicros('u.ai_features_updated_at')} AS t, ${micros('u.ai_features_updated_at')} AS v`;
     const input = `i AS (SELECT x.k::${key.sqlType} AS k, x.f, x.a FROM jsonb_to_recordset($1::jsonb) AS x(k text, f jsonb, a jsonb))`;
     // Besides the changed rows, the statement returns the current state of the users it
@@ -77,25 +87,14 @@ export class UsersStore {
       ? `WITH ${input}, w AS (
           INSERT INTO ${t} AS u (${k}, ai_features, ai_features_as_of, ai_features_updated_at)
           SELECT i.k, i.f, i.a, clock_timestamp() FROM i
-          ON CONFLICT (${k}) DO UPDATE SET
-            ai_features = ${asObject('u.ai_features')} || coalesce((SELECT jsonb_object_agg(e.key, e.value)
-              FROM jsonb_each(excluded.ai_features) e WHERE ${newer('u.ai_features_as_of', 'excluded.ai_features_as_of')}), '{}'),
-            ai_features_as_of = ${asObject('u.ai_features_as_of')} || coalesce((SELECT jsonb_object_agg(e.key, excluded.ai_features_as_of -> e.key)
-              FROM jsonb_each(excluded.ai_features) e WHERE ${newer('u.ai_features_as_of', 'excluded.ai_features_as_of')}), '{}'),
-            ai_features_updated_at = ${updatedAt}
-          WHERE EXISTS (SELECT 1 FROM jsonb_each(excluded.ai_features) e
-            WHERE ${newer('u.ai_features_as_of', 'excluded.ai_features_as_of')})
+          ON CONFLICT (${k}) DO UPDATE SET ${mergedColumns('excluded.ai_features', 'excluded.ai_features_as_of')}
+          WHERE ${anyNewer('excluded.ai_features_as_of')}
           ${returning})
         ${rest}`
       : `WITH ${input}, w AS (
-          UPDATE ${t} AS u SET
-            ai_features = ${asObject('u.ai_features')} || coalesce((SELECT jsonb_object_agg(e.key, e.value)
-              FROM jsonb_each(i.f) e WHERE ${newer('u.ai_features_as_of', 'i.a')}), '{}'),
-            ai_features_as_of = ${asObject('u.ai_features_as_of')} || coalesce((SELECT jsonb_object_agg(e.key, i.a -> e.key)
-              FROM jsonb_each(i.f) e WHERE ${newer('u.ai_features_as_of', 'i.a')}), '{}'),
-            ai_features_updated_at = ${updatedAt}
+          UPDATE ${t} AS u SET ${mergedColumns('i.f', 'i.a')}
           FROM i
-          WHERE u.${k} = i.k AND EXISTS (SELECT 1 FROM jsonb_each(i.f) e WHERE ${newer('u.ai_features_as_of', 'i.a')})
+          WHERE u.${k} = i.k AND ${anyNewer('i.a')}
           ${returning})
         ${rest}`;
     this.readSql = `SELECT u.${k}::text AS k, u.ai_features::text AS f, ${isoMicros('u.ai_features_updated_at')} AS t,

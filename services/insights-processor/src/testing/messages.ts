@@ -51,7 +51,7 @@ export function emailEvent(
 export async function produce(
   kafka: Kafka,
   topic: string,
-  messages: { key: string; value: string }[],
+  messages: { key: string; value: string; partition?: number }[],
 ): Promise<void> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();

@@ -1,0 +1,291 @@
+// insights-processor: predictions persisted per second from a Kafka backlog into
+// users.ai_features (field-by-field merge, one statement per batch, offsets after the
+// commit), against a plain batched INSERT ... ON CONFLICT with pg in the same run;
+// read API requests/s on cache hits (in-process LRU and Redis); the processor's peak RSS.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { httpLoad, median, root, sleep, startService } from '../lib.mjs';
+
+const require = createRequire(import.meta.url);
+const { Kafka, logLevel } = require('kafkajs');
+const pg = require('pg');
+
+const PORT = 18183;
+const USERS = 50_000;
+const BACKLOG = 150_000;
+const BASELINE_BATCH = 1_000;
+const CONCURRENCY = 4; // INSIGHTS_PARTITIONS_CONCURRENCY's default
+const HOT_USERS = 1_000; // ids the read benchmark cycles through
+const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cio_bridge';
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const withSearchPath = (url, schema) => {
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.href;
+};
+
+async function metric(name) {
+  const text = await fetch(`http://127.0.0.1:${PORT}/metrics`).then((r) => r.text());
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+/** The predictions a webhook-handler would publish: three fields each, as_of rising. */
+function backlog() {
+  const base = Date.parse('2025-01-01T00:00:00Z');
+  return Array.from({ length: BACKLOG }, (_, i) => {
+    const userId = 1 + ((i * 7919) % USERS);
+    const value = {
+      user_id: userId,
+      predictions: {
+        churn_probability: (i % 100) / 100,
+        engagement_score: (i % 37) / 37,
+        recommended_segment: i % 2 ? 'high_risk' : 'concentrate_lover',
+      },
+      as_of: new Date(base + i * 1000).toISOString(),
+      received_at: new Date(base + i * 1000 + 50).toISOString(),
+      webhook_id: i.toString(16).padStart(64, '0'),
+    };
+    return { key: String(userId), value: JSON.stringify(value) };
+  });
+}
+
+/** Rows per second of the baseline: plain batched upserts, CONCURRENCY connections, no merge logic. */
+async function baselineRate(url, durationMs) {
+  const pool = new pg.Pool({ connectionString: url, max: CONCURRENCY });
+  await pool.query('TRUNCATE baseline_users');
+  await pool.query('INSERT INTO baseline_users (id) SELECT generate_series(1, $1::int)', [USERS]);
+  let rows = 0;
+  let batch = 0;
+  const deadline = Date.now() + durationMs;
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (Date.now() < deadline) {
+        const first = (batch++ * BASELINE_BATCH) % USERS;
+        const ids = Array.from({ length: BASELINE_BATCH }, (_, j) => 1 + ((first + j) % USERS));
+        const features = ids.map((id) =>
+          JSON.stringify({ churn_probability: id / USERS, engagement_score: 0.5 }),
+        );
+        await pool.query(
+          `INSERT INTO baseline_users (id, ai_features) SELECT * FROM unnest($1::bigint[], $2::jsonb[])
+           ON CONFLICT (id) DO UPDATE SET ai_features = EXCLUDED.ai_features`,
+          [ids, features],
+        );
+        rows += ids.length;
+      }
+    }),
+  );
+  await pool.end();
+  return rows / ((Date.now() - started) / 1000);
+}
+
+export default async function run({ durationMs, repeats, log }) {
+  if (!existsSync(join(root, 'services/insights-processor/dist/main.js'))) {
+    throw new Error('services/insights-processor/dist/main.js missing: run the build first');
+  }
+  const suffix = `bench-insights-${Date.now().toString(36)}`;
+  const schema = suffix.replaceAll('-', '_');
+  const url = withSearchPath(databaseUrl, schema);
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  const topics = {
+    KAFKA_TOPIC_PREDICTIONS: `${suffix}.predictions`,
+    KAFKA_TOPIC_REPORTING: `${suffix}.reporting`,
+  };
+  const kafka = new Kafka({ clientId: 'bench-insights', brokers, logLevel: logLevel.ERROR });
+  const services = [];
+  const peaks = [];
+  const start = async (env) => {
+    const service = await startService(
+      'insights-processor',
+      { PORT: String(PORT), DATABASE_URL: url, ...topics, ...env },
+      { readyUrl: `http://127.0.0.1:${PORT}/readyz` },
+    );
+    services.push(service);
+    return service;
+  };
+  const stop = async (service) => {
+    peaks.push(service.peakRssMb());
+    await service.stop();
+    services.splice(services.indexOf(service), 1);
+  };
+
+  try {
+    // One users table per repeat, each as the upstream app would have it before migrating.
+    for (let r = 0; r < repeats; r++) {
+      await db.query(`CREATE TABLE users_${r} (id bigint PRIMARY KEY, email text)`);
+      await db.query(`INSERT INTO users_${r} (id) SELECT generate_series(1, $1::int)`, [USERS]);
+    }
+    await db.query(
+      `CREATE TABLE baseline_users (id bigint PRIMARY KEY, ai_features jsonb NOT NULL DEFAULT '{}')`,
+    );
+    const kafkaAdmin = kafka.admin();
+    await kafkaAdmin.connect();
+    await kafkaAdmin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic: topics.KAFKA_TOPIC_PREDICTIONS, numPartitions: 6 },
+        { topic: topics.KAFKA_TOPIC_REPORTING, numPartitions: 6 },
+      ],
+    });
+    await kafkaAdmin.disconnect();
+
+    log(`insights: producing a backlog of ${BACKLOG.toLocaleString('en-US')} predictions`);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const messages = backlog();
+    for (let i = 0; i < messages.length; i += 10_000) {
+      await producer.send({
+        topic: topics.KAFKA_TOPIC_PREDICTIONS,
+        acks: -1,
+        messages: messages.slice(i, i + 10_000),
+      });
+    }
+    await producer.disconnect();
+
+    const rates = [];
+    const baselines = [];
+    let lruService;
+    for (let r = 0; r < repeats; r++) {
+      // A fresh group on a fresh users table: each repeat does the same work from the backlog.
+      const service = await start({ USERS_TABLE: `users_${r}`, KAFKA_GROUP_ID: `${suffix}-${r}` });
+      let last = 0;
+      let t0;
+      let c0;
+      const windowEnd = () => (t0 === undefined ? Number.POSITIVE_INFINITY : t0 + durationMs);
+      // Warm-up: the first second of persisting (group join, connections, JIT) is not counted.
+      let firstAt;
+      for (;;) {
+        await sleep(100);
+        const now = Date.now();
+        last = await metric('insights_predictions_persisted_total');
+        if (last > 0 && firstAt === undefined) firstAt = now;
+        if (firstAt !== undefined && t0 === undefined && now - firstAt >= 1_000) {
+          t0 = now;
+          c0 = last;
+        }
+        if (last >= BACKLOG || now >= windowEnd()) break;
+      }
+      const rate = t0 === undefined ? Number.NaN : (last - c0) / ((Date.now() - t0) / 1000);
+      const batches = await metric('insights_batch_size_count');
+      log(
+        `insights: repeat ${r + 1}: ${Math.round(rate)} predictions/s (${last} persisted, ${batches} batches)`,
+      );
+      rates.push(rate);
+      if (r < repeats - 1) await stop(service);
+      else lruService = service;
+      baselines.push(await baselineRate(url, durationMs));
+      log(`insights: baseline ${r + 1}: ${Math.round(baselines.at(-1))} rows/s`);
+    }
+
+    // Read API on cache hits. The last processor wrote the hot users through its LRU; wait
+    // until it has drained the backlog so the load is only reads.
+    const hotPaths = Array.from({ length: HOT_USERS }, (_, i) => `/v1/users/${1 + i}/ai-features`);
+    const readLoad = async () => {
+      let next = 0;
+      return httpLoad({
+        url: `http://127.0.0.1:${PORT}`,
+        requests: [
+          { method: 'GET', setupRequest: (req) => ({ ...req, path: hotPaths[next++ % HOT_USERS] }) },
+        ],
+        duration: durationMs / 1000,
+      });
+    };
+    const readRates = async (label) => {
+      for (const path of hotPaths)
+        await fetch(`http://127.0.0.1:${PORT}${path}`).then((res) => res.arrayBuffer());
+      const missesBefore = await metric('insights_cache_misses_total');
+      const results = [];
+      for (let r = 0; r < repeats; r++) {
+        const result = await readLoad();
+        if (result.non2xx > 0 || result.errors > 0)
+          throw new Error(`read API: ${result.non2xx} non-2xx, ${result.errors} errors`);
+        results.push(result);
+      }
+      const misses = (await metric('insights_cache_misses_total')) - missesBefore;
+      log(
+        `insights: read API (${label}): ${results.map((x) => Math.round(x.rps)).join(', ')} req/s, ${misses} misses`,
+      );
+      return { rps: median(results.map((x) => x.rps)), p99: median(results.map((x) => x.p99)) };
+    };
+    for (let i = 0; i < 600 && (await metric('insights_predictions_persisted_total')) < BACKLOG; i++)
+      await sleep(100);
+    const lru = await readRates('LRU');
+    await stop(lruService);
+
+    // The same with Redis: a processor whose group already committed everything, so only reads.
+    const redisService = await start({
+      USERS_TABLE: `users_${repeats - 1}`,
+      KAFKA_GROUP_ID: `${suffix}-${repeats - 1}`,
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: `${suffix}:`,
+    });
+    const redis = await readRates('Redis');
+    await stop(redisService);
+
+    const peak = Math.max(...peaks);
+    const rate = median(rates);
+    const baseline = median(baselines);
+    return [
+      {
+        figure: 'predictions persisted/s (Kafka backlog -> field-by-field merge into users.ai_features)',
+        value: Math.round(rate),
+        unit: 'predictions/s',
+        baseline: Math.round(baseline),
+        baselineName: `plain batched INSERT ... ON CONFLICT with pg (${BASELINE_BATCH}-row batches, ${CONCURRENCY} connections)`,
+        goal: '>= 10,000',
+        met: rate >= 10_000,
+      },
+      {
+        figure: 'read API requests/s on cache hits (in-process LRU, 50 connections)',
+        value: Math.round(lru.rps),
+        unit: 'requests/s',
+        baseline: null,
+        goal: null,
+        met: undefined,
+      },
+      {
+        figure: 'read API p99 on cache hits (in-process LRU)',
+        value: lru.p99,
+        unit: 'ms',
+        baseline: null,
+        goal: null,
+        met: undefined,
+      },
+      {
+        figure: 'read API requests/s on cache hits (Redis, 50 connections)',
+        value: Math.round(redis.rps),
+        unit: 'requests/s',
+        baseline: null,
+        goal: null,
+        met: undefined,
+      },
+      {
+        figure: 'insights-processor peak RSS',
+        value: peak,
+        unit: 'MB',
+        baseline: null,
+        goal: '< 200',
+        met: peak < 200,
+      },
+    ];
+  } finally {
+    for (const service of [...services]) await service.stop();
+    await db.end();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+    const kafkaAdmin = kafka.admin();
+    await kafkaAdmin.connect();
+    await kafkaAdmin.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
+    await kafkaAdmin.disconnect();
+  }
+}

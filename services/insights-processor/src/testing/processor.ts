@@ -1,0 +1,103 @@
+import { createRegistry } from '@cio-bridge/http';
+import { createConsumer, createKafka } from '@cio-bridge/kafka';
+import { testKafkaBrokers, testLogger, uniqueName } from '@cio-bridge/testkit';
+import type { Express } from 'express';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Registry } from 'prom-client';
+import { createApp } from '../app';
+import { createMemoryCache, createRedisCache, type FeatureCache } from '../cache';
+import { createPool, openStores } from '../db';
+import { createInsightsMetrics } from '../metrics';
+import { runMigrations } from '../migrations';
+import type { UsersStore } from '../users-store';
+import { createWorker, type Worker } from '../worker';
+
+export interface TestProcessor {
+  app: Express;
+  worker: Worker;
+  pool: pg.Pool;
+  users: UsersStore;
+  cache: FeatureCache;
+  registry: Registry;
+  groupId: string;
+  /** the summed value of a counter (optionally only samples with these labels) */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface TestProcessorOptions {
+  databaseUrl: string;
+  topics: { predictions: string; reporting: string };
+  redis?: Redis;
+  brokers?: string[];
+  table?: string;
+  keyColumn?: string;
+  retry?: { initialMs?: number; maxMs?: number };
+}
+
+/** The composition of main.ts, in-process, on the given database, topics and cache. */
+export async function startTestProcessor(options: TestProcessorOptions): Promise<TestProcessor> {
+  const logger = testLogger('insights-processor');
+  const usersTable = { table: options.table ?? 'users', keyColumn: options.keyColumn ?? 'id' };
+  await runMigrations({ databaseUrl: options.databaseUrl, logger, ...usersTable });
+  const pool = createPool(options.databaseUrl, 6, logger);
+  const { users, reporting } = await openStores(pool, usersTable, logger);
+  const cache = options.redis
+    ? createRedisCache({ redis: options.redis, ttlSeconds: 60, keyPrefix: `${uniqueName('test-ai')}:` })
+    : createMemoryCache({ ttlSeconds: 60, maxEntries: 1000 });
+  const kafka = createKafka(
+    { brokers: options.brokers ?? (await testKafkaBrokers()), clientId: 'insights-test' },
+    logger,
+  );
+  const registry = createRegistry('insights-processor');
+  const groupId = uniqueName('insights');
+  const metrics = createInsightsMetrics(registry);
+  const worker = createWorker({
+    consumer: createConsumer(kafka, { groupId, maxWaitTimeInMs: 100 }),
+    topics: options.topics,
+    users,
+    reporting,
+    cache,
+    metrics,
+    logger,
+    ...(options.retry ? { retry: options.retry } : {}),
+  });
+  const app = createApp({
+    users,
+    cache,
+    metrics,
+    logger,
+    registry,
+    readiness: {
+      postgres: async () => {
+        await pool.query('SELECT 1');
+      },
+      consumer: () => worker.check(),
+    },
+  });
+  await worker.start();
+  return {
+    app,
+    worker,
+    pool,
+    users,
+    cache,
+    registry,
+    groupId,
+    async metric(name, labels = {}) {
+      const metric = registry.getSingleMetric(name);
+      if (!metric) throw new Error(`no metric ${name}`);
+      const { values } = await metric.get();
+      // Counters and gauges; for a histogram, its count.
+      return (values as { metricName?: string; value: number; labels: Record<string, unknown> }[])
+        .filter((v) => v.metricName === undefined || v.metricName.endsWith('_count'))
+        .filter((v) => Object.entries(labels).every(([k, value]) => String(v.labels[k]) === value))
+        .reduce((sum, v) => sum + v.value, 0);
+    },
+    async stop() {
+      await worker.stop();
+      await pool.end();
+    },
+  };
+}
