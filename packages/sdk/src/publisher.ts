@@ -10,8 +10,8 @@ import {
   validateTransactionalSend,
 } from '@cio-bridge/schemas';
 import { type Kafka, Partitioners, type Producer } from 'kafkajs';
-import { monotonicFactory } from 'ulid';
 import { InvalidOperationError, type ItemError, PublishError } from './errors';
+import { operationIds } from './ids';
 import {
   type AchievementUnlockedData,
   type OperationOptions,
@@ -78,7 +78,7 @@ export class CioPublisher {
       track: options.topics?.track ?? defaultTopicNames.track,
       transactional: options.topics?.transactional ?? defaultTopicNames.transactional,
     };
-    this.newId = options.newId ?? monotonicFactory();
+    this.newId = options.newId ?? operationIds();
     this.source = options.source ?? 'sdk';
     this.maxPerPublish = options.maxMessagesPerPublish ?? 500;
   }

@@ -230,3 +230,15 @@ describe('metrics', () => {
       .expect(200, { status: 'ready', checks: { kafka: 'ok' } });
   });
 });
+
+describe('operation ids', () => {
+  it('are ULIDs that sort in the order the operations were accepted', async () => {
+    const { app } = buildApp();
+    const first = await post(app, '/v1/track', { batch: Array(300).fill(scan) }).expect(202);
+    const second = await post(app, '/v1/track', scan).expect(202);
+    const ids = [...first.body.ids, second.body.id];
+    expect(ids.every((id: string) => ULID.test(id))).toBe(true);
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});

@@ -12,10 +12,10 @@ import {
   validateTrackOperation,
   validateTransactionalSend,
 } from '@cio-bridge/schemas';
-import type { Express, RequestHandler, Response } from 'express';
+import type { Express, Request, RequestHandler, Response } from 'express';
 import type { Registry } from 'prom-client';
-import { monotonicFactory } from 'ulid';
 import { bearerAuth } from './auth';
+import { operationIds } from './ids';
 import { type Outcome, type ProducerMetrics, producerMetrics } from './metrics';
 
 /** What the producer needs from Kafka: `publish` resolving once every message is acknowledged (acks=all). */
@@ -52,9 +52,11 @@ const MAX_LISTED_ERRORS = 100;
 /** Messages per publish call; the publisher still combines calls into shared produce requests. */
 const MESSAGES_PER_PUBLISH = 500;
 
-interface Prepared<T> {
-  value: T & { id: string };
-  message: OutgoingMessage;
+/** Ready for Kafka: the ids, the messages and the metric labels; nothing else of the request is kept. */
+interface Prepared {
+  ids: string[];
+  messages: OutgoingMessage[];
+  labels: [action: string, event: string | undefined][];
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -76,7 +78,7 @@ export function createApp(options: ProducerAppOptions): Express {
     maxBatchItems = 1_000,
     retryAfterSeconds = 5,
   } = options;
-  const newId = options.newId ?? monotonicFactory();
+  const newId = options.newId ?? operationIds();
   const metrics: ProducerMetrics = producerMetrics(registry);
   const app = createHttpApp({ logger, registry, readiness: options.readiness });
   const auth = bearerAuth(options.tokens);
@@ -93,31 +95,41 @@ export function createApp(options: ProducerAppOptions): Express {
     );
   };
 
-  const prepare = <T extends { id?: string }>(items: T[], keyOf: (item: T) => string): Prepared<T>[] =>
-    items.map((item) => {
-      const value = (item.id === undefined ? { ...item, id: newId() } : item) as T & { id: string };
-      return {
-        value,
-        message: {
-          key: keyOf(value),
-          value: JSON.stringify(value),
-          headers: { 'x-operation-id': value.id, 'x-producer': 'producer' },
-        },
-      };
-    });
+  const prepare = <T extends { id?: string }>(
+    items: T[],
+    keyOf: (item: T) => string,
+    labelOf: (item: T) => [string, string | undefined],
+  ): Prepared => {
+    const prepared: Prepared = { ids: [], messages: [], labels: [] };
+    for (const item of items) {
+      const value = item.id === undefined ? { ...item, id: newId() } : (item as T & { id: string });
+      prepared.ids.push(value.id);
+      prepared.labels.push(labelOf(value));
+      prepared.messages.push({
+        key: keyOf(value),
+        value: JSON.stringify(value),
+        headers: { 'x-operation-id': value.id, 'x-producer': 'producer' },
+      });
+    }
+    return prepared;
+  };
 
   /** Publishes and answers 202 with the ids, or 503 + Retry-After (with the ids to retry with). */
-  const publishAndAnswer = async <T>(
+  const publishAndAnswer = async (
+    req: Request,
     res: Response,
     topic: string,
-    prepared: Prepared<T>[],
-    onPublished: () => void,
+    prepared: Prepared,
   ): Promise<void> => {
-    const ids = prepared.map((p) => p.value.id);
+    // Only the messages are needed from here on: let the parsed and raw body go
+    // while Kafka acknowledges, so waiting requests hold as little memory as possible.
+    req.body = undefined;
+    req.rawBody = undefined;
+    const { ids, messages, labels } = prepared;
     const started = process.hrtime.bigint();
     const chunks: OutgoingMessage[][] = [];
-    for (let i = 0; i < prepared.length; i += MESSAGES_PER_PUBLISH) {
-      chunks.push(prepared.slice(i, i + MESSAGES_PER_PUBLISH).map((p) => p.message));
+    for (let i = 0; i < messages.length; i += MESSAGES_PER_PUBLISH) {
+      chunks.push(messages.slice(i, i + MESSAGES_PER_PUBLISH));
     }
     try {
       await Promise.all(chunks.map((chunk) => publisher.publish(topic, chunk)));
@@ -137,7 +149,7 @@ export function createApp(options: ProducerAppOptions): Express {
       return;
     }
     metrics.observePublish(topic, Number(process.hrtime.bigint() - started) / 1e9);
-    onPublished();
+    for (const [action, event] of labels) metrics.published(action, event);
     res.status(202).json(ids.length === 1 ? { id: ids[0], ids } : { ids });
   };
 
@@ -152,10 +164,8 @@ export function createApp(options: ProducerAppOptions): Express {
       else for (const e of result.errors) errors.push({ index, pointer: e.pointer, message: e.message });
     });
     if (errors.length > 0) throw invalid(res, errors);
-    const prepared = prepare(ops, personKey);
-    await publishAndAnswer(res, topics.track, prepared, () => {
-      for (const { value } of prepared) metrics.published(operationAction(value), eventName(value));
-    });
+    const prepared = prepare(ops, personKey, (op) => [operationAction(op), eventName(op)]);
+    await publishAndAnswer(req, res, topics.track, prepared);
   });
 
   app.post(
@@ -171,10 +181,8 @@ export function createApp(options: ProducerAppOptions): Express {
           result.errors.map((e) => ({ index: 0, ...e })),
         );
       const keyOf = (send: TransactionalSend) => identifierOf(send.identifiers)?.value ?? send.to;
-      const prepared = prepare([result.value], keyOf);
-      await publishAndAnswer(res, topics.transactional, prepared, () =>
-        metrics.published('transactional', undefined),
-      );
+      const prepared = prepare([result.value], keyOf, () => ['transactional', undefined]);
+      await publishAndAnswer(req, res, topics.transactional, prepared);
     },
   );
 
