@@ -92,8 +92,8 @@ describe('promtool', () => {
     withTempDir((dir) => {
       copyFileSync(path.join(promDir, 'alerts.yml'), path.join(dir, 'alerts.yml'));
       const tests = readFileSync(path.join(promDir, 'alerts.test.yml'), 'utf8').replace(
-        'exp_labels: { severity: critical, component: platform, job: cio-worker',
-        'exp_labels: { severity: warning, component: platform, job: cio-worker',
+        '{ severity: critical, component: platform, job: cio-worker',
+        '{ severity: warning, component: platform, job: cio-worker',
       );
       expect(tests).toContain('severity: warning, component: platform, job: cio-worker');
       writeFileSync(path.join(dir, 'alerts.test.yml'), tests);
