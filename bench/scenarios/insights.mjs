@@ -2,7 +2,7 @@
 // users.ai_features (field-by-field merge, one statement per batch, offsets after the
 // commit), against a plain batched INSERT ... ON CONFLICT with pg in the same run;
 // read API requests/s on cache hits (in-process LRU and Redis); the processor's peak RSS.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { httpLoad, median, root, sleep, startService } from '../lib.mjs';
@@ -13,13 +13,24 @@ const pg = require('pg');
 
 const PORT = 18183;
 const USERS = 50_000;
-const BACKLOG = 150_000;
+const BACKLOG = 100_000;
 const BASELINE_BATCH = 1_000;
 const CONCURRENCY = 4; // INSIGHTS_PARTITIONS_CONCURRENCY's default
 const HOT_USERS = 1_000; // ids the read benchmark cycles through
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cio_bridge';
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * The Node flags of the service's `npm start` (heap sizing), so the processor runs here as
+ * it is deployed; startService runs `node dist/main.js`, the flags go in NODE_OPTIONS.
+ */
+function startFlags() {
+  const { scripts } = JSON.parse(
+    readFileSync(join(root, 'services/insights-processor/package.json'), 'utf8'),
+  );
+  return /^node (.*?) ?dist\/main\.js$/.exec(scripts.start)?.[1] ?? '';
+}
 
 const withSearchPath = (url, schema) => {
   const u = new URL(url);
@@ -104,10 +115,11 @@ export default async function run({ durationMs, repeats, log }) {
   const kafka = new Kafka({ clientId: 'bench-insights', brokers, logLevel: logLevel.ERROR });
   const services = [];
   const peaks = [];
+  const flags = startFlags();
   const start = async (env) => {
     const service = await startService(
       'insights-processor',
-      { PORT: String(PORT), DATABASE_URL: url, ...topics, ...env },
+      { PORT: String(PORT), DATABASE_URL: url, NODE_OPTIONS: flags, ...topics, ...env },
       { readyUrl: `http://127.0.0.1:${PORT}/readyz` },
     );
     services.push(service);
@@ -200,12 +212,12 @@ export default async function run({ durationMs, repeats, log }) {
         duration: durationMs / 1000,
       });
     };
-    const readRates = async (label) => {
+    const readRates = async (label, runs) => {
       for (const path of hotPaths)
         await fetch(`http://127.0.0.1:${PORT}${path}`).then((res) => res.arrayBuffer());
       const missesBefore = await metric('insights_cache_misses_total');
       const results = [];
-      for (let r = 0; r < repeats; r++) {
+      for (let r = 0; r < runs; r++) {
         const result = await readLoad();
         if (result.non2xx > 0 || result.errors > 0)
           throw new Error(`read API: ${result.non2xx} non-2xx, ${result.errors} errors`);
@@ -219,17 +231,18 @@ export default async function run({ durationMs, repeats, log }) {
     };
     for (let i = 0; i < 600 && (await metric('insights_predictions_persisted_total')) < BACKLOG; i++)
       await sleep(100);
-    const lru = await readRates('LRU');
+    const lru = await readRates('LRU', repeats);
     await stop(lruService);
 
-    // The same with Redis: a processor whose group already committed everything, so only reads.
+    // The same with Redis (one run, to keep the scenario near a minute): a processor whose
+    // group already committed everything, so only reads.
     const redisService = await start({
       USERS_TABLE: `users_${repeats - 1}`,
       KAFKA_GROUP_ID: `${suffix}-${repeats - 1}`,
       REDIS_URL: redisUrl,
       REDIS_KEY_PREFIX: `${suffix}:`,
     });
-    const redis = await readRates('Redis');
+    const redis = await readRates('Redis', 1);
     await stop(redisService);
 
     const peak = Math.max(...peaks);
@@ -262,7 +275,7 @@ export default async function run({ durationMs, repeats, log }) {
         met: undefined,
       },
       {
-        figure: 'read API requests/s on cache hits (Redis, 50 connections)',
+        figure: 'read API requests/s on cache hits (Redis, 50 connections, one run)',
         value: Math.round(redis.rps),
         unit: 'requests/s',
         baseline: null,
@@ -270,7 +283,7 @@ export default async function run({ durationMs, repeats, log }) {
         met: undefined,
       },
       {
-        figure: 'insights-processor peak RSS',
+        figure: `insights-processor peak RSS (node ${flags}, as npm start runs it)`,
         value: peak,
         unit: 'MB',
         baseline: null,
