@@ -10,6 +10,7 @@ export {
   suppressOperation,
 } from './messages';
 export { createWebhookMetrics, OUTCOMES, type Outcome } from './metrics';
+export { createWebhookProducer } from './producer';
 export {
   type ClaimResult,
   createReplayStore,

@@ -10,7 +10,7 @@ import {
   topicSpecs,
 } from '@cio-bridge/kafka';
 import { createLogger } from '@cio-bridge/logger';
-import { createApp, createReplayStore, webhookEnv } from './index';
+import { createApp, createReplayStore, createWebhookProducer, webhookEnv } from './index';
 
 runMain(async () => {
   const env = loadConfig(webhookEnv, process.env);
@@ -23,7 +23,7 @@ runMain(async () => {
   await ensureTopics(admin, topicSpecs(topics, ['predictions', 'reporting', 'track']));
   await admin.disconnect();
 
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = createWebhookProducer(kafka);
   await producer.connect();
   const publisher = new Publisher({ producer, timeoutMs: env.WEBHOOK_PUBLISH_TIMEOUT_MS });
   const replay = await createReplayStore({
