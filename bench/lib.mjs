@@ -37,7 +37,10 @@ export async function startService(name, env, { readyUrl, timeoutMs = 60_000 } =
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} while starting`);
-      const ok = await fetch(readyUrl).then((r) => r.ok, () => false);
+      const ok = await fetch(readyUrl).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (Date.now() > deadline) throw new Error(`${name} not ready at ${readyUrl} after ${timeoutMs} ms`);
       await sleep(200);

@@ -43,16 +43,29 @@ for (const name of selected) {
     log(`${name}: done in ${Math.round((Date.now() - t0) / 1000)} s`);
   } catch (error) {
     log(`${name}: failed: ${error.stack ?? error}`);
-    results.push({ scenario: name, figure: 'error', value: null, error: String(error.message ?? error), met: false });
+    results.push({
+      scenario: name,
+      figure: 'error',
+      value: null,
+      error: String(error.message ?? error),
+      met: false,
+    });
   }
 }
 
-const fmt = (n) => (n === null || n === undefined ? '-' : Number.isInteger(n) ? n.toLocaleString('en-US') : Number(n).toLocaleString('en-US', { maximumFractionDigits: 2 }));
+const fmt = (n) =>
+  n === null || n === undefined
+    ? '-'
+    : Number.isInteger(n)
+      ? n.toLocaleString('en-US')
+      : Number(n).toLocaleString('en-US', { maximumFractionDigits: 2 });
 const rows = results.map((r) => [
   r.scenario,
   r.figure,
   `${fmt(r.value)}${r.unit ? ` ${r.unit}` : ''}`,
-  r.baseline === null || r.baseline === undefined ? '-' : `${fmt(r.baseline)} (${r.baselineName ?? 'baseline'})`,
+  r.baseline === null || r.baseline === undefined
+    ? '-'
+    : `${fmt(r.baseline)} (${r.baselineName ?? 'baseline'})`,
   r.baseline ? fmt(r.value / r.baseline) : '-',
   r.goal ?? '-',
   r.met === undefined ? '-' : r.met ? 'yes' : 'NO',
@@ -66,7 +79,12 @@ for (const row of rows) console.log(line(row));
 
 const report = {
   date: new Date().toISOString(),
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  },
   durationMs: context.durationMs,
   repeats: context.repeats,
   elapsedSeconds: Math.round((Date.now() - started) / 1000),

@@ -3,6 +3,7 @@
 // summary; Ctrl-C (or SIGTERM) stops every process and the broker cleanly.
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runDemo } from './start/demo.mjs';
@@ -23,10 +24,24 @@ const local = {
   ingestToken: env.INGEST_API_TOKENS?.split(',')[0] ?? 'local-ingest-token',
   signingKey: env.CIO_WEBHOOK_SIGNING_KEYS?.split(',')[0] ?? 'local-webhook-signing-key',
 };
+/** Redis is used when REDIS_URL is set, or when the local default answers PING. */
+function localRedisAnswers() {
+  return new Promise((resolve) => {
+    const socket = connect(6379, '127.0.0.1', () => socket.write('PING\r\n'));
+    socket.setTimeout(1_000, () => socket.destroy());
+    socket.once('data', (data) => {
+      resolve(String(data).startsWith('+PONG'));
+      socket.destroy();
+    });
+    socket.once('close', () => resolve(false));
+    socket.once('error', () => resolve(false));
+  });
+}
+const redisUrl = env.REDIS_URL ?? ((await localRedisAnswers()) ? 'redis://127.0.0.1:6379' : undefined);
 const common = {
   KAFKA_BROKERS: env.KAFKA_BROKERS ?? '127.0.0.1:9092',
   DATABASE_URL: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cio_bridge',
-  REDIS_URL: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   LOG_LEVEL: env.LOG_LEVEL ?? 'info',
 };
 const customerIo = realCustomerIo
@@ -122,7 +137,9 @@ process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
 for (const service of services) startService(service);
-say(`starting ${services.map((s) => s.name).join(', ')} (logs in .cache/logs)`);
+say(
+  `starting ${services.map((s) => s.name).join(', ')} (logs in .cache/logs; Redis ${redisUrl ? 'at ' + redisUrl : 'not used'})`,
+);
 try {
   await Promise.all(services.map((service) => waitReady(service)));
 } catch (error) {

@@ -67,15 +67,25 @@ export async function runDemo({ services, ingestToken, signingKey, realCustomerI
     `demo: sending ${operations.length} operations for ${PEOPLE} people${realCustomerIo ? '' : ' and prediction webhooks'}`,
   );
 
-  if (sandbox) {
-    // A short Customer.io outage (retried) and a few rejected operations (dead-lettered).
-    await put(`${sandbox}/_sandbox/faults`, { status: 503, rate: 0.2 });
-    setTimeout(() => void put(`${sandbox}/_sandbox/faults`, { status: 400, rate: 0.02 }), 3_000).unref();
-    setTimeout(() => void fetch(`${sandbox}/_sandbox/faults`, { method: 'DELETE' }), 6_000).unref();
-  }
-  for (let i = 0; i < operations.length; i += 100) {
-    await post(`${services.producer}/v1/track`, { batch: operations.slice(i, i + 100) }, auth);
-    await new Promise((r) => setTimeout(r, 100));
+  const send = async (slice) => {
+    for (let i = 0; i < slice.length; i += 100) {
+      await post(`${services.producer}/v1/track`, { batch: slice.slice(i, i + 100) }, auth);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const third = Math.ceil(operations.length / 3);
+  // Against the sandbox: a first third during a flaky Customer.io (503s, retried), a
+  // second while it rejects a few operations (400s, dead-lettered), then a calm one.
+  const phases = [
+    { faults: { status: 503, rate: 0.2 }, slice: operations.slice(0, third) },
+    { faults: { status: 400, rate: 0.05 }, slice: operations.slice(third, 2 * third) },
+    { faults: null, slice: operations.slice(2 * third) },
+  ];
+  for (const { faults, slice } of phases) {
+    if (sandbox && faults) await put(`${sandbox}/_sandbox/faults`, faults);
+    if (sandbox && !faults) await fetch(`${sandbox}/_sandbox/faults`, { method: 'DELETE' });
+    await send(slice);
+    if (sandbox) await new Promise((r) => setTimeout(r, 2_000)); // let the worker meet the faults
   }
   if (sandbox) {
     const webhook = `${services['webhook-handler']}/webhooks/customer-io`;
