@@ -103,17 +103,19 @@ export function createApp(options: WebhookAppOptions): Express {
   const replayWindowMs = 2 * toleranceSeconds * 1000;
   const unavailable = (message: string) =>
     new HttpError(503, message, undefined, { 'Retry-After': String(retryAfterSeconds) });
+  // Counted when decided (so a request whose sender hung up still counts as what it
+  // became); what no handler labels (body parser errors) is counted when answered.
   const setOutcome = (res: Response, outcome: Outcome) => {
+    if (res.locals.outcome) return;
     res.locals.outcome = outcome;
+    metrics.requests.inc({ outcome });
+    const started = res.locals.started as bigint;
+    metrics.duration.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
   };
 
   const record: RequestHandler = (_req, res, next) => {
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const outcome: Outcome = res.locals.outcome ?? outcomeOfStatus(res.statusCode);
-      metrics.requests.inc({ outcome });
-      metrics.duration.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
-    });
+    res.locals.started = process.hrtime.bigint();
+    res.on('finish', () => setOutcome(res, outcomeOfStatus(res.statusCode)));
     next();
   };
 
