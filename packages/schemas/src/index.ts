@@ -1,4 +1,4 @@
-export { createAjv, SCHEMA_ID_BASE, schemaDir, validatorFor } from './ajv';
+export { createAjv, SCHEMA_ID_BASE, schemaDir, utf8Bytes, validatorFor, withKnownSize } from './ajv';
 export { pointerToken, toFieldErrors } from './errors';
 export {
   fixtureDir,
@@ -19,12 +19,15 @@ export {
   identifierOf,
   isSeedEventName,
   isTrackAction,
+  jsonWithId,
   operationAction,
   personKey,
   SEED_EVENT_NAMES,
   type SeedEventName,
+  type TrackValidation,
   trackSchemaFile,
   validateTrackOperation,
+  validateTrackOperationJson,
 } from './track';
 export {
   type Device,

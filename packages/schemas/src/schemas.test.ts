@@ -10,6 +10,7 @@ import {
   invalidReportingFixtures,
   invalidTrackFixtures,
   invalidTransactionalFixtures,
+  jsonWithId,
   LIMITS,
   operationAction,
   operationExamples,
@@ -26,6 +27,7 @@ import {
   validatePredictionWebhook,
   validateReportingWebhook,
   validateTrackOperation,
+  validateTrackOperationJson,
   validateTransactionalSend,
 } from './index';
 
@@ -180,6 +182,49 @@ describe('invalid track operations', () => {
   it.each([null, 'text', 42, []])('rejects %p as not an object', (value) => {
     expect(errorsOf(validateTrackOperation(value))).toEqual([
       { pointer: '', message: 'must be an object (a Track operation)' },
+    ]);
+  });
+});
+
+describe('validateTrackOperationJson', () => {
+  it('gives the JSON text of a valid operation, and jsonWithId the text of the operation plus its id', () => {
+    for (const op of [...Object.values(seedExamples()), ...Object.values(operationExamples())]) {
+      const result = validateTrackOperationJson(op);
+      if (!result.ok) throw new Error(JSON.stringify(result.errors));
+      expect(result.json).toBe(JSON.stringify(op));
+      const { id: _id, ...withoutId } = op;
+      const json = JSON.stringify(withoutId);
+      expect(jsonWithId(json, '01HZX3J8Q4M7R2V5T9W0YBCDEF')).toBe(
+        JSON.stringify({ ...withoutId, id: '01HZX3J8Q4M7R2V5T9W0YBCDEF' }),
+      );
+    }
+    expect(jsonWithId('{}', 'X')).toBe('{"id":"X"}');
+    expect(() => jsonWithId('[]', 'X')).toThrow(TypeError);
+  });
+
+  it('reports the same errors as validateTrackOperation', () => {
+    for (const fixture of Object.values(invalidTrackFixtures())) {
+      const result = validateTrackOperationJson(fixture.value);
+      expect(result).toEqual(validateTrackOperation(fixture.value));
+    }
+  });
+
+  it('rejects a value that cannot be JSON instead of throwing', () => {
+    const cyclic: Record<string, unknown> = { name: 'x', identifiers: { id: 'u' } };
+    cyclic.data = { self: cyclic };
+    const result = validateTrackOperationJson(cyclic);
+    expect(result.ok).toBe(false);
+    expect(errorsOf(result)[0]?.pointer).toBe('');
+    expect(
+      errorsOf(validateTrackOperation({ name: 'x', identifiers: { id: 'u' }, data: { n: 1n } }))[0]?.message,
+    ).toMatch(/^must be JSON/);
+  });
+
+  it('checks every byte limit also when parts are near their limits but the whole is small', () => {
+    // attribute value 1,001 bytes inside an operation that is otherwise tiny
+    const op = { action: 'identify', identifiers: { id: 'u' }, attributes: { a: 'é'.repeat(501) } };
+    expect(errorsOf(validateTrackOperation(op))).toEqual([
+      { pointer: '/attributes/a', message: 'must be at most 1000 bytes (is 1002)' },
     ]);
   });
 });

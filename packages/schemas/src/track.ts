@@ -1,7 +1,8 @@
 import type { ValidateFunction } from 'ajv';
-import { validatorFor } from './ajv';
+import { utf8Bytes, validatorFor, withKnownSize } from './ajv';
 import { toFieldErrors } from './errors';
 import {
+  type FieldError,
   type IdentifierKind,
   type PersonIdentifiers,
   TRACK_ACTIONS,
@@ -55,12 +56,27 @@ function validatorOf(file: string): ValidateFunction {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** A valid operation with its JSON text, or the errors. */
+export type TrackValidation =
+  | { ok: true; value: TrackOperation; json: string }
+  | { ok: false; errors: FieldError[] };
+
 /**
  * Validates one Track operation: the envelope, its action's schema, the named
  * seed event's schema (the generic event schema for other names) and
  * Customer.io's size limits. Errors carry JSON pointers into `value`.
  */
 export function validateTrackOperation(value: unknown): Validation<TrackOperation> {
+  const result = validateTrackOperationJson(value);
+  return result.ok ? { ok: true, value: result.value } : result;
+}
+
+/**
+ * `validateTrackOperation` that also gives the operation's JSON text, which it
+ * needs for the size limits anyway: publish it as the message value (with
+ * `jsonWithId` when the operation has no id yet) instead of serialising again.
+ */
+export function validateTrackOperationJson(value: unknown): TrackValidation {
   if (!isRecord(value)) {
     return { ok: false, errors: [{ pointer: '', message: 'must be an object (a Track operation)' }] };
   }
@@ -87,8 +103,25 @@ export function validateTrackOperation(value: unknown): Validation<TrackOperatio
     };
   }
   const validate = validatorOf(trackSchemaFile(action, value.name));
-  if (validate(value)) return { ok: true, value: value as TrackOperation };
+  let json: string;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    return { ok: false, errors: [{ pointer: '', message: `must be JSON: ${(error as Error).message}` }] };
+  }
+  if (withKnownSize(utf8Bytes(json), () => validate(value)))
+    return { ok: true, value: value as TrackOperation, json };
   return { ok: false, errors: toFieldErrors(validate.errors) };
+}
+
+/**
+ * The JSON text of an operation plus an `id` (last), from the operation's own
+ * JSON text (which must not have an id): the same text as
+ * `JSON.stringify({ ...op, id })`, without serialising the operation again.
+ */
+export function jsonWithId(json: string, id: string): string {
+  if (!json.endsWith('}')) throw new TypeError('jsonWithId needs the JSON text of an object');
+  return `${json.slice(0, -1)}${json.length > 2 ? ',' : ''}"id":${JSON.stringify(id)}}`;
 }
 
 /** The operation's action: `action`, or `event` when absent. */

@@ -5,11 +5,12 @@ import {
   eventName,
   type FieldError,
   identifierOf,
+  jsonWithId,
   operationAction,
   personKey,
   type TrackOperation,
   type TransactionalSend,
-  validateTrackOperation,
+  validateTrackOperationJson,
   validateTransactionalSend,
 } from '@cio-bridge/schemas';
 import type { Express, Request, RequestHandler, Response } from 'express';
@@ -95,20 +96,27 @@ export function createApp(options: ProducerAppOptions): Express {
     );
   };
 
+  /** Gives each item an id unless it has one; `json` is the item's JSON text when already known. */
   const prepare = <T extends { id?: string }>(
-    items: T[],
+    items: { item: T; json?: string }[],
     keyOf: (item: T) => string,
     labelOf: (item: T) => [string, string | undefined],
   ): Prepared => {
     const prepared: Prepared = { ids: [], messages: [], labels: [] };
-    for (const item of items) {
-      const value = item.id === undefined ? { ...item, id: newId() } : (item as T & { id: string });
-      prepared.ids.push(value.id);
-      prepared.labels.push(labelOf(value));
+    for (const { item, json } of items) {
+      const id = item.id ?? newId();
+      const value =
+        item.id !== undefined
+          ? (json ?? JSON.stringify(item))
+          : json !== undefined
+            ? jsonWithId(json, id)
+            : JSON.stringify({ ...item, id });
+      prepared.ids.push(id);
+      prepared.labels.push(labelOf(item));
       prepared.messages.push({
-        key: keyOf(value),
-        value: JSON.stringify(value),
-        headers: { 'x-operation-id': value.id, 'x-producer': 'producer' },
+        key: keyOf(item),
+        value,
+        headers: { 'x-operation-id': id, 'x-producer': 'producer' },
       });
     }
     return prepared;
@@ -157,10 +165,10 @@ export function createApp(options: ProducerAppOptions): Express {
     const items = trackItems(req.body, maxBatchItems);
     if (!items.ok) throw invalid(res, items.errors);
     const errors: ItemError[] = [];
-    const ops: TrackOperation[] = [];
+    const ops: { item: TrackOperation; json: string }[] = [];
     items.items.forEach((item, index) => {
-      const result = validateTrackOperation(item);
-      if (result.ok) ops.push(result.value);
+      const result = validateTrackOperationJson(item);
+      if (result.ok) ops.push({ item: result.value, json: result.json });
       else for (const e of result.errors) errors.push({ index, pointer: e.pointer, message: e.message });
     });
     if (errors.length > 0) throw invalid(res, errors);
@@ -181,7 +189,7 @@ export function createApp(options: ProducerAppOptions): Express {
           result.errors.map((e) => ({ index: 0, ...e })),
         );
       const keyOf = (send: TransactionalSend) => identifierOf(send.identifiers)?.value ?? send.to;
-      const prepared = prepare([result.value], keyOf, () => ['transactional', undefined]);
+      const prepared = prepare([{ item: result.value }], keyOf, () => ['transactional', undefined]);
       await publishAndAnswer(req, res, topics.transactional, prepared);
     },
   );
