@@ -63,4 +63,14 @@ describe('MemoryReplayStore', () => {
     await store.claim('d', 1_000);
     expect(store.size).toBe(1);
   });
+
+  it('tells webhook ids (sha256 hex) apart by their first 128 bits', async () => {
+    const store = new MemoryReplayStore(100, now);
+    const a = `${'ab'.repeat(16)}${'00'.repeat(16)}`;
+    const b = `${'ab'.repeat(15)}ac${'00'.repeat(16)}`;
+    await store.claim(a, 1_000);
+    await store.confirm(a, 10_000);
+    expect(await store.claim(a, 1_000)).toBe('accepted');
+    expect(await store.claim(b, 1_000)).toBe('claimed');
+  });
 });

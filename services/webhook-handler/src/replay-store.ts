@@ -25,50 +25,52 @@ export class ReplayStoreError extends Error {
   readonly retriable = true;
 }
 
-interface Entry {
-  state: 'pending' | 'accepted';
-  expiresAt: number;
-}
-
 /**
  * In-process store for one replica: a Map in insertion order, so the oldest entries
  * are first. Expired entries are dropped as new ones arrive; beyond `maxEntries` the
  * oldest are evicted (memory stays bounded; an evicted id could be published again).
+ * Compact (about 12 MB per 100,000 ids): the key is 128 bits of the webhook id, the value
+ * the expiry in ms since the store was made (a small integer), negated while only claimed.
  */
 export class MemoryReplayStore implements ReplayStore {
   readonly kind = 'memory';
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, number>();
+  private readonly epoch: number;
 
   constructor(
     private readonly maxEntries = 100_000,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.epoch = now() - 1;
+  }
 
   async claim(id: string, pendingMs: number): Promise<ClaimResult> {
-    const now = this.now();
+    const now = this.now() - this.epoch;
     this.sweep(now);
-    const entry = this.entries.get(id);
-    if (entry && entry.expiresAt > now) return entry.state === 'accepted' ? 'accepted' : 'in_flight';
-    this.set(id, { state: 'pending', expiresAt: now + pendingMs });
+    const key = keyOf(id);
+    const value = this.entries.get(key);
+    if (value !== undefined && Math.abs(value) > now) return value > 0 ? 'accepted' : 'in_flight';
+    this.set(key, -(now + pendingMs));
     return 'claimed';
   }
 
   async confirm(id: string, windowMs: number): Promise<void> {
-    this.set(id, { state: 'accepted', expiresAt: this.now() + windowMs });
+    this.set(keyOf(id), this.now() - this.epoch + windowMs);
   }
 
   async release(id: string): Promise<void> {
-    if (this.entries.get(id)?.state === 'pending') this.entries.delete(id);
+    const key = keyOf(id);
+    if ((this.entries.get(key) ?? 0) < 0) this.entries.delete(key);
   }
 
   get size(): number {
     return this.entries.size;
   }
 
-  private set(id: string, entry: Entry): void {
-    // Re-inserting moves the id to the end, keeping the map ordered by age.
-    this.entries.delete(id);
-    this.entries.set(id, entry);
+  private set(key: string, value: number): void {
+    // Re-inserting moves the key to the end, keeping the map ordered by age.
+    this.entries.delete(key);
+    this.entries.set(key, value);
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
@@ -78,12 +80,19 @@ export class MemoryReplayStore implements ReplayStore {
   private sweep(now: number): void {
     // Entries are (nearly) ordered by expiry; stop at the first live one. Bounded work per call.
     let budget = 64;
-    for (const [id, entry] of this.entries) {
-      if (entry.expiresAt > now || budget-- === 0) break;
-      this.entries.delete(id);
+    for (const [key, value] of this.entries) {
+      if (Math.abs(value) > now || budget-- === 0) break;
+      this.entries.delete(key);
     }
   }
 }
+
+/**
+ * Webhook ids are sha256 hex: 128 bits of them, as a fresh 22-character string (a slice
+ * would keep the whole id alive), tell them apart. Other ids are kept as they are.
+ */
+const keyOf = (id: string): string =>
+  /^[0-9a-f]{64}$/.test(id) ? Buffer.from(id.slice(0, 32), 'hex').toString('base64url') : id;
 
 /**
  * Shared store for several replicas: `SET key pending NX PX` claims atomically, so two
