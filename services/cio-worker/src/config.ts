@@ -11,6 +11,8 @@ export const workerEnv = z.object({
   /** shared rate-limit budget for several worker instances */
   REDIS_URL: z.url({ message: 'must be a redis:// URL' }).optional(),
   KAFKA_GROUP_ID: z.string().min(1, 'must not be empty').default('cio-worker'),
+  /** how long the group waits for a silent member (a killed process) before its partitions move */
+  KAFKA_SESSION_TIMEOUT_MS: integer(6_000, 300_000).prefault('30000'),
   /** request budget towards the App API (transactional sends), which Customer.io limits separately */
   CIO_APP_RATE_LIMIT_RPS: integer(1, 100_000).prefault('100'),
   /** Customer.io request timeout */
@@ -59,5 +61,6 @@ export function tuningOptions(env: WorkerEnv): Partial<WorkerTuning> {
     concurrency: env.WORKER_CONCURRENCY,
     maxBatchOperations: env.WORKER_MAX_BATCH_OPERATIONS,
     shutdownTimeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS,
+    sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
   };
 }

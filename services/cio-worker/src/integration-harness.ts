@@ -22,12 +22,13 @@ import { Registry } from 'prom-client';
 import type { WorkerTuning } from './settings';
 import { createWorker, type Worker } from './worker';
 
-export const credentials = { siteId: 'it-site', apiKey: 'it-track-key', appApiKey: 'it-app-key' };
+export const credentials = { apiKey: 'it-track-key', appApiKey: 'it-app-key' };
 
-/** Retries fast enough for tests. */
+/** Retries fast enough for tests; as many attempts as it takes to outlast the sandbox's faults. */
 export const fastRetries: Partial<WorkerTuning> = {
   retryBaseMs: 50,
   retryMaxMs: 500,
+  maxAttempts: 200,
   authProbeMinMs: 100,
   authProbeMaxMs: 500,
   commitIntervalMs: 200,
@@ -44,6 +45,8 @@ export interface Harness {
   kafka: Kafka;
   topics: TopicNames;
   groupId: string;
+  /** a site id of this harness's own (the shared rate-limit key in Redis includes it) */
+  siteId: string;
   sandbox: Sandbox;
   producer: Producer;
   /** the sandbox's admin API */
@@ -56,6 +59,7 @@ export interface Harness {
     rps?: number;
     redis?: Redis;
     apiKey?: string;
+    registry?: Registry;
   }): Promise<Worker>;
   deadLetters(options?: {
     count?: number;
@@ -92,7 +96,8 @@ export async function createHarness(
   const kafka = await testKafka(prefix);
   const topics = testTopicNames(prefix);
   await createTestTopics(kafka, topics);
-  const sandbox = await startSandbox({ ...credentials, ...sandboxOptions });
+  const siteId = uniqueName('site');
+  const sandbox = await startSandbox({ ...credentials, siteId, ...sandboxOptions });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const groupId = uniqueName(`${prefix}-worker`);
@@ -102,6 +107,7 @@ export async function createHarness(
     kafka,
     topics,
     groupId,
+    siteId,
     sandbox,
     producer,
     async admin<T>(path: string, init?: { method: string; body?: unknown }) {
@@ -130,13 +136,13 @@ export async function createHarness(
         customerio: {
           trackUrl: sandbox.url,
           appUrl: sandbox.url,
-          siteId: credentials.siteId,
+          siteId,
           apiKey: options.apiKey ?? credentials.apiKey,
           appApiKey: credentials.appApiKey,
         },
         rateLimitRps: options.rps ?? 1_000,
         logger: testLogger('cio-worker'),
-        registry: new Registry(),
+        registry: options.registry ?? new Registry(),
         redis: options.redis,
         port: 0,
         tuning: { ...fastRetries, ...options.tuning },
@@ -226,7 +232,7 @@ export async function spawnWorker(
       KAFKA_TOPIC_TRANSACTIONAL: harness.topics.transactional,
       KAFKA_TOPIC_DLQ: harness.topics.dlq,
       KAFKA_GROUP_ID: harness.groupId,
-      CIO_SITE_ID: credentials.siteId,
+      CIO_SITE_ID: harness.siteId,
       CIO_API_KEY: credentials.apiKey,
       CIO_APP_API_KEY: credentials.appApiKey,
       CIO_TRACK_URL: harness.sandbox.url,
@@ -240,12 +246,18 @@ export async function spawnWorker(
     stdio: ['ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}`);
-      return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok;
-    },
-    { timeoutMs: 30_000, what: 'the worker process to be ready' },
-  );
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}`);
+        return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok;
+      },
+      { timeoutMs: 60_000, what: 'the worker process to be ready' },
+    );
+  } catch (error) {
+    child.kill('SIGKILL');
+    await exited;
+    throw error;
+  }
   return { child, port, exited };
 }

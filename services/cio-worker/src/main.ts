@@ -33,8 +33,7 @@ runMain(async () => {
       void worker.stop().finally(() => process.exit(1));
     },
   });
-  await worker.start();
-
+  // Signals are trapped before starting: joining the group can take a while after a crash.
   onShutdown(
     async () => {
       await worker.stop();
@@ -42,4 +41,5 @@ runMain(async () => {
     },
     { logger, timeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS + 10_000 },
   );
+  await worker.start();
 });

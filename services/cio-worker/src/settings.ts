@@ -26,6 +26,8 @@ export interface WorkerTuning {
   defaultRetryAfterMs: number;
   /** bounded stop: how long SIGTERM waits for requests in flight */
   shutdownTimeoutMs: number;
+  /** Kafka consumer group session timeout */
+  sessionTimeoutMs: number;
 }
 
 export const defaultTuning: WorkerTuning = {
@@ -47,4 +49,5 @@ export const defaultTuning: WorkerTuning = {
   authProbeMaxMs: 30_000,
   defaultRetryAfterMs: 1_000,
   shutdownTimeoutMs: 15_000,
+  sessionTimeoutMs: 30_000,
 };

@@ -360,12 +360,26 @@ export function createWorker(deps: WorkerDeps): Worker {
 
   async function start(): Promise<void> {
     if (started || stopping) return;
+    try {
+      await connectAndRun();
+    } catch (error) {
+      // A stop() while starting disconnects what was created; that is not a failed start.
+      if (!stopping) throw error;
+    }
+  }
+
+  async function connectAndRun(): Promise<void> {
     if (deps.port !== undefined) server = await listen(app, deps.port);
     producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     writeDeadLetter = deadLetterWriter(new Publisher({ producer }), producer, deps.topics.dlq, deps.groupId);
 
-    consumer = createConsumer(deps.kafka, { groupId: deps.groupId });
+    if (stopping) return;
+    consumer = createConsumer(deps.kafka, {
+      groupId: deps.groupId,
+      sessionTimeout: tuning.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3_000, Math.floor(tuning.sessionTimeoutMs / 3)),
+    });
     consumer.on(consumer.events.GROUP_JOIN, onGroupJoin);
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       crashed = payload.error;
@@ -373,6 +387,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       if (!payload.restart && !stopping) deps.onFatal?.(payload.error);
     });
     await consumer.connect();
+    if (stopping) return;
     for (const route of routes.values()) {
       // A new group starts at the beginning: nothing produced before the first deployment is lost.
       await consumer.subscribe({ topic: route.topic, fromBeginning: true });
@@ -384,7 +399,9 @@ export function createWorker(deps: WorkerDeps): Worker {
       );
     }
     for (const route of routes.values()) route.engine.start();
+    // Resolves once the group is joined; after a crash of a member that may take its session timeout.
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+    if (stopping) return;
     commitTimer = setInterval(() => {
       updateGauges();
       void commit();
