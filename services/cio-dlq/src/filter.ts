@@ -1,4 +1,4 @@
-import { type DlqEntry, ERROR_CLASSES } from './dlq-entry';
+import { type EntrySummary, ERROR_CLASSES } from './dlq-entry';
 import { UsageError } from './errors';
 import { ACTIONS } from './operation';
 import { parseTime } from './time';
@@ -95,7 +95,7 @@ function statusMatches(patterns: string[], status: number | undefined): boolean 
 }
 
 /** Whether an entry passes the filter (`limit` is applied by the caller). */
-export function matches(filter: Filter, entry: DlqEntry): boolean {
+export function matches(filter: Filter, entry: EntrySummary): boolean {
   const { operation, failure } = entry;
   if (filter.actions && !filter.actions.includes(operation.action)) return false;
   if (filter.events && (operation.eventName === undefined || !filter.events.includes(operation.eventName)))

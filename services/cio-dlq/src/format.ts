@@ -1,4 +1,4 @@
-import type { DlqEntry } from './dlq-entry';
+import type { EntrySummary } from './dlq-entry';
 import { maskEmails } from './mask';
 import type { Handled } from './state';
 import { formatAge } from './time';
@@ -13,7 +13,7 @@ const show = (value: string | undefined, reveal: boolean) =>
 
 /** One message as a JSON object for `--json` (emails masked unless `reveal`). */
 export function entryJson(
-  entry: DlqEntry,
+  entry: EntrySummary,
   options: FormatOptions,
   handled?: Handled,
 ): Record<string, unknown> {
@@ -89,7 +89,7 @@ export class Table {
     );
   }
 
-  row(entry: DlqEntry, handled?: Handled, last?: string): string {
+  row(entry: EntrySummary, handled?: Handled, last?: string): string {
     const { operation: op, failure: f } = entry;
     const cells = [
       entry.coordinate,

@@ -1,5 +1,11 @@
 #!/usr/bin/env node
+import { setFlagsFromString } from 'node:v8';
 import { runCli } from './cli';
+
+// Reading a large dead-letter topic allocates many short-lived objects; V8 would grow
+// its young generation for them to 250+ MB of memory. Kept at its initial size, a
+// 100,000-message list stays under 200 MB at about the same speed.
+setFlagsFromString('--semi-space-growth-factor=1');
 
 // kafkajs schedules timers with negative delays, which Node 24 warns about on stderr;
 // an operator should see one clear line, not that. Other warnings still show.

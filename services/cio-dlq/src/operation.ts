@@ -31,7 +31,7 @@ export interface OperationSummary {
   /** the operation id (a ULID), sent to Customer.io as the event id */
   id?: string;
   /** the operation's own `timestamp`, in ms */
-  time?: number;
+  readonly time?: number;
   /** the parsed value, when it is JSON */
   json?: unknown;
   /** why the value could not be read as an operation */
@@ -51,6 +51,14 @@ function identifierValues(value: unknown): string[] {
 
 const known: ReadonlySet<string> = new Set(TRACK_ACTIONS);
 
+/** Holds the raw `timestamp` and parses it when asked. */
+class Summary {
+  constructor(private readonly rawTimestamp: unknown) {}
+  get time(): number | undefined {
+    return toMillis(this.rawTimestamp);
+  }
+}
+
 /** Reads a dead-lettered value leniently: it may be anything the worker could not deliver. */
 export function describeOperation(value: Buffer | null): OperationSummary {
   if (value === null) return { action: 'unknown', identifiers: [], problem: 'no value (tombstone)' };
@@ -63,55 +71,54 @@ export function describeOperation(value: Buffer | null): OperationSummary {
   if (!isRecord(json))
     return { action: 'unknown', identifiers: [], json, problem: 'value is not a JSON object' };
   const id = typeof json.id === 'string' ? json.id : undefined;
-  const time = toMillis(json.timestamp);
+  // Only the stale-identify guard needs the time; parsing it for every listed message costs.
+  const timestamp = json.timestamp;
+  const lazyTime = <T extends object>(summary: T): T & { readonly time?: number } =>
+    Object.assign(new Summary(timestamp), summary);
 
   if ('transactional_message_id' in json || ('to' in json && !('action' in json) && !('name' in json))) {
     const ids = identifierValues(json.identifiers);
     const to = typeof json.to === 'string' ? json.to : undefined;
-    return {
-      action: 'send_email',
+    return lazyTime({
+      action: 'send_email' as const,
       person: ids[0] ?? to,
       identifiers: to ? [...ids, to] : ids,
       id,
-      time,
       json,
-    };
+    });
   }
 
   const rawAction = json.action ?? (json.name !== undefined ? 'event' : undefined);
   if (typeof rawAction !== 'string' || !known.has(rawAction)) {
     const ids = identifierValues(json.identifiers);
-    return {
-      action: 'unknown',
+    return lazyTime({
+      action: 'unknown' as const,
       person: ids[0],
       identifiers: ids,
       id,
-      time,
       json,
       problem:
         rawAction === undefined ? 'no action and no event name' : `unknown action "${String(rawAction)}"`,
-    };
+    });
   }
   const action = rawAction as Action;
   if (action === 'merge') {
     const primary = identifierValues(json.primary);
-    return {
+    return lazyTime({
       action,
       person: primary[0],
       identifiers: [...primary, ...identifierValues(json.secondary)],
       id,
-      time,
       json,
-    };
+    });
   }
   const ids = identifierValues(json.identifiers);
-  return {
+  return lazyTime({
     action,
     eventName: action === 'event' && typeof json.name === 'string' ? json.name : undefined,
     person: ids[0],
     identifiers: ids,
     id,
-    time,
     json,
-  };
+  });
 }

@@ -23,9 +23,18 @@ export class LineWriter {
   }
 
   async line(text: string): Promise<void> {
+    this.push(text);
+    await this.flushIfFull();
+  }
+
+  /** Adds a line without writing yet; `flushIfFull` or `flush` writes. */
+  push(text: string): void {
     if (this.closed) return;
     this.buffer.push(text);
     this.size += text.length + 1;
+  }
+
+  async flushIfFull(): Promise<void> {
     if (this.size >= 64 * 1024) await this.flush();
   }
 

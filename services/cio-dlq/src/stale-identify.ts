@@ -1,5 +1,5 @@
 import { headerString } from '@cio-bridge/kafka';
-import type { DlqEntry } from './dlq-entry';
+import type { EntrySummary } from './dlq-entry';
 import { REPLAYED_FROM_HEADER } from './dlq-entry';
 import type { TopicReader } from './kafka/topic-reader';
 import { describeOperation } from './operation';
@@ -29,7 +29,7 @@ const originalOf = (topic: string, partition: number, offset: string) => `${topi
  */
 export async function findStaleIdentifies(
   reader: TopicReader,
-  candidates: DlqEntry[],
+  candidates: EntrySummary[],
   state: HandledState,
   undelivered: Set<string>,
 ): Promise<Map<string, NewerIdentify>> {
@@ -57,7 +57,7 @@ export async function findStaleIdentifies(
   }
 
   // 2. Identifies in the original topic after the candidate's position.
-  const groups = new Map<string, { topic: string; partition: number; entries: DlqEntry[] }>();
+  const groups = new Map<string, { topic: string; partition: number; entries: EntrySummary[] }>();
   for (const entry of candidates) {
     const { originalTopic: topic, originalPartition: partition, originalOffset } = entry.failure;
     if (stale.has(entry.coordinate) || entry.key === null) continue;
@@ -110,7 +110,7 @@ export async function findStaleIdentifies(
   return stale;
 }
 
-export const undeliveredKey = (entry: DlqEntry): string | undefined =>
+export const undeliveredKey = (entry: EntrySummary): string | undefined =>
   entry.failure.originalTopic !== undefined &&
   entry.failure.originalPartition !== undefined &&
   entry.failure.originalOffset !== undefined

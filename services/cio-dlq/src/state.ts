@@ -6,8 +6,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /**
  * Where cio-dlq keeps what it did. The dead-letter topic itself is never changed
  * (Kafka cannot change a message); instead every handled message gets a mark in
- * the state topic, keyed `<dlq topic>:<partition>:<offset>`, and every replay or
- * purge run one record in the audit topic.
+ * the state topic (marks of one run travel together, up to 1,000 to a record), and
+ * every replay or purge run one record in the audit topic.
  */
 export interface StateTopics {
   state: string;
@@ -61,11 +61,44 @@ export interface HandledState {
   replayedIdentifies: Map<string, HandledMark[]>;
 }
 
-export const markKey = (dlqTopic: string, partition: number, offset: string) =>
-  `${dlqTopic}:${partition}:${offset}`;
+/** One state record: the marks of up to 1,000 messages handled together. */
+export interface MarkRecord {
+  status: HandledStatus;
+  dlqTopic: string;
+  run: string;
+  by: string;
+  at: string;
+  messages: Array<Omit<HandledMark, 'status' | 'dlqTopic' | 'run' | 'by' | 'at'>>;
+}
 
-export function markMessage(mark: HandledMark): OutgoingMessage {
-  return { key: markKey(mark.dlqTopic, mark.partition, mark.offset), value: JSON.stringify(mark) };
+const MARKS_PER_RECORD = 1_000;
+
+/** State records for marks (of one run), grouped by what they share. */
+export function markRecords(marks: HandledMark[]): OutgoingMessage[] {
+  const groups = new Map<string, MarkRecord>();
+  const out: OutgoingMessage[] = [];
+  const emit = (record: MarkRecord) => {
+    const first = record.messages[0]!;
+    out.push({
+      key: `${record.dlqTopic}:${record.run}:${first.partition}:${first.offset}`,
+      value: JSON.stringify(record),
+    });
+  };
+  for (const { status, dlqTopic, run, by, at, ...message } of marks) {
+    const id = JSON.stringify([status, dlqTopic, run, by, at]);
+    let record = groups.get(id);
+    if (!record) {
+      record = { status, dlqTopic, run, by, at, messages: [] };
+      groups.set(id, record);
+    }
+    record.messages.push(message);
+    if (record.messages.length >= MARKS_PER_RECORD) {
+      emit(record);
+      groups.delete(id);
+    }
+  }
+  for (const record of groups.values()) emit(record);
+  return out;
 }
 
 /** Reads every mark for `dlqTopic` (none when the state topic does not exist yet). */
@@ -78,24 +111,30 @@ export async function readHandledState(
   if (!(await reader.exists(stateTopic))) return state;
   for await (const message of reader.read(stateTopic)) {
     if (!message.value) continue;
-    let mark: HandledMark;
+    let record: MarkRecord;
     try {
-      mark = JSON.parse(message.value.toString('utf8')) as HandledMark;
+      record = JSON.parse(message.value.toString('utf8')) as MarkRecord;
     } catch {
       continue;
     }
-    if (mark.dlqTopic !== dlqTopic || (mark.status !== 'replayed' && mark.status !== 'purged')) continue;
-    const coordinate = `${mark.partition}:${mark.offset}`;
-    const previous = state.byCoordinate.get(coordinate);
-    state.byCoordinate.set(coordinate, {
-      status: mark.status,
-      replays: (previous?.replays ?? 0) + (mark.status === 'replayed' ? 1 : 0),
-      last: mark,
-    });
-    if (mark.status === 'replayed' && mark.action === 'identify' && mark.key) {
-      const marks = state.replayedIdentifies.get(mark.key) ?? [];
-      marks.push(mark);
-      state.replayedIdentifies.set(mark.key, marks);
+    if (record.dlqTopic !== dlqTopic || (record.status !== 'replayed' && record.status !== 'purged'))
+      continue;
+    if (!Array.isArray(record.messages)) continue;
+    const { status, run, by, at } = record;
+    for (const message of record.messages) {
+      const mark: HandledMark = { status, dlqTopic, run, by, at, ...message };
+      const coordinate = `${mark.partition}:${mark.offset}`;
+      const previous = state.byCoordinate.get(coordinate);
+      state.byCoordinate.set(coordinate, {
+        status: mark.status,
+        replays: (previous?.replays ?? 0) + (mark.status === 'replayed' ? 1 : 0),
+        last: mark,
+      });
+      if (mark.status === 'replayed' && mark.action === 'identify' && mark.key) {
+        const marks = state.replayedIdentifies.get(mark.key) ?? [];
+        marks.push(mark);
+        state.replayedIdentifies.set(mark.key, marks);
+      }
     }
   }
   return state;

@@ -23,15 +23,18 @@ export async function listCommand(ctx: CommandContext, options: ListOptions): Pr
   let shown = 0;
   let hidden = 0;
   if (!options.json) await ctx.out.line(table.header());
-  for await (const { entry, handled } of scan(reader, ctx.dlqTopic, state, {
+  for await (const run of scan(reader, ctx.dlqTopic, state, {
     filter: options.filter,
     includeHandled: options.all,
     onHidden: () => hidden++,
   })) {
-    shown++;
-    await ctx.out.line(
-      options.json ? JSON.stringify(entryJson(entry, format, handled)) : table.row(entry, handled),
-    );
+    for (const { entry, handled } of run) {
+      shown++;
+      ctx.out.push(
+        options.json ? JSON.stringify(entryJson(entry, format, handled)) : table.row(entry, handled),
+      );
+    }
+    await ctx.out.flushIfFull();
     if (ctx.out.closed) break;
   }
   await ctx.out.flush();

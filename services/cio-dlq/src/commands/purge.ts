@@ -1,10 +1,10 @@
 import { CommandError, UsageError } from '../errors';
 import { describeFilter, type Filter } from '../filter';
 import { entryJson, formatCount, Table } from '../format';
-import { type AuditRecord, auditMessage, type HandledMark, markMessage, stateTopicsFor } from '../state';
+import { type AuditRecord, auditMessage, type HandledMark, markRecords, stateTopicsFor } from '../state';
 import { type CommandContext, note } from './io';
 import { newRunId } from './replay';
-import { openDlq, scan } from './scan';
+import { flatten, openDlq, scan } from './scan';
 
 export interface PurgeOptions {
   filter: Filter;
@@ -32,10 +32,9 @@ export async function purgeCommand(ctx: CommandContext, options: PurgeOptions): 
   const format = { reveal: options.reveal === true, now: ctx.now };
   const entries = [];
   let alreadyHandled = 0;
-  for await (const { entry } of scan(reader, ctx.dlqTopic, state, {
-    filter: options.filter,
-    onHidden: () => alreadyHandled++,
-  })) {
+  for await (const { entry } of flatten(
+    scan(reader, ctx.dlqTopic, state, { filter: options.filter, onHidden: () => alreadyHandled++ }),
+  )) {
     entries.push({
       partition: entry.partition,
       offset: entry.offset,
@@ -79,19 +78,20 @@ export async function purgeCommand(ctx: CommandContext, options: PurgeOptions): 
   const run = newRunId(ctx.now);
   const by = ctx.session.operator();
   const at = new Date(ctx.now).toISOString();
-  const marks = entries.map((e) =>
-    markMessage({
-      status: 'purged',
-      dlqTopic: ctx.dlqTopic,
-      partition: e.partition,
-      offset: e.offset,
-      run,
-      by,
-      at,
-      operationId: e.operationId,
-      key: e.key,
-      action: e.action,
-    } satisfies HandledMark),
+  const marks = markRecords(
+    entries.map(
+      (e): HandledMark => ({
+        status: 'purged',
+        dlqTopic: ctx.dlqTopic,
+        partition: e.partition,
+        offset: e.offset,
+        run,
+        by,
+        at,
+        operationId: e.operationId,
+        action: e.action,
+      }),
+    ),
   );
   const audit: AuditRecord = {
     type: 'purge',
@@ -105,8 +105,8 @@ export async function purgeCommand(ctx: CommandContext, options: PurgeOptions): 
     reason: options.reason,
   };
   try {
-    for (let i = 0; i < marks.length; i += 5_000) {
-      await publisher.publish(topics.state, marks.slice(i, i + 5_000));
+    for (let i = 0; i < marks.length; i += 50) {
+      await publisher.publish(topics.state, marks.slice(i, i + 50));
     }
     await publisher.publish(topics.audit, [auditMessage(audit)]);
   } catch (error) {

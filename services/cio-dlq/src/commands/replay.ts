@@ -4,10 +4,11 @@ import { Presets, SingleBar } from 'cli-progress';
 import type { IHeaders } from 'kafkajs';
 import {
   DLQ_HEADER_PREFIX,
-  type DlqEntry,
+  type EntrySummary,
   REPLAY_COUNT_HEADER,
   REPLAYED_FROM_HEADER,
   readEntry,
+  summarize,
 } from '../dlq-entry';
 import { CommandError, UsageError } from '../errors';
 import { describeFilter, type Filter, matches } from '../filter';
@@ -20,7 +21,7 @@ import {
   auditMessage,
   type HandledMark,
   type HandledState,
-  markMessage,
+  markRecords,
   stateTopicsFor,
 } from '../state';
 import { type CommandContext, note } from './io';
@@ -48,7 +49,7 @@ export type SkipReason = 'stale-identify' | 'max-replays' | 'no-target' | 'no-va
 
 /** One matching message and what replay does with it. */
 export interface PlanItem {
-  entry: DlqEntry;
+  entry: EntrySummary;
   target?: string;
   /** x-replay-count of the replayed message */
   replayCount: number;
@@ -58,13 +59,6 @@ export interface PlanItem {
 
 export const newRunId = (now: number) =>
   `${new Date(now).toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
-
-/** An entry without its fetched buffers, so a plan of many messages stays small. */
-const slim = (entry: DlqEntry): DlqEntry => ({
-  ...entry,
-  raw: { ...entry.raw, key: null, value: null, headers: {} },
-  operation: { ...entry.operation, json: undefined },
-});
 
 export interface Plan {
   items: PlanItem[];
@@ -86,32 +80,34 @@ export async function planReplay(
   const undelivered = new Set<string>();
   const limit = options.filter.limit ?? Number.POSITIVE_INFINITY;
   let handledCount = 0;
-  for await (const raw of reader.read(dlqTopic)) {
-    const entry = readEntry(raw);
-    const handled = state.byCoordinate.get(entry.coordinate);
-    // What failed and was not replayed never reached Customer.io (for the stale-identify guard).
-    if (!handled || handled.status === 'purged') {
-      const key = undeliveredKey(entry);
-      if (key) undelivered.add(key);
+  for await (const run of reader.readRuns(dlqTopic)) {
+    for (const raw of run) {
+      const entry = readEntry(raw);
+      const handled = state.byCoordinate.get(entry.coordinate);
+      // What failed and was not replayed never reached Customer.io (for the stale-identify guard).
+      if (!handled || handled.status === 'purged') {
+        const key = undeliveredKey(entry);
+        if (key) undelivered.add(key);
+      }
+      if (items.length >= limit || !matches(options.filter, entry)) continue;
+      if (handled) {
+        handledCount++;
+        continue;
+      }
+      const item: PlanItem = {
+        entry: summarize(entry),
+        target: options.to ?? entry.failure.originalTopic,
+        replayCount: entry.replayCount + 1,
+      };
+      if (raw.value === null) item.skip = 'no-value';
+      else if (raw.key === null) item.skip = 'no-key';
+      else if (item.target === undefined) item.skip = 'no-target';
+      else if (item.replayCount > options.maxReplays) {
+        item.skip = 'max-replays';
+        item.detail = `replayed ${entry.replayCount} time${entry.replayCount === 1 ? '' : 's'} already (--max-replays ${options.maxReplays})`;
+      }
+      items.push(item);
     }
-    if (items.length >= limit || !matches(options.filter, entry)) continue;
-    if (handled) {
-      handledCount++;
-      continue;
-    }
-    const item: PlanItem = {
-      entry: slim(entry),
-      target: options.to ?? entry.failure.originalTopic,
-      replayCount: entry.replayCount + 1,
-    };
-    if (raw.value === null) item.skip = 'no-value';
-    else if (raw.key === null) item.skip = 'no-key';
-    else if (item.target === undefined) item.skip = 'no-target';
-    else if (item.replayCount > options.maxReplays) {
-      item.skip = 'max-replays';
-      item.detail = `replayed ${entry.replayCount} time${entry.replayCount === 1 ? '' : 's'} already (--max-replays ${options.maxReplays})`;
-    }
-    items.push(item);
   }
   if (!options.force) {
     const identifies = items
@@ -299,22 +295,25 @@ export async function replayCommand(ctx: CommandContext, options: ReplayOptions)
       byTopic.set(item.target!, list);
     }
     const at = new Date(ctx.now + (ctx.clock.now() - started)).toISOString();
-    const marks = chunk.map(({ item }) =>
-      markMessage({
-        status: 'replayed',
-        dlqTopic: ctx.dlqTopic,
-        partition: item.entry.partition,
-        offset: item.entry.offset,
-        run,
-        by,
-        at,
-        operationId: item.entry.operation.id,
-        key: item.entry.key,
-        action: item.entry.operation.action,
-        operationTime: item.entry.operation.time,
-        to: item.target,
-        replayCount: item.replayCount,
-      } satisfies HandledMark),
+    const marks = markRecords(
+      chunk.map(({ item }): HandledMark => {
+        const identify = item.entry.operation.action === 'identify';
+        return {
+          status: 'replayed',
+          dlqTopic: ctx.dlqTopic,
+          partition: item.entry.partition,
+          offset: item.entry.offset,
+          run,
+          by,
+          at,
+          operationId: item.entry.operation.id,
+          action: item.entry.operation.action,
+          // what the stale-identify guard needs of a replayed identify
+          ...(identify ? { key: item.entry.key, operationTime: item.entry.operation.time } : {}),
+          to: item.target,
+          replayCount: item.replayCount,
+        };
+      }),
     );
     // The mark is written only after the broker acknowledged the replayed message: a
     // crash in between replays it again on the next run (Customer.io drops the duplicate
@@ -335,14 +334,17 @@ export async function replayCommand(ctx: CommandContext, options: ReplayOptions)
   };
 
   let chunk: Array<{ item: PlanItem; message: OutgoingMessage }> = [];
-  for await (const raw of reader.read(ctx.dlqTopic, { partitions: [...from.keys()], from, to })) {
+  for await (const run of reader.readRuns(ctx.dlqTopic, { partitions: [...from.keys()], from, to })) {
     if (failure) break;
-    const item = byCoordinate.get(`${raw.partition}:${raw.offset}`);
-    if (!item) continue;
-    chunk.push({ item, message: replayMessage(raw, ctx.dlqTopic, item.replayCount) });
-    if (chunk.length >= chunkSize) {
-      await flush(chunk);
-      chunk = [];
+    for (const raw of run) {
+      const item = byCoordinate.get(`${raw.partition}:${raw.offset}`);
+      if (!item) continue;
+      chunk.push({ item, message: replayMessage(raw, ctx.dlqTopic, item.replayCount) });
+      if (chunk.length >= chunkSize) {
+        await flush(chunk);
+        chunk = [];
+        if (failure) break;
+      }
     }
   }
   if (chunk.length > 0 && !failure) await flush(chunk);

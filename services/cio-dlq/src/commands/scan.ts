@@ -18,26 +18,34 @@ export interface ScanOptions {
   read?: ReadOptions;
 }
 
-/** The dead-letter topic's messages that pass the filter, oldest first, up to `filter.limit`. */
+/**
+ * The dead-letter topic's messages that pass the filter, oldest first, up to
+ * `filter.limit`, in runs (a large topic is read in fetch-sized pieces).
+ */
 export async function* scan(
   reader: TopicReader,
   dlqTopic: string,
   state: HandledState,
   options: ScanOptions,
-): AsyncGenerator<Scanned> {
+): AsyncGenerator<Scanned[]> {
   let count = 0;
   const limit = options.filter.limit ?? Number.POSITIVE_INFINITY;
   if (limit <= 0) return;
-  for await (const raw of reader.read(dlqTopic, options.read)) {
-    const entry = readEntry(raw);
-    if (!matches(options.filter, entry)) continue;
-    const handled = state.byCoordinate.get(entry.coordinate);
-    if (handled && !options.includeHandled) {
-      options.onHidden?.({ entry, handled });
-      continue;
+  for await (const run of reader.readRuns(dlqTopic, options.read)) {
+    const out: Scanned[] = [];
+    for (const raw of run) {
+      const entry = readEntry(raw);
+      if (!matches(options.filter, entry)) continue;
+      const handled = state.byCoordinate.get(entry.coordinate);
+      if (handled && !options.includeHandled) {
+        options.onHidden?.({ entry, handled });
+        continue;
+      }
+      out.push({ entry, handled });
+      if (++count >= limit) break;
     }
-    yield { entry, handled };
-    if (++count >= limit) return;
+    if (out.length > 0) yield out;
+    if (count >= limit) return;
   }
 }
 
@@ -49,4 +57,9 @@ export async function openDlq(
 ): Promise<HandledState> {
   await reader.ranges(dlqTopic);
   return readHandledState(reader, stateTopic, dlqTopic);
+}
+
+/** One at a time, for commands where the count of messages is small or speed does not matter. */
+export async function* flatten<T>(runs: AsyncIterable<T[]>): AsyncGenerator<T> {
+  for await (const run of runs) yield* run;
 }

@@ -2,7 +2,7 @@ import type { Filter } from '../filter';
 import { formatCount } from '../format';
 import { formatAge } from '../time';
 import type { CommandContext } from './io';
-import { openDlq, scan } from './scan';
+import { flatten, openDlq, scan } from './scan';
 
 export interface StatsOptions {
   filter: Filter;
@@ -50,11 +50,12 @@ export async function statsCommand(ctx: CommandContext, options: StatsOptions): 
   };
   let oldest = Number.POSITIVE_INFINITY;
   let newest = Number.NEGATIVE_INFINITY;
-  for await (const { entry, handled } of scan(reader, ctx.dlqTopic, state, {
+  const runs = scan(reader, ctx.dlqTopic, state, {
     filter: options.filter,
     includeHandled: options.all,
     onHidden: ({ handled }) => bump(stats.byState, handled!.status),
-  })) {
+  });
+  for await (const { entry, handled } of flatten(runs)) {
     stats.total++;
     bump(stats.byState, handled?.status ?? 'pending');
     bump(stats.byErrorClass, entry.failure.errorClass);

@@ -1,0 +1,234 @@
+// cio-dlq: `list` over 100,000 dead-letter messages and `replay` throughput
+// without --rate, each the built CLI run as a real process (bin/cio-dlq.js), as an
+// SRE runs it. The dead-letter topics are filled directly with messages carrying the
+// worker's dead-letter headers (original key and value, x-dlq-*), which is what the
+// CLI reads; filling them through the worker's failure path would measure the worker.
+// Baselines, measured in the same run: a kafkajs consumer group reading the same
+// topic to its end (for list), and a bare kafkajs producer publishing the same
+// messages in 1,000-message acks=all batches (for replay).
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { median, root, sleep } from '../lib.mjs';
+
+const require = createRequire(import.meta.url);
+const { Kafka, logLevel, Partitioners } = require('kafkajs');
+
+const LIST_MESSAGES = 100_000;
+const REPLAY_MESSAGES = 50_000;
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const cli = join(root, 'services/cio-dlq/bin/cio-dlq.js');
+
+const seconds = (ms) => ms / 1000;
+
+/** A dead letter as the worker writes it, for person `i`. */
+function deadLetter(i, trackTopic) {
+  const person = `user-${i % 20_000}`;
+  const now = new Date().toISOString();
+  const value = JSON.stringify({
+    id: `01J${String(i).padStart(23, '0')}`,
+    name: i % 3 === 0 ? 'product_scanned' : 'reward_redeemed',
+    identifiers: { id: person },
+    data: { product_id: i % 500, sku: `SKU-${i % 500}`, points_award: 400, note: 'x'.repeat(120) },
+    timestamp: now,
+  });
+  return {
+    key: person,
+    value,
+    headers: {
+      'x-dlq-original-topic': trackTopic,
+      'x-dlq-original-partition': String(i % 12),
+      'x-dlq-original-offset': String(i),
+      'x-dlq-original-timestamp': String(Date.now()),
+      'x-dlq-consumer-group': 'cio-worker',
+      'x-dlq-error-class': i % 5 === 0 ? 'http_5xx' : 'http_4xx',
+      'x-dlq-http-status': i % 5 === 0 ? '503' : '400',
+      'x-dlq-error-message': i % 5 === 0 ? 'Service Unavailable' : 'attribute value too long',
+      'x-dlq-attempts': i % 5 === 0 ? '12' : '1',
+      'x-dlq-first-failed-at': now,
+      'x-dlq-last-failed-at': now,
+    },
+  };
+}
+
+async function fill(producer, topic, trackTopic, count) {
+  for (let start = 0; start < count; start += 2_000) {
+    const messages = [];
+    for (let i = start; i < Math.min(count, start + 2_000); i++) messages.push(deadLetter(i, trackTopic));
+    await producer.send({ topic, acks: -1, messages });
+  }
+}
+
+/** Runs the CLI; resolves to { ms, code, stdoutBytes, stderr, peakRssMb } (stdout is drained, not kept). */
+function runCli(args, env) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [cli, ...args], {
+      env: { ...process.env, KAFKA_BROKERS: brokers.join(','), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdoutBytes = 0;
+    let stderr = '';
+    let peak = 0;
+    const sample = () => {
+      try {
+        const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
+        peak = Math.max(peak, Math.round(kb / 1024));
+      } catch {
+        // exited between samples
+      }
+    };
+    const timer = setInterval(sample, 50);
+    child.stdout.on('data', (chunk) => {
+      stdoutBytes += chunk.length;
+      sample();
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearInterval(timer);
+      resolve({ ms: performance.now() - started, code, stdoutBytes, stderr, peakRssMb: peak });
+    });
+  });
+}
+
+/** Reads a topic to its end with a kafkajs consumer group (the usual way), in ms. */
+async function consumerGroupRead(kafka, topic, count) {
+  const started = performance.now();
+  const consumer = kafka.consumer({
+    groupId: `bench-dlq-reader-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+    maxBytesPerPartition: 8 * 1024 * 1024,
+    maxWaitTimeInMs: 50,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  await new Promise((resolve) => {
+    consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) {
+          JSON.parse(message.value.toString());
+          seen++;
+        }
+        if (seen >= count) resolve();
+      },
+    });
+  });
+  const ms = performance.now() - started;
+  await consumer.disconnect();
+  return ms;
+}
+
+export default async function run({ repeats, log }) {
+  const suffix = `bench-dlq-${Date.now().toString(36)}`;
+  const trackTopic = `${suffix}.track`;
+  const listTopic = `${suffix}.list.dlq`;
+  const kafka = new Kafka({ clientId: 'bench-dlq', brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await admin.connect();
+  await producer.connect();
+  const replayTopics = Array.from({ length: repeats }, (_, i) => `${suffix}.replay${i}.dlq`);
+  const bareTopic = `${suffix}.bare`;
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic: trackTopic, numPartitions: 12 },
+      { topic: bareTopic, numPartitions: 12 },
+      { topic: listTopic, numPartitions: 3 },
+      ...replayTopics.map((topic) => ({ topic, numPartitions: 3 })),
+    ],
+  });
+  const created = [trackTopic, bareTopic, listTopic, ...replayTopics];
+  created.push(`${listTopic}.handled`, ...replayTopics.flatMap((t) => [`${t}.handled`, `${t}.audit`]));
+
+  try {
+    log(`replay: filling ${listTopic} with ${LIST_MESSAGES.toLocaleString('en-US')} dead letters`);
+    await fill(producer, listTopic, trackTopic, LIST_MESSAGES);
+
+    // list: warm-up, then repeats
+    const warm = await runCli(['list'], { KAFKA_TOPIC_DLQ: listTopic });
+    if (warm.code !== 0) throw new Error(`cio-dlq list failed: ${warm.stderr}`);
+    const listMs = [];
+    const listRss = [];
+    const groupMs = [];
+    for (let i = 0; i < repeats; i++) {
+      const result = await runCli(['list'], { KAFKA_TOPIC_DLQ: listTopic });
+      if (result.code !== 0) throw new Error(`cio-dlq list failed: ${result.stderr}`);
+      listMs.push(result.ms);
+      listRss.push(result.peakRssMb);
+      groupMs.push(await consumerGroupRead(kafka, listTopic, LIST_MESSAGES));
+      log(
+        `replay: list run ${i + 1}: ${Math.round(result.ms)} ms, ${(result.stdoutBytes / 1e6).toFixed(1)} MB of table, consumer group read ${Math.round(groupMs.at(-1))} ms`,
+      );
+    }
+
+    // replay: a fresh dead-letter topic per repeat (a replay marks what it replayed)
+    const replayRates = [];
+    const replayRss = [];
+    const bareRates = [];
+    const bareMessages = Array.from({ length: REPLAY_MESSAGES }, (_, i) => deadLetter(i, trackTopic));
+    for (let i = 0; i < repeats; i++) {
+      await fill(producer, replayTopics[i], trackTopic, REPLAY_MESSAGES);
+      const result = await runCli(['replay', '--yes'], { KAFKA_TOPIC_DLQ: replayTopics[i] });
+      if (result.code !== 0) throw new Error(`cio-dlq replay failed: ${result.stderr}`);
+      replayRates.push(REPLAY_MESSAGES / seconds(result.ms));
+      replayRss.push(result.peakRssMb);
+
+      const started = performance.now();
+      for (let start = 0; start < REPLAY_MESSAGES; start += 1_000) {
+        await producer.send({
+          topic: bareTopic,
+          acks: -1,
+          messages: bareMessages.slice(start, start + 1_000),
+        });
+      }
+      bareRates.push(REPLAY_MESSAGES / seconds(performance.now() - started));
+      log(
+        `replay: replay run ${i + 1}: ${Math.round(replayRates.at(-1))} msg/s (bare producer ${Math.round(bareRates.at(-1))} msg/s)`,
+      );
+      await sleep(200);
+    }
+
+    const listSeconds = seconds(median(listMs));
+    const replayRate = Math.round(median(replayRates));
+    const rss = Math.max(...listRss, ...replayRss);
+    return [
+      {
+        figure: `cio-dlq list over ${LIST_MESSAGES.toLocaleString('en-US')} dead letters (process, table output)`,
+        value: Number(listSeconds.toFixed(2)),
+        unit: 's',
+        baseline: Number(seconds(median(groupMs)).toFixed(2)),
+        baselineName: 'kafkajs consumer group reading to the end',
+        goal: '< 10 s',
+        met: listSeconds < 10,
+      },
+      {
+        figure: `cio-dlq replay without --rate (${REPLAY_MESSAGES.toLocaleString('en-US')} messages, whole process)`,
+        value: replayRate,
+        unit: 'msg/s',
+        baseline: Math.round(median(bareRates)),
+        baselineName: 'bare kafkajs producer, 1,000-message batches',
+        goal: '>= 5,000',
+        met: replayRate >= 5_000,
+      },
+      {
+        figure: 'cio-dlq peak RSS (list and replay)',
+        value: rss,
+        unit: 'MB',
+        baseline: null,
+        goal: '< 200',
+        met: rss < 200,
+      },
+    ];
+  } finally {
+    await producer.disconnect();
+    const existing = new Set(await admin.listTopics());
+    await admin.deleteTopics({ topics: created.filter((t) => existing.has(t)) }).catch(() => {});
+    await admin.disconnect();
+  }
+}
