@@ -20,7 +20,8 @@ import { systemClock } from './rate-limiter';
 const EXIT_CODES_HELP = `
 Exit codes:
   0  success (also: nothing matched, nothing to do)
-  1  failure: Kafka unreachable, topic missing, publishing failed, or the confirmation was declined
+  1  failure: Kafka unreachable, topic missing, publishing failed, the confirmation declined,
+     or a replay interrupted (Ctrl-C; run it again to continue)
   2  bad usage: unknown command or option, malformed argument or environment variable,
      or replay/purge without --yes when not on a terminal
 
@@ -143,6 +144,7 @@ export async function runCli(args: string[], deps: CliDeps): Promise<number> {
       now: now(),
       clock: deps.clock ?? systemClock,
       interactive,
+      onInterrupt: deps.onInterrupt ?? (() => () => {}),
       confirm:
         deps.confirm ??
         ((question) =>

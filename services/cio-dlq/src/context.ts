@@ -31,6 +31,11 @@ export interface CliDeps {
   clock?: Clock;
   /** asks a yes/no question on the terminal; default: readline on stdin/stderr */
   confirm?: (question: string) => Promise<boolean>;
+  /**
+   * Calls `handler` on Ctrl-C (SIGINT) until the returned function is called; main.ts
+   * passes one, so a replay stops cleanly instead of dying mid-way.
+   */
+  onInterrupt?: (handler: () => void) => () => void;
 }
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -200,9 +205,15 @@ export async function terminalConfirm(
     output: stderr as unknown as NodeJS.WritableStream,
     terminal: true,
   });
+  // Ctrl-C at the question (the terminal is in raw mode, so it is no signal) means no.
+  const abort = new AbortController();
+  rl.once('SIGINT', () => abort.abort());
   try {
-    const answer = await rl.question(`${question} [y/N] `);
+    const answer = await rl.question(`${question} [y/N] `, { signal: abort.signal });
     return /^(y|yes)$/i.test(answer.trim());
+  } catch {
+    stderr.write('\n');
+    return false;
   } finally {
     rl.close();
   }

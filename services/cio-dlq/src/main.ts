@@ -28,6 +28,19 @@ runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   stdin: process.stdin,
+  onInterrupt: (handler) => {
+    // The first Ctrl-C asks the command to stop cleanly; a second one exits at once.
+    const first = () => {
+      process.off('SIGINT', first);
+      process.once('SIGINT', () => {
+        process.stderr.write('\x1b[?25h'); // the progress bar hides the cursor
+        process.exit(130);
+      });
+      handler();
+    };
+    process.on('SIGINT', first);
+    return () => process.off('SIGINT', first);
+  },
 }).then((code) => {
   process.exitCode = code;
   // Connections are closed; a stray client timer must not keep the terminal waiting.

@@ -72,8 +72,9 @@ beforeAll(async () => {
     event('p2', 'purge_me', 'p-2'),
     event('c1', 'confirm_me', 'c-1'),
     event('t1', 'redirect_me', 't-1'),
+    ...['i1', 'i2', 'i3', 'i4', 'i5'].map((n) => event(n, 'interrupt_me', `i-${n}`)),
   ]);
-  await h.waitForCount(h.names.dlq, 14, 'fourteen dead letters after 400s');
+  await h.waitForCount(h.names.dlq, 19, 'nineteen dead letters after 400s');
   await h.faults(null);
   // Delivered after the failures: a newer identify for s-1, and only an event for s-2.
   await h.produce([
@@ -143,7 +144,7 @@ describe('replay', () => {
     await h.faults({ status: 400, rate: 1 });
     const replayed = await h.cli(['replay', '--customer', 'm-1', '--yes']);
     expect(replayed.stdout).toMatch(/^replayed 1 message to /);
-    await h.waitForCount(h.names.dlq, 15, 'the replayed copy dead-lettered again');
+    await h.waitForCount(h.names.dlq, 20, 'the replayed copy dead-lettered again');
     await h.faults(null);
     const [again] = await listJson('--customer', 'm-1');
     expect(again).toMatchObject({ replayCount: 1, state: 'pending' });
@@ -308,5 +309,38 @@ describe('replay --to', () => {
     expect(copy!.key!.toString()).toBe('t-1');
     expect(JSON.parse(copy!.value!.toString()).id).toBe(ids.t1);
     expect(headerString(copy!.headers, 'x-replay-count')).toBe('1');
+  });
+});
+
+describe('Ctrl-C during a replay', () => {
+  it('stops cleanly, and the next run replays exactly the rest', async () => {
+    const interrupted = await h.cli(['replay', '--event', 'interrupt_me', '--rate', '10', '--yes'], {
+      // Ctrl-C as soon as replaying starts
+      onInterrupt: (handler) => {
+        setImmediate(handler);
+        return () => {};
+      },
+    });
+    expect(interrupted.code).toBe(1);
+    const done = Number(
+      /interrupted after (\d) of 5 messages \(run \S+\); run the same command again/.exec(
+        interrupted.stderr,
+      )?.[1],
+    );
+    expect(done).toBeLessThan(5);
+    expect(interrupted.stderr.trimEnd().split('\n').at(-1)).toMatch(/^cio-dlq: interrupted after /);
+
+    const rest = await h.cli(['replay', '--event', 'interrupt_me', '--yes']);
+    expect(rest.code).toBe(0);
+    expect(rest.stdout).toMatch(new RegExp(`^replayed ${5 - done} messages? to `));
+    const copies = (await replayedCopies()).filter((m) => m.key!.toString().startsWith('i-'));
+    expect(copies.map((m) => m.key!.toString()).sort()).toEqual(['i-i1', 'i-i2', 'i-i3', 'i-i4', 'i-i5']);
+    const audit = (await auditRecords()).filter(
+      (a) => a.filter.event && (a.filter.event as string[])[0] === 'interrupt_me',
+    );
+    expect(audit.map((a) => [a.count, a.options?.interrupted ?? false])).toEqual([
+      [done, true],
+      [5 - done, false],
+    ]);
   });
 });

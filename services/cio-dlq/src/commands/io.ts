@@ -15,6 +15,8 @@ export interface CommandContext {
   /** whether a person is at a terminal to answer questions (stdin and stderr are terminals) */
   interactive: boolean;
   confirm: (question: string) => Promise<boolean>;
+  /** see CliDeps.onInterrupt */
+  onInterrupt: (handler: () => void) => () => void;
 }
 
 /** A note for the operator on stderr, so stdout stays clean for pipes. */

@@ -333,9 +333,14 @@ export async function replayCommand(ctx: CommandContext, options: ReplayOptions)
     if (inflight.length >= 8) await inflight.shift();
   };
 
+  let interrupted = false;
+  const stopListening = ctx.onInterrupt(() => {
+    interrupted = true;
+    note(ctx, '\nstopping: finishing the messages in flight (Ctrl-C again to quit at once)');
+  });
   let chunk: Array<{ item: PlanItem; message: OutgoingMessage }> = [];
   for await (const run of reader.readRuns(ctx.dlqTopic, { partitions: [...from.keys()], from, to })) {
-    if (failure) break;
+    if (failure || interrupted) break;
     for (const raw of run) {
       const item = byCoordinate.get(`${raw.partition}:${raw.offset}`);
       if (!item) continue;
@@ -343,12 +348,13 @@ export async function replayCommand(ctx: CommandContext, options: ReplayOptions)
       if (chunk.length >= chunkSize) {
         await flush(chunk);
         chunk = [];
-        if (failure) break;
+        if (failure || interrupted) break;
       }
     }
   }
-  if (chunk.length > 0 && !failure) await flush(chunk);
+  if (chunk.length > 0 && !failure && !interrupted) await flush(chunk);
   await Promise.all(inflight);
+  stopListening();
   progress?.stop();
   const seconds = (ctx.clock.now() - started) / 1000;
 
@@ -368,12 +374,19 @@ export async function replayCommand(ctx: CommandContext, options: ReplayOptions)
       force: options.force === true,
       rate: options.rate ?? null,
       ...(failure ? { error: failure.message } : {}),
+      ...(interrupted ? { interrupted: true } : {}),
     },
   };
   await publisher.publish(topics.audit, [auditMessage(audit)]).catch((error: Error) => {
     failure ??= error;
   });
 
+  if (interrupted && !failure) {
+    throw new CommandError(
+      `interrupted after ${formatCount(replayed)} of ${formatCount(toReplay.length)} messages (run ${run}); ` +
+        'run the same command again to replay the rest',
+    );
+  }
   if (failure) {
     throw new CommandError(
       `replay stopped after ${formatCount(replayed)} of ${formatCount(toReplay.length)} messages: ${failure.message}; ` +
