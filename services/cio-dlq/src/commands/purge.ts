@@ -4,7 +4,7 @@ import { entryJson, formatCount, Table } from '../format';
 import { type AuditRecord, auditMessage, type HandledMark, markRecords, stateTopicsFor } from '../state';
 import { type CommandContext, note } from './io';
 import { newRunId } from './replay';
-import { flatten, openDlq, scan } from './scan';
+import { openDlq, scan } from './scan';
 
 export interface PurgeOptions {
   filter: Filter;
@@ -30,28 +30,31 @@ export async function purgeCommand(ctx: CommandContext, options: PurgeOptions): 
   const topics = stateTopicsFor(ctx.dlqTopic);
   const state = await openDlq(reader, ctx.dlqTopic, topics.state);
   const format = { reveal: options.reveal === true, now: ctx.now };
-  const entries = [];
+  const table = new Table(format);
+  const entries: Array<{ partition: number; offset: string; operationId?: string; action: string }> = [];
   let alreadyHandled = 0;
-  for await (const { entry } of flatten(
-    scan(reader, ctx.dlqTopic, state, { filter: options.filter, onHidden: () => alreadyHandled++ }),
-  )) {
-    entries.push({
-      partition: entry.partition,
-      offset: entry.offset,
-      key: entry.key,
-      operationId: entry.operation.id,
-      action: entry.operation.action,
-      row: options.dryRun ? entryJson(entry, format) : undefined,
-      line: options.dryRun && !options.json ? new Table(format).row(entry) : undefined,
-    });
+  if (options.dryRun && !options.json) await ctx.out.line(table.header());
+  for await (const run of scan(reader, ctx.dlqTopic, state, {
+    filter: options.filter,
+    onHidden: () => alreadyHandled++,
+  })) {
+    for (const { entry } of run) {
+      entries.push({
+        partition: entry.partition,
+        offset: entry.offset,
+        operationId: entry.operation.id,
+        action: entry.operation.action,
+      });
+      if (options.dryRun)
+        ctx.out.push(options.json ? JSON.stringify(entryJson(entry, format)) : table.row(entry));
+    }
+    await ctx.out.flushIfFull();
   }
   const count = entries.length;
   const what = `${formatCount(count)} message${count === 1 ? '' : 's'}`;
   const handledNote = alreadyHandled > 0 ? `; ${formatCount(alreadyHandled)} already replayed or purged` : '';
 
   if (options.dryRun) {
-    if (!options.json) await ctx.out.line(new Table(format).header());
-    for (const e of entries) await ctx.out.line(options.json ? JSON.stringify(e.row) : e.line!);
     const summary = `dry run: would purge ${what} from ${ctx.dlqTopic}${handledNote}. Nothing was changed.`;
     if (options.json) note(ctx, summary);
     else await ctx.out.line(summary);
