@@ -15,7 +15,7 @@ const PORT = 18183;
 const USERS = 50_000;
 const BACKLOG = 100_000;
 const BASELINE_BATCH = 1_000;
-const CONCURRENCY = 4; // INSIGHTS_PARTITIONS_CONCURRENCY's default
+const CONCURRENCY = 6; // INSIGHTS_PARTITIONS_CONCURRENCY's default
 const HOT_USERS = 1_000; // ids the read benchmark cycles through
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cio_bridge';
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -177,7 +177,7 @@ export default async function run({ durationMs, repeats, log }) {
       // Warm-up: the first second of persisting (group join, connections, JIT) is not counted.
       let firstAt;
       for (;;) {
-        await sleep(100);
+        await sleep(250);
         const now = Date.now();
         last = await metric('insights_predictions_persisted_total');
         if (last > 0 && firstAt === undefined) firstAt = now;

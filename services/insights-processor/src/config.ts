@@ -33,9 +33,12 @@ export const insightsEnv = z.object({
   AI_FEATURES_CACHE_MAX_ENTRIES: integer(1, 10_000_000).prefault('50000'),
   KAFKA_GROUP_ID: z.string().default('insights-processor'),
   /** bytes fetched per partition and request: bounds the batch size and the memory held by fetched batches */
-  KAFKA_MAX_BYTES_PER_PARTITION: integer(16 * 1024, 64 * 1024 * 1024).prefault(String(256 * 1024)),
-  /** partitions written to Postgres at the same time */
-  INSIGHTS_PARTITIONS_CONCURRENCY: integer(1, 64).prefault('4'),
+  KAFKA_MAX_BYTES_PER_PARTITION: integer(16 * 1024, 64 * 1024 * 1024).prefault(String(512 * 1024)),
+  /**
+   * partitions written to Postgres at the same time; kafkajs fetches again only when every
+   * batch of a fetch is done, so as many as the predictions topic has partitions
+   */
+  INSIGHTS_PARTITIONS_CONCURRENCY: integer(1, 64).prefault('6'),
 });
 
 export type InsightsConfig = z.infer<typeof insightsEnv>;

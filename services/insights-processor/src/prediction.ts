@@ -61,22 +61,36 @@ export interface MergeRow {
  * table. The database then applies each field only where it is newer than what it holds.
  */
 export function collapse(predictions: Iterable<Prediction>): MergeRow[] {
-  // Maps, not objects: a field named `__proto__` is a field like any other.
-  const byUser = new Map<string, Map<string, { value: unknown; asOf: number }>>();
+  // Objects without a prototype: a field named `__proto__` is a field like any other.
+  const byUser = new Map<string, { f: Record<string, unknown>; t: Record<string, number> }>();
   for (const { userId, predictions: fields, asOf } of predictions) {
-    for (const [field, value] of Object.entries(fields)) {
-      let row = byUser.get(userId);
+    let row = byUser.get(userId);
+    for (const field in fields) {
       if (!row) {
-        row = new Map();
+        row = { f: Object.create(null), t: Object.create(null) };
         byUser.set(userId, row);
       }
-      const held = row.get(field);
-      if (held === undefined || asOf > held.asOf) row.set(field, { value, asOf });
+      const held = row.t[field];
+      if (held === undefined || asOf > held) {
+        row.f[field] = fields[field];
+        row.t[field] = asOf;
+      }
     }
   }
-  return [...byUser].map(([k, row]) => ({
-    k,
-    f: Object.fromEntries([...row].map(([field, { value }]) => [field, value])),
-    a: Object.fromEntries([...row].map(([field, { asOf }]) => [field, new Date(asOf).toISOString()])),
-  }));
+  const rows: MergeRow[] = [];
+  const iso = new Map<number, string>();
+  for (const [k, { f, t }] of byUser) {
+    const a: Record<string, string> = Object.create(null);
+    for (const field in t) {
+      const ms = t[field]!;
+      let text = iso.get(ms);
+      if (text === undefined) {
+        text = new Date(ms).toISOString();
+        iso.set(ms, text);
+      }
+      a[field] = text;
+    }
+    rows.push({ k, f, a });
+  }
+  return rows;
 }

@@ -239,7 +239,7 @@ export function createWorker(options: WorkerOptions): Worker {
         // Offsets are resolved by hand after the write; kafkajs commits resolved offsets after each batch.
         eachBatchAutoResolve: false,
         autoCommit: true,
-        partitionsConsumedConcurrently: options.partitionsConcurrently ?? 4,
+        partitionsConsumedConcurrently: options.partitionsConcurrently ?? 6,
         eachBatch,
       });
     },

@@ -41,7 +41,7 @@ export async function startTestProcessor(options: TestProcessorOptions): Promise
   const logger = testLogger('insights-processor');
   const usersTable = { table: options.table ?? 'users', keyColumn: options.keyColumn ?? 'id' };
   await runMigrations({ databaseUrl: options.databaseUrl, logger, ...usersTable });
-  const pool = createPool(options.databaseUrl, 6, logger);
+  const pool = createPool(options.databaseUrl, 8, logger);
   const { users, reporting } = await openStores(pool, usersTable, logger);
   const cache = options.redis
     ? createRedisCache({ redis: options.redis, ttlSeconds: 60, keyPrefix: `${uniqueName('test-ai')}:` })
