@@ -28,7 +28,8 @@ Exit codes:
 Environment: KAFKA_BROKERS, KAFKA_CLIENT_ID, KAFKA_SSL, KAFKA_SASL_MECHANISM,
 KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD (as the services), KAFKA_TOPIC_DLQ (the
 dead-letter topic, default customerio.dlq), CIO_DLQ_OPERATOR (who, for audit
-records; default user@host), CIO_DLQ_LOG_LEVEL (client logs on stderr; default silent).`;
+records; default user@host), CIO_DLQ_LOG_LEVEL (client logs on stderr; default silent),
+CIO_DLQ_REPLAY_KEEP_MB (replays up to this size are read once; default 64).`;
 
 const TOPIC_PATTERN = /^[a-zA-Z0-9._-]{1,249}$/;
 

@@ -55,6 +55,8 @@ export interface PlanItem {
   replayCount: number;
   skip?: SkipReason;
   detail?: string;
+  /** the message to publish, copied out of the fetch (while the plan's copies stay within budget) */
+  message?: OutgoingMessage;
 }
 
 export const newRunId = (now: number) =>
@@ -62,6 +64,8 @@ export const newRunId = (now: number) =>
 
 export interface Plan {
   items: PlanItem[];
+  /** every item to replay carries its message: no second read of the dead-letter topic */
+  complete: boolean;
   /** messages the filter matched but that were handled already */
   handled: number;
 }
@@ -74,12 +78,16 @@ export async function planReplay(
   reader: TopicReader,
   dlqTopic: string,
   state: HandledState,
-  options: Pick<ReplayOptions, 'filter' | 'to' | 'maxReplays' | 'force'>,
+  options: Pick<ReplayOptions, 'filter' | 'to' | 'maxReplays' | 'force'> & { keepBytes?: number },
 ): Promise<Plan> {
   const items: PlanItem[] = [];
   const undelivered = new Set<string>();
   const limit = options.filter.limit ?? Number.POSITIVE_INFINITY;
   let handledCount = 0;
+  // Messages to replay are kept (copied) up to this many bytes; a larger replay reads
+  // them again when publishing instead of holding them all.
+  let budget = options.keepBytes ?? 64 * 1024 * 1024;
+  let complete = true;
   for await (const run of reader.readRuns(dlqTopic)) {
     for (const raw of run) {
       const entry = readEntry(raw);
@@ -106,6 +114,15 @@ export async function planReplay(
         item.skip = 'max-replays';
         item.detail = `replayed ${entry.replayCount} time${entry.replayCount === 1 ? '' : 's'} already (--max-replays ${options.maxReplays})`;
       }
+      if (!item.skip && complete) {
+        const message = replayMessage(raw, dlqTopic, item.replayCount, true);
+        budget -= sizeOf(message);
+        if (budget >= 0) item.message = message;
+        else {
+          complete = false;
+          for (const kept of items) kept.message = undefined;
+        }
+      }
       items.push(item);
     }
   }
@@ -123,8 +140,13 @@ export async function planReplay(
       }
     }
   }
-  return { items, handled: handledCount };
+  return { items, handled: handledCount, complete };
 }
+
+const sizeOf = (m: OutgoingMessage) =>
+  Buffer.byteLength(m.value) +
+  Buffer.byteLength(m.key) +
+  Object.entries(m.headers ?? {}).reduce((sum, [k, v]) => sum + k.length + Buffer.byteLength(v) + 16, 200);
 
 const skipText: Record<SkipReason, string> = {
   'stale-identify': 'stale identify (--force replays them)',
@@ -146,20 +168,31 @@ const describeSkipped = (counts: Record<string, number>) =>
     .join(', ');
 
 /** The replayed copy: original key, value and headers, without dead-letter headers, plus the replay headers. */
-export function replayMessage(raw: RawMessage, dlqTopic: string, replayCount: number): OutgoingMessage {
+export function replayMessage(
+  raw: RawMessage,
+  dlqTopic: string,
+  replayCount: number,
+  copy = false,
+): OutgoingMessage {
+  // A copy does not keep the whole fetch response alive.
+  const own = <T extends Buffer | null>(b: T): T => (copy && b !== null ? (Buffer.from(b) as T) : b);
   const headers: IHeaders = {};
   for (const [name, value] of Object.entries(raw.headers)) {
     if (value === undefined) continue;
     if (name.startsWith(DLQ_HEADER_PREFIX) || name === REPLAY_COUNT_HEADER || name === REPLAYED_FROM_HEADER)
       continue;
-    headers[name] = value;
+    headers[name] = Array.isArray(value)
+      ? value.map((v) => (typeof v === 'string' ? v : own(v)))
+      : typeof value === 'string'
+        ? value
+        : own(value);
   }
   headers[REPLAY_COUNT_HEADER] = String(replayCount);
   headers[REPLAYED_FROM_HEADER] = `${dlqTopic}:${raw.partition}:${raw.offset}`;
   // kafkajs takes Buffer keys and header arrays; passing them keeps the key and headers byte for byte.
   return {
-    key: raw.key as unknown as string,
-    value: raw.value!,
+    key: own(raw.key) as unknown as string,
+    value: own(raw.value)!,
     headers: headers as OutgoingMessage['headers'],
   };
 }
@@ -177,7 +210,10 @@ export async function replayCommand(ctx: CommandContext, options: ReplayOptions)
   if (options.to !== undefined && !(await reader.exists(options.to))) {
     throw new CommandError(`--to topic ${options.to} does not exist on the cluster`);
   }
-  const plan = await planReplay(reader, ctx.dlqTopic, state, options);
+  const plan = await planReplay(reader, ctx.dlqTopic, state, {
+    ...options,
+    keepBytes: ctx.session.config.replayKeepBytes,
+  });
   const toReplay = plan.items.filter((i) => !i.skip);
   const skipped = skippedCounts(plan.items);
   const targets = [...new Set(toReplay.map((i) => i.target!))];
@@ -339,15 +375,26 @@ export async function replayCommand(ctx: CommandContext, options: ReplayOptions)
     note(ctx, '\nstopping: finishing the messages in flight (Ctrl-C again to quit at once)');
   });
   let chunk: Array<{ item: PlanItem; message: OutgoingMessage }> = [];
-  for await (const run of reader.readRuns(ctx.dlqTopic, { partitions: [...from.keys()], from, to })) {
-    if (failure || interrupted) break;
-    for (const raw of run) {
-      const item = byCoordinate.get(`${raw.partition}:${raw.offset}`);
-      if (!item) continue;
-      chunk.push({ item, message: replayMessage(raw, ctx.dlqTopic, item.replayCount) });
-      if (chunk.length >= chunkSize) {
-        await flush(chunk);
-        chunk = [];
+  const add = async (item: PlanItem, message: OutgoingMessage) => {
+    chunk.push({ item, message });
+    if (chunk.length >= chunkSize) {
+      await flush(chunk);
+      chunk = [];
+    }
+  };
+  if (plan.complete) {
+    for (const item of toReplay) {
+      if (failure || interrupted) break;
+      await add(item, item.message!);
+      item.message = undefined;
+    }
+  } else {
+    for await (const run of reader.readRuns(ctx.dlqTopic, { partitions: [...from.keys()], from, to })) {
+      if (failure || interrupted) break;
+      for (const raw of run) {
+        const item = byCoordinate.get(`${raw.partition}:${raw.offset}`);
+        if (!item) continue;
+        await add(item, replayMessage(raw, ctx.dlqTopic, item.replayCount));
         if (failure || interrupted) break;
       }
     }
