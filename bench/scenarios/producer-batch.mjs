@@ -73,9 +73,8 @@ export default async function run({ durationMs, repeats, log }) {
     {
       PORT: String(PORT),
       INGEST_API_TOKENS: TOKEN,
-      // as `npm run start --workspace services/producer` runs it: a young generation
-      // capped at 16 MB per semi-space (Node 24 grows it to 64 MB under load)
-      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=16`,
+      // the heap settings of `npm run start --workspace services/producer` (see its README)
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=16 --max-old-space-size=192`,
       KAFKA_TOPIC_TRACK: `${suffix}.track`,
       KAFKA_TOPIC_TRANSACTIONAL: `${suffix}.transactional`,
     },

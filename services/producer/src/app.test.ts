@@ -1,5 +1,6 @@
 import { PublishTimeoutError } from '@cio-bridge/kafka';
 import { operationExamples, seedExamples, type TrackOperation } from '@cio-bridge/schemas';
+import { waitFor } from '@cio-bridge/testkit';
 import request from 'supertest';
 import { buildApp, TOKEN } from './test-helpers';
 
@@ -151,6 +152,51 @@ describe('POST /v1/track', () => {
     await post(app, '/v1/track', scan).expect(503);
     publisher.failWith = Object.assign(new Error('Topic authorization failed'), { retriable: false });
     expect((await post(app, '/v1/track', scan).expect(500)).body).toEqual({ error: 'internal error' });
+  });
+});
+
+describe('load shedding', () => {
+  it('answers 503 at once while too many message bytes wait for Kafka, and accepts again after', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const calls: number[] = [];
+    const { app, registry } = buildApp({
+      maxPendingBytes: Math.round(JSON.stringify(scan).length * 2.5),
+      publisher: {
+        publish: async (_topic, messages) => {
+          calls.push(messages.length);
+          if (calls.length === 1) await gate;
+        },
+      },
+    });
+    const first = post(app, '/v1/track', scan).then((res) => res);
+    let shed: request.Response;
+    let metrics: string;
+    try {
+      await waitFor(() => calls.length === 1, { what: 'the first publish' });
+      shed = await post(app, '/v1/track', { batch: [scan, scan] });
+      metrics = await registry.metrics();
+    } finally {
+      release();
+    }
+    expect(shed.status).toBe(503);
+    expect(shed.headers['retry-after']).toBe('5');
+    expect(shed.body.error).toMatch(/too many messages are waiting for Kafka; nothing was published/);
+    expect(calls).toHaveLength(1);
+    expect(metrics).toMatch(/^producer_pending_bytes\{service="producer-test"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(
+      /^producer_requests_total\{route="\/v1\/track",outcome="overloaded",service="producer-test"\} 1$/m,
+    );
+    expect((await first).status).toBe(202);
+    await post(app, '/v1/track', { batch: [scan, scan] }).expect(202);
+    expect(await registry.metrics()).toMatch(/^producer_pending_bytes\{service="producer-test"\} 0$/m);
+  });
+
+  it('accepts a single request bigger than the budget when nothing else is waiting', async () => {
+    const { app } = buildApp({ maxPendingBytes: 100 });
+    await post(app, '/v1/track', { batch: [scan, scan] }).expect(202);
   });
 });
 

@@ -38,6 +38,12 @@ export interface ProducerAppOptions {
   maxBatchItems?: number;
   /** Retry-After on 503, in seconds; default 5 */
   retryAfterSeconds?: number;
+  /**
+   * Most message bytes waiting for Kafka's acknowledgement at once; above it
+   * new requests get 503 at once (load shedding: memory stays bounded while
+   * Kafka is slow or away). Default 32 MiB.
+   */
+  maxPendingBytes?: number;
   readiness?: ReadinessChecks;
   /** operation ids (default: monotonic ULIDs, so ids sort by acceptance time) */
   newId?: () => string;
@@ -58,6 +64,8 @@ interface Prepared {
   ids: string[];
   messages: OutgoingMessage[];
   labels: [action: string, event: string | undefined][];
+  /** approximate size of the messages (keys and values) */
+  bytes: number;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -78,7 +86,9 @@ export function createApp(options: ProducerAppOptions): Express {
     maxBodyBytes = 1024 * 1024,
     maxBatchItems = 1_000,
     retryAfterSeconds = 5,
+    maxPendingBytes = 32 * 1024 * 1024,
   } = options;
+  let pendingBytes = 0;
   const newId = options.newId ?? operationIds();
   const metrics: ProducerMetrics = producerMetrics(registry);
   const app = createHttpApp({ logger, registry, readiness: options.readiness });
@@ -102,7 +112,7 @@ export function createApp(options: ProducerAppOptions): Express {
     keyOf: (item: T) => string,
     labelOf: (item: T) => [string, string | undefined],
   ): Prepared => {
-    const prepared: Prepared = { ids: [], messages: [], labels: [] };
+    const prepared: Prepared = { ids: [], messages: [], labels: [], bytes: 0 };
     for (const { item, json } of items) {
       const id = item.id ?? newId();
       const value =
@@ -113,11 +123,9 @@ export function createApp(options: ProducerAppOptions): Express {
             : JSON.stringify({ ...item, id });
       prepared.ids.push(id);
       prepared.labels.push(labelOf(item));
-      prepared.messages.push({
-        key: keyOf(item),
-        value,
-        headers: { 'x-operation-id': id, 'x-producer': 'producer' },
-      });
+      const key = keyOf(item);
+      prepared.bytes += key.length + value.length + id.length + 64;
+      prepared.messages.push({ key, value, headers: { 'x-operation-id': id, 'x-producer': 'producer' } });
     }
     return prepared;
   };
@@ -133,12 +141,23 @@ export function createApp(options: ProducerAppOptions): Express {
     // while Kafka acknowledges, so waiting requests hold as little memory as possible.
     req.body = undefined;
     req.rawBody = undefined;
-    const { ids, messages, labels } = prepared;
+    const { ids, messages, labels, bytes } = prepared;
+    if (pendingBytes > 0 && pendingBytes + bytes > maxPendingBytes) {
+      logger.warn({ pendingBytes, topic, count: ids.length }, 'too much waiting for Kafka: answering 503');
+      res.locals.outcome = 'overloaded' satisfies Outcome;
+      res
+        .status(503)
+        .set('Retry-After', String(retryAfterSeconds))
+        .json({ error: 'too many messages are waiting for Kafka; nothing was published: retry later', ids });
+      return;
+    }
     const started = process.hrtime.bigint();
     const chunks: OutgoingMessage[][] = [];
     for (let i = 0; i < messages.length; i += MESSAGES_PER_PUBLISH) {
       chunks.push(messages.slice(i, i + MESSAGES_PER_PUBLISH));
     }
+    pendingBytes += bytes;
+    metrics.pendingBytes(pendingBytes);
     try {
       await Promise.all(chunks.map((chunk) => publisher.publish(topic, chunk)));
     } catch (error) {
@@ -155,6 +174,9 @@ export function createApp(options: ProducerAppOptions): Express {
           ids,
         });
       return;
+    } finally {
+      pendingBytes -= bytes;
+      metrics.pendingBytes(pendingBytes);
     }
     metrics.observePublish(topic, Number(process.hrtime.bigint() - started) / 1e9);
     for (const [action, event] of labels) metrics.published(action, event);

@@ -11,6 +11,7 @@ describe('producer configuration', () => {
       PRODUCER_MAX_BATCH_ITEMS: 1000,
       PRODUCER_PUBLISH_TIMEOUT_MS: 5000,
       PRODUCER_RETRY_AFTER_SECONDS: 5,
+      PRODUCER_MAX_PENDING_BYTES: 32 * 1024 * 1024,
       KAFKA_BROKERS: ['127.0.0.1:9092'],
     });
   });

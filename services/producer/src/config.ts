@@ -14,6 +14,8 @@ export const producerEnv = z.object({
   PRODUCER_MAX_BATCH_ITEMS: integer(1, 10_000).prefault('1000'),
   /** how long to wait for Kafka's acknowledgement before answering 503 */
   PRODUCER_PUBLISH_TIMEOUT_MS: integer(100, 60_000).prefault('5000'),
+  /** most message bytes waiting for Kafka at once; beyond it requests get 503 at once */
+  PRODUCER_MAX_PENDING_BYTES: integer(1024 * 1024, 1024 * 1024 * 1024).prefault(String(32 * 1024 * 1024)),
   /** Retry-After (seconds) on a 503 */
   PRODUCER_RETRY_AFTER_SECONDS: integer(1, 3_600).prefault('5'),
 });

@@ -42,6 +42,7 @@ runMain(async () => {
     maxBodyBytes: env.PRODUCER_MAX_BODY_BYTES,
     maxBatchItems: env.PRODUCER_MAX_BATCH_ITEMS,
     retryAfterSeconds: env.PRODUCER_RETRY_AFTER_SECONDS,
+    maxPendingBytes: env.PRODUCER_MAX_PENDING_BYTES,
     readiness: { kafka: kafkaReadiness(kafka) },
   });
   const server = await listen(app, env.PORT);

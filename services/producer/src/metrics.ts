@@ -1,5 +1,5 @@
 import { SEED_EVENT_NAMES } from '@cio-bridge/schemas';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type Outcome =
   | 'accepted'
@@ -9,6 +9,7 @@ export type Outcome =
   | 'too_large'
   | 'unsupported_media_type'
   | 'unavailable'
+  | 'overloaded'
   | 'error';
 
 /** Event names beyond this many distinct ones are counted as `_other`, to bound label cardinality. */
@@ -18,6 +19,7 @@ export interface ProducerMetrics {
   request(route: string, outcome: Outcome): void;
   published(action: string, event: string | undefined): void;
   observePublish(topic: string, seconds: number): void;
+  pendingBytes(bytes: number): void;
 }
 
 export function producerMetrics(registry: Registry): ProducerMetrics {
@@ -40,6 +42,11 @@ export function producerMetrics(registry: Registry): ProducerMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const pending = new Gauge({
+    name: 'producer_pending_bytes',
+    help: 'Bytes of messages waiting for Kafka to acknowledge them',
+    registers: [registry],
+  });
   const known = new Set<string>(SEED_EVENT_NAMES);
   const eventLabel = (name: string | undefined): string => {
     if (name === undefined) return '';
@@ -54,5 +61,6 @@ export function producerMetrics(registry: Registry): ProducerMetrics {
     request: (route, outcome) => requests.inc({ route, outcome }),
     published: (action, event) => published.inc({ action, event: eventLabel(event) }),
     observePublish: (topic, seconds) => latency.observe({ topic }, seconds),
+    pendingBytes: (bytes) => pending.set(bytes),
   };
 }
