@@ -438,6 +438,7 @@ describe('webhook-handler: operations', () => {
     expect(text).toMatch(
       /webhook_messages_published_total\{kind="prediction",service="webhook-handler-test"\} 1/,
     );
+    expect(text).toMatch(/webhook_kafka_ack_seconds_count\{service="webhook-handler-test"\} 1/);
   });
 
   it('refuses to build without a signing key', () => {

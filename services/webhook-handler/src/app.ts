@@ -199,9 +199,12 @@ export function createApp(options: WebhookAppOptions): Express {
       }
     }
 
+    const endAck = metrics.kafkaAck.startTimer();
     try {
       await Promise.all(batches.map((b) => publisher.publish(b.topic, [b.message])));
+      endAck();
     } catch (error) {
+      endAck();
       await replayStore.release(id).catch((releaseError: unknown) => {
         logger.warn({ err: releaseError, webhook_id: id }, 'could not release the replay claim');
       });

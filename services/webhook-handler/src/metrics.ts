@@ -18,6 +18,7 @@ export interface WebhookMetrics {
   requests: Counter<'outcome'>;
   duration: Histogram<'outcome'>;
   published: Counter<'kind'>;
+  kafkaAck: Histogram;
 }
 
 export function createWebhookMetrics(registry: Registry): WebhookMetrics {
@@ -40,10 +41,16 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
     labelNames: ['kind'],
     registers: [registry],
   });
+  const kafkaAck = new Histogram({
+    name: 'webhook_kafka_ack_seconds',
+    help: 'Time from handing a webhook to the publisher to Kafka acknowledging it (acks=all), or failing',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
   // Every series exists from the start, so rates and alerts work before the first failure.
   for (const outcome of OUTCOMES) requests.inc({ outcome }, 0);
   for (const kind of ['prediction', 'reporting', 'suppress'] as const) published.inc({ kind }, 0);
-  return { requests, duration, published };
+  return { requests, duration, published, kafkaAck };
 }
 
 /** The outcome of an answer no handler labelled (errors raised by the body parser and the like). */
