@@ -23,7 +23,11 @@ describe('CioPublisher against the real broker', () => {
   it('puts every seed event on the track topic with its key, its id and unchanged content', async () => {
     const ops = Object.values(seedExamples());
     const sent = await sdk.sendBatch(ops);
-    const messages = await readMessages(kafka, topics.track, { count: ops.length, settleMs: 300 });
+    const messages = await readMessages(kafka, topics.track, {
+      count: ops.length,
+      timeoutMs: 60_000,
+      settleMs: 300,
+    });
     expect(messages).toHaveLength(ops.length);
     const byId = new Map(messages.map((m) => [JSON.parse(String(m.value)).id as string, m]));
     ops.forEach((op, i) => {
@@ -52,7 +56,7 @@ describe('CioPublisher against the real broker', () => {
       to: 'jane@example.com',
       identifiers: { id: member },
     });
-    const all = await readMessages(kafka, topics.track, { count: 9 + 4, settleMs: 300 });
+    const all = await readMessages(kafka, topics.track, { count: 9 + 4, timeoutMs: 60_000, settleMs: 300 });
     const mine = all.filter((m) => m.key?.toString() === member);
     expect(new Set(mine.map((m) => m.partition)).size).toBe(1);
     const values = mine.map((m) => JSON.parse(String(m.value)) as TrackOperation);
@@ -62,7 +66,7 @@ describe('CioPublisher against the real broker', () => {
       'identify',
       RESUBSCRIBE_EVENT,
     ]);
-    const [transactional] = await readMessages(kafka, topics.transactional, { count: 1 });
+    const [transactional] = await readMessages(kafka, topics.transactional, { count: 1, timeoutMs: 60_000 });
     expect(transactional?.key?.toString()).toBe(member);
     expect(JSON.parse(String(transactional?.value))).toMatchObject({
       transactional_message_id: 'password_reset',

@@ -51,7 +51,11 @@ describe('producer against the real broker', () => {
       expect(res.body.id).toMatch(ULID);
       ids.push(res.body.id);
     }
-    const messages = await readMessages(kafka, topics.track, { count: examples.length, settleMs: 500 });
+    const messages = await readMessages(kafka, topics.track, {
+      count: examples.length,
+      timeoutMs: 60_000,
+      settleMs: 500,
+    });
     expect(messages).toHaveLength(examples.length);
     const byId = new Map(messages.map((m) => [JSON.parse(String(m.value)).id as string, m]));
     examples.forEach((example, i) => {
@@ -69,7 +73,11 @@ describe('producer against the real broker', () => {
       data: { step: i },
     }));
     const res = await request(app).post('/v1/track').set(bearer).send({ batch }).expect(202);
-    const messages = await readMessages(kafka, topics.track, { count: batch.length, settleMs: 500 });
+    const messages = await readMessages(kafka, topics.track, {
+      count: batch.length,
+      timeoutMs: 60_000,
+      settleMs: 500,
+    });
     expect(messages).toHaveLength(batch.length);
     for (const person of ['person-0', 'person-1', 'person-2']) {
       const mine = messages.filter((m) => m.key?.toString() === person);
@@ -125,12 +133,21 @@ describe('producer against the real broker', () => {
     expect(answers[2]?.body.details).toEqual([
       { index: 1, pointer: '/identifiers', message: 'must name exactly one of id, email or cio_id' },
     ]);
-    // A good request afterwards: it is the only thing on either topic.
+    // Good requests afterwards: on each topic they are the only message.
     const good = await request(app).post('/v1/track').set(bearer).send(scan).expect(202);
-    const track = await readMessages(kafka, topics.track, { count: 2, timeoutMs: 5_000, settleMs: 500 });
+    const goodSend = await request(app)
+      .post('/v1/transactional')
+      .set(bearer)
+      .send({ transactional_message_id: 'x', to: 'jane@example.com', identifiers: { id: 'u' } })
+      .expect(202);
+    const track = await readMessages(kafka, topics.track, { count: 1, timeoutMs: 60_000, settleMs: 1_500 });
     expect(track.map((m) => JSON.parse(String(m.value)).id)).toEqual([good.body.id]);
-    const transactional = await readMessages(kafka, topics.transactional, { count: 1, timeoutMs: 3_000 });
-    expect(transactional).toEqual([]);
+    const transactional = await readMessages(kafka, topics.transactional, {
+      count: 1,
+      timeoutMs: 60_000,
+      settleMs: 1_500,
+    });
+    expect(transactional.map((m) => JSON.parse(String(m.value)).id)).toEqual([goodSend.body.id]);
   });
 
   it('puts a transactional send on the transactional topic keyed by its identifier', async () => {
@@ -140,7 +157,7 @@ describe('producer against the real broker', () => {
       identifiers: { id: 'user-7' },
     };
     const res = await request(app).post('/v1/transactional').set(bearer).send(send).expect(202);
-    const [message] = await readMessages(kafka, topics.transactional, { count: 1 });
+    const [message] = await readMessages(kafka, topics.transactional, { count: 1, timeoutMs: 60_000 });
     expect(message?.key?.toString()).toBe('user-7');
     expect(JSON.parse(String(message?.value))).toEqual({ ...send, id: res.body.id });
   });
@@ -154,7 +171,11 @@ describe('producer against the real broker', () => {
       );
       expect(answers.map((a) => a.status)).toEqual(Array(40).fill(202));
       expect(sendBatch.mock.calls.length).toBeLessThan(40);
-      const messages = await readMessages(kafka, topics.track, { count: 40, settleMs: 300 });
+      const messages = await readMessages(kafka, topics.track, {
+        count: 40,
+        timeoutMs: 60_000,
+        settleMs: 300,
+      });
       expect(new Set(messages.map((m) => JSON.parse(String(m.value)).id))).toEqual(
         new Set(answers.map((a) => a.body.id)),
       );
