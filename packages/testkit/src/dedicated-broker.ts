@@ -63,7 +63,7 @@ export async function startKafkaBroker(): Promise<DedicatedBroker> {
   const [port, controllerPort] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'cio-bridge-kafka-'));
   const properties = readFileSync(join(root, 'infra/kafka/server.properties'), 'utf8')
-    .replace('@LOG_DIR@', join(dir, 'data'))
+    .replaceAll('@LOG_DIR@', join(dir, 'data'))
     .replaceAll('127.0.0.1:9092', `127.0.0.1:${port}`)
     .replaceAll('127.0.0.1:9093', `127.0.0.1:${controllerPort}`);
   const config = join(dir, 'server.properties');
