@@ -20,12 +20,19 @@ module.exports = {
     {
       ...shared,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{packages,services}/*/src/**/*.test.ts', '<rootDir>/infra/**/*.test.ts', '!**/*.int.test.ts'],
+      testMatch: [
+        '<rootDir>/{packages,services}/*/src/**/*.test.ts',
+        '<rootDir>/infra/**/*.test.ts',
+        '!**/*.int.test.ts',
+      ],
     },
     {
       ...shared,
       displayName: 'integration',
-      testMatch: ['<rootDir>/{packages,services}/*/src/**/*.int.test.ts', '<rootDir>/scripts/**/*.int.test.ts'],
+      testMatch: [
+        '<rootDir>/{packages,services}/*/src/**/*.int.test.ts',
+        '<rootDir>/scripts/**/*.int.test.ts',
+      ],
       slowTestThreshold: 30,
     },
   ],

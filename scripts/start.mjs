@@ -138,7 +138,7 @@ process.on('SIGTERM', () => void stop(0));
 
 for (const service of services) startService(service);
 say(
-  `starting ${services.map((s) => s.name).join(', ')} (logs in .cache/logs; Redis ${redisUrl ? 'at ' + redisUrl : 'not used'})`,
+  `starting ${services.map((s) => s.name).join(', ')} (logs in .cache/logs; Redis ${redisUrl ? `at ${redisUrl}` : 'not used'})`,
 );
 try {
   await Promise.all(services.map((service) => waitReady(service)));

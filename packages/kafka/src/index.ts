@@ -7,10 +7,10 @@ export { onShutdown, type ShutdownOptions } from './shutdown';
 export {
   defaultTopicNames,
   ensureTopics,
-  topicNamesFromEnv,
   TOPICS,
   type TopicKey,
   type TopicNames,
   type TopicSpec,
+  topicNamesFromEnv,
   topicSpecs,
 } from './topics';

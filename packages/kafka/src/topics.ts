@@ -71,7 +71,8 @@ export function topicNamesFromEnv(env: NodeJS.ProcessEnv = process.env): TopicNa
     const variable = `KAFKA_TOPIC_${key.toUpperCase()}`;
     const value = env[variable];
     if (!value) continue;
-    if (!topicNamePattern.test(value)) throw new Error(`configuration error: ${variable} must be a Kafka topic name`);
+    if (!topicNamePattern.test(value))
+      throw new Error(`configuration error: ${variable} must be a Kafka topic name`);
     names[key] = value;
   }
   return names;
