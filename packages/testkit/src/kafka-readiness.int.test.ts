@@ -1,8 +1,9 @@
 import { createHttpApp, createRegistry } from '@cio-bridge/http';
-import { type DedicatedBroker, startKafkaBroker, testLogger, waitFor } from '@cio-bridge/testkit';
+import { createKafka, kafkaReadiness } from '@cio-bridge/kafka';
 import request from 'supertest';
-import { createKafka } from './client';
-import { kafkaReadiness } from './readiness';
+import { type DedicatedBroker, startKafkaBroker } from './dedicated-broker';
+import { testLogger } from './logger';
+import { waitFor } from './wait-for';
 
 jest.setTimeout(120_000);
 

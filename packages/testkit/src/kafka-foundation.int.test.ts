@@ -1,8 +1,7 @@
-import { createTestTopics, readMessages, testKafka, testTopicNames, uniqueName } from '@cio-bridge/testkit';
+import { createConsumer, ensureTopics, Publisher, TOPICS, topicSpecs } from '@cio-bridge/kafka';
 import type { Kafka } from 'kafkajs';
-import { createConsumer } from './consumer';
-import { Publisher } from './publisher';
-import { ensureTopics, TOPICS, topicSpecs } from './topics';
+import { readMessages } from './read-messages';
+import { createTestTopics, testKafka, testTopicNames, uniqueName } from './topics';
 
 let kafka: Kafka;
 beforeAll(async () => {
