@@ -15,6 +15,8 @@ export const workerEnv = z.object({
   KAFKA_SESSION_TIMEOUT_MS: integer(6_000, 300_000).prefault('30000'),
   /** request budget towards the App API (transactional sends), which Customer.io limits separately */
   CIO_APP_RATE_LIMIT_RPS: integer(1, 100_000).prefault('100'),
+  /** percent of each budget aimed at; the rest is headroom for jitter at Customer.io's end */
+  WORKER_RATE_LIMIT_TARGET_PERCENT: integer(10, 100).prefault('93'),
   /** Customer.io request timeout */
   WORKER_REQUEST_TIMEOUT_MS: integer(100, 120_000).prefault('10000'),
   /** delivery attempts of one operation before it is dead-lettered (transient failures) */
@@ -26,11 +28,13 @@ export const workerEnv = z.object({
   /** longest retry delay */
   WORKER_RETRY_MAX_MS: integer(1, 3_600_000).prefault('60000'),
   /** messages taken from Kafka and not yet delivered or dead-lettered, per topic */
-  WORKER_MAX_BUFFERED: integer(1, 1_000_000).prefault('20000'),
+  WORKER_MAX_BUFFERED: integer(1, 1_000_000).prefault('10000'),
   /** concurrent requests towards Customer.io, per API */
-  WORKER_CONCURRENCY: integer(1, 1_000).prefault('16'),
+  WORKER_CONCURRENCY: integer(1, 1_000).prefault('32'),
   /** most operations in one /api/v2/batch request */
   WORKER_MAX_BATCH_OPERATIONS: integer(1, 10_000).prefault('1000'),
+  /** most bytes of one fetch from Kafka */
+  WORKER_FETCH_MAX_BYTES: integer(64 * 1024, 256 * 1024 * 1024).prefault(String(2 * 1024 * 1024)),
   /** how long SIGTERM waits for requests in flight before handing the rest back */
   WORKER_SHUTDOWN_TIMEOUT_MS: integer(1_000, 600_000).prefault('15000'),
 });
@@ -52,6 +56,7 @@ export function customerioOptions(env: WorkerEnv) {
 export function tuningOptions(env: WorkerEnv): Partial<WorkerTuning> {
   return {
     appRateLimitRps: env.CIO_APP_RATE_LIMIT_RPS,
+    rateLimitUtilisation: env.WORKER_RATE_LIMIT_TARGET_PERCENT / 100,
     requestTimeoutMs: env.WORKER_REQUEST_TIMEOUT_MS,
     maxAttempts: env.WORKER_MAX_ATTEMPTS,
     maxRetryMs: env.WORKER_MAX_RETRY_MS,
@@ -62,5 +67,6 @@ export function tuningOptions(env: WorkerEnv): Partial<WorkerTuning> {
     maxBatchOperations: env.WORKER_MAX_BATCH_OPERATIONS,
     shutdownTimeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS,
     sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
+    fetchMaxBytes: env.WORKER_FETCH_MAX_BYTES,
   };
 }

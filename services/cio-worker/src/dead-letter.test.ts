@@ -15,8 +15,7 @@ const item = (headers: Item['envelope']['headers'] = {}): Item => ({
   attempts: 3,
   single: true,
   state: 'dead_lettering',
-  onSettled: () => {},
-  isRevoked: () => false,
+  source: { revoked: false, finish: () => {} },
 });
 
 describe('deadLetterMessage', () => {

@@ -10,10 +10,16 @@ interface Sent {
   seq: number;
 }
 
-const parse = (body: string): Sent => JSON.parse(body) as Sent;
+const parse = (body: Buffer): Sent => JSON.parse(body.toString()) as Sent;
 
 function item(person: string, seq: number, settled: Item[], revoked = () => false): Item {
-  const body = JSON.stringify({ person, seq });
+  const source = {
+    get revoked() {
+      return revoked();
+    },
+    finish: () => settled.push(it),
+  };
+  const body = Buffer.from(JSON.stringify({ person, seq }));
   const it: Item = {
     envelope: {
       topic: 't',
@@ -21,15 +27,14 @@ function item(person: string, seq: number, settled: Item[], revoked = () => fals
       offset: String(seq),
       timestamp: '1700000000000',
       key: Buffer.from(person),
-      value: Buffer.from(body),
+      value: body,
       headers: {},
     },
-    op: { person, body, bytes: Buffer.byteLength(body), action: 'event', event: 'e' },
+    op: { person, body, bytes: body.length, action: 'event', event: 'e' },
     attempts: 0,
     single: false,
     state: 'queued',
-    onSettled: () => settled.push(it),
-    isRevoked: revoked,
+    source,
   };
   return it;
 }
@@ -47,6 +52,9 @@ class FakeBudget implements RequestBudget {
   }
   pausedUntil() {
     return 0;
+  }
+  perSecond() {
+    return 1_000;
   }
 }
 
@@ -324,8 +332,8 @@ describe('DeliveryEngine', () => {
     expect(accepted).toHaveLength(1);
   });
 
-  it('reserves another slot when Customer.io asked to slow down while it waited, or when it woke up too late', async () => {
-    const { channel, accepted } = fakeChannel();
+  it('reserves another slot when Customer.io asked to slow down while it waited', async () => {
+    const { channel } = fakeChannel();
     const budget = new FakeBudget();
     let reservations = 0;
     const pausedAnswers = [Date.now() + 60_000, 0];
@@ -340,28 +348,6 @@ describe('DeliveryEngine', () => {
     engine.add(item('a', 0, settled));
     await waitFor(() => settled.length === 1, { what: 'settled' });
     expect(reservations).toBe(2);
-
-    // A clock that jumps 50 ms during every wait: the slot is missed each time, at most 4 tries.
-    let now = 0;
-    const late = engineWith(channel, {
-      budget: Object.assign(new FakeBudget(), {
-        reserve: async () => {
-          reservations++;
-          return 5;
-        },
-      }),
-      concurrency: 1,
-      now: () => {
-        now += 25;
-        return now;
-      },
-    });
-    reservations = 0;
-    late.engine.add(item('b', 0, settled));
-    await waitFor(() => settled.length === 2, { what: 'settled' });
-    await late.engine.stop(Date.now() + 1000);
-    expect(reservations).toBe(4);
-    expect(accepted).toHaveLength(2);
   });
 
   it('forgets queued operations of revoked partitions without settling them', async () => {

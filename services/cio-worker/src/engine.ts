@@ -4,7 +4,8 @@ import { type RetryPolicy, retriesExhausted, retryDelay } from './backoff';
 import { Deque } from './deque';
 import { type DeliveryError, ValidationError } from './errors';
 import type { WorkerMetrics } from './metrics';
-import type { RequestBudget } from './rate-limit';
+import { PersonQueues } from './person-queues';
+import { BurstGuard, type RequestBudget } from './rate-limit';
 
 /** Where a message came from, kept byte for byte for the dead-letter topic. */
 export interface Envelope {
@@ -22,8 +23,11 @@ export interface Envelope {
 export interface Operation {
   /** the ordering key: one person's operations go out one at a time, in order */
   person: string;
-  /** the request JSON for this operation (one v2 batch item, or one send) */
-  body: string;
+  /**
+   * the request JSON for this operation (one v2 batch item, or one send), as UTF-8
+   * bytes: outside the JavaScript heap while it waits, and a batch body is their concatenation
+   */
+  body: Buffer;
   bytes: number;
   action: string;
   /** event name for metrics ('' when not an event) */
@@ -32,6 +36,14 @@ export interface Operation {
 }
 
 type ItemState = 'queued' | 'ready' | 'sending' | 'backoff' | 'dead_lettering' | 'settled';
+
+/** Where an item's outcome goes: its partition's offset tracker. */
+export interface ItemSource {
+  /** the partition was taken away by a rebalance: the new owner delivers its messages */
+  readonly revoked: boolean;
+  /** the message at `offset` was delivered or dead-lettered */
+  finish(offset: string): void;
+}
 
 /** One message on its way through the worker. */
 export interface Item {
@@ -45,11 +57,14 @@ export interface Item {
   /** send alone (Track: /api/v2/entity) to get this operation's own verdict */
   single: boolean;
   state: ItemState;
+  /** when it last became ready to send */
+  readyAt?: number;
   timer?: NodeJS.Timeout;
-  /** called once when the message was delivered or dead-lettered (its offset may be committed) */
-  onSettled: () => void;
-  /** its partition was taken away by a rebalance: the new owner delivers it */
-  isRevoked: () => boolean;
+  source: ItemSource;
+  /** the person's next item (PersonQueues) */
+  next?: Item;
+  /** on a person's head: the last item of the person's queue (PersonQueues) */
+  last?: Item;
 }
 
 /** Failure details carried into the dead-letter headers. */
@@ -69,9 +84,9 @@ export interface Channel {
    * failures of single items (207), by index; rejects with a DeliveryError when the
    * request as a whole failed. Absent: every item goes alone.
    */
-  sendBatch?: (bodies: string[]) => Promise<Map<number, DeliveryError>>;
+  sendBatch?: (bodies: Buffer[]) => Promise<Map<number, DeliveryError>>;
   /** Sends one operation; rejects with a DeliveryError. */
-  sendOne: (body: string) => Promise<void>;
+  sendOne: (body: Buffer) => Promise<void>;
 }
 
 export interface EngineOptions {
@@ -88,8 +103,13 @@ export interface EngineOptions {
   authProbeMinMs: number;
   authProbeMaxMs: number;
   defaultRetryAfterMs: number;
-  /** how late a request slot may be used before it is given up for a new one (default 10 ms) */
-  lateSlackMs?: number;
+  /**
+   * With a loose budget (slots less than a quarter of this apart, above 200 requests/s
+   * by default) and requests in flight, how long a batch may wait to fill up (to half
+   * of `maxBatchOperations`) before it goes anyway: fewer, fuller requests where slots
+   * are plentiful. With a tighter budget every slot is used. Default 20 ms.
+   */
+  lingerMs?: number;
   /** Customer.io rejected the credentials (401/403): stop taking messages */
   onAuthRejected?: (error: DeliveryError) => void;
   /** the credentials work again */
@@ -107,6 +127,7 @@ class Signal {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
   notify(): void {
+    if (this.waiters.length === 0) return;
     const waiters = this.waiters;
     this.waiters = [];
     for (const resolve of waiters) resolve();
@@ -131,33 +152,33 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
  *
  * Each person has a queue; only its head is ever sent, so a person's operations
  * reach Customer.io in the order they were produced, also while the head is being
- * retried, while other people go on. `concurrency` senders take the ready heads of
- * many people into each request (up to the batch limits), after reserving a slot of
- * the request budget. The engine never commits: it calls `onSettled` of each item
- * once it was delivered or dead-lettered, and the caller tracks offsets.
+ * retried, while other people go on. Each request carries the ready heads of many
+ * people (up to the batch limits); requests go out at the pace of the request budget,
+ * up to `concurrency` of them in flight. The engine never commits: it tells each item's source once the
+ * item was delivered or dead-lettered, and the source (an offset tracker) decides what
+ * may be committed.
  */
 export class DeliveryEngine {
-  private readonly persons = new Map<string, Deque<Item>>();
-  private readonly readyBatch = new Deque<string>();
-  private readonly readySingle = new Deque<string>();
+  private readonly persons = new PersonQueues<Item>();
+  private readonly readyBatch = new Deque<Item>();
+  private readonly readySingle = new Deque<Item>();
+  private readonly burst = new BurstGuard();
   private readonly work = new Signal();
   private readonly capacity = new Signal();
   private readonly stopped = new AbortController();
   private readonly pendingDeadLetters = new Set<Promise<void>>();
-  private senders: Promise<void>[] = [];
+  private dispatcher: Promise<void> | undefined;
+  private readonly requests = new Set<Promise<void>>();
+  private readonly requestDone = new Signal();
   private stopping = false;
-  private inFlightRequests = 0;
-  private idle = new Signal();
   private authRejected: DeliveryError | undefined;
-  private probing = false;
-  private authGate = new Signal();
   private bufferedCount = 0;
+  /** operations becoming ready: count since `since`, and the recent rate per second */
+  private readonly arrivals = { count: 0, since: 0, rate: 0 };
   private readonly now: () => number;
-  private readonly lateSlackMs: number;
 
   constructor(private readonly options: EngineOptions) {
     this.now = options.now ?? Date.now;
-    this.lateSlackMs = options.lateSlackMs ?? 10;
   }
 
   /** Items taken and not settled (queued, in flight, being dead-lettered). */
@@ -171,8 +192,7 @@ export class DeliveryEngine {
   }
 
   start(): void {
-    if (this.senders.length > 0) return;
-    for (let i = 0; i < this.options.concurrency; i++) this.senders.push(this.sender());
+    this.dispatcher ??= this.dispatch();
   }
 
   /** Takes a message; invalid ones go to the dead-letter topic at once. */
@@ -182,13 +202,7 @@ export class DeliveryEngine {
       this.deadLetterItem(item, item.invalid ?? new ValidationError('not a valid operation'));
       return;
     }
-    let queue = this.persons.get(item.op.person);
-    if (!queue) {
-      queue = new Deque<Item>();
-      this.persons.set(item.op.person, queue);
-    }
-    queue.push(item);
-    if (queue.length === 1) this.makeReady(item);
+    if (this.persons.push(item.op.person, item)) this.makeReady(item);
   }
 
   /** Resolves when fewer than `max` items are buffered, or after `timeoutMs` (to heartbeat). */
@@ -208,26 +222,19 @@ export class DeliveryEngine {
    */
   dropRevoked(): number {
     let dropped = 0;
-    for (const [person, queue] of this.persons) {
-      const kept = new Deque<Item>();
-      let item = queue.shift();
-      while (item) {
-        if (item.isRevoked() && item.state !== 'sending') {
-          clearTimeout(item.timer);
-          item.state = 'settled';
-          this.bufferedCount--;
-          dropped++;
-        } else {
-          kept.push(item);
-        }
-        item = queue.shift();
-      }
-      if (kept.length === 0) this.persons.delete(person);
-      else {
-        this.persons.set(person, kept);
-        const head = kept.peek()!;
-        if (head.state === 'queued') this.makeReady(head);
-      }
+    for (const [person, items] of [...this.persons.queues()]) {
+      const kept = items.filter((item) => {
+        if (!item.source.revoked || item.state === 'sending') return true;
+        clearTimeout(item.timer);
+        item.state = 'settled';
+        this.bufferedCount--;
+        dropped++;
+        return false;
+      });
+      if (kept.length === items.length) continue;
+      this.persons.replace(person, kept);
+      const head = kept[0];
+      if (head?.state === 'queued') this.makeReady(head);
     }
     if (dropped > 0) this.capacity.notify();
     return dropped;
@@ -241,13 +248,13 @@ export class DeliveryEngine {
     this.stopping = true;
     this.stopped.abort();
     this.work.notify();
-    this.authGate.notify();
+    this.requestDone.notify();
     this.capacity.notify();
     // Operations waiting for a retry are handed back rather than waited for.
-    for (const queue of this.persons.values()) clearTimeout(queue.peek()?.timer);
+    for (const [, items] of this.persons.queues()) clearTimeout(items[0]?.timer);
     const drained = (async () => {
-      await Promise.all(this.senders);
-      while (this.inFlightRequests > 0) await this.idle.wait();
+      await this.dispatcher;
+      await Promise.allSettled([...this.requests]);
       await Promise.allSettled([...this.pendingDeadLetters]);
     })();
     let timer: NodeJS.Timeout | undefined;
@@ -258,17 +265,16 @@ export class DeliveryEngine {
       }),
     ]);
     clearTimeout(timer);
-    for (const queue of this.persons.values()) {
-      for (let item = queue.shift(); item; item = queue.shift()) clearTimeout(item.timer);
-    }
+    for (const [, items] of this.persons.queues()) for (const item of items) clearTimeout(item.timer);
+    this.persons.clear();
   }
 
   private makeReady(item: Item): void {
     if (this.stopping || !item.op) return;
     item.state = 'ready';
-    (item.single || !this.options.channel.sendBatch ? this.readySingle : this.readyBatch).push(
-      item.op.person,
-    );
+    item.readyAt = this.now();
+    this.arrivals.count++;
+    (item.single || !this.options.channel.sendBatch ? this.readySingle : this.readyBatch).push(item);
     this.work.notify();
   }
 
@@ -281,7 +287,7 @@ export class DeliveryEngine {
     item.timer = setTimeout(() => {
       item.timer = undefined;
       if (item.state !== 'backoff') return;
-      if (item.isRevoked()) {
+      if (item.source.revoked) {
         this.dropHead(item);
         return;
       }
@@ -293,99 +299,110 @@ export class DeliveryEngine {
     return this.readyBatch.length > 0 || this.readySingle.length > 0;
   }
 
-  private async sender(): Promise<void> {
+  /**
+   * The one loop that paces requests: while operations are ready and fewer than
+   * `concurrency` requests are in flight, it waits for the next slot of the budget,
+   * takes everything ready at that moment (up to the batch limits) and starts the
+   * request without waiting for it. A slot is reserved only when there is something
+   * to send, so none goes unused while operations wait.
+   */
+  private async dispatch(): Promise<void> {
+    let probePause = this.options.authProbeMinMs;
     while (!this.stopping) {
       if (!this.hasReady) {
         await this.work.wait();
         continue;
       }
+      if (this.requests.size >= this.options.concurrency) {
+        await this.requestDone.wait();
+        continue;
+      }
       if (this.authRejected) {
-        if (this.probing) {
-          await this.authGate.wait();
+        // Credentials rejected: one request at a time, with growing pauses, until one is accepted.
+        if (this.requests.size > 0) {
+          await this.requestDone.wait();
           continue;
         }
-        this.probing = true;
-        try {
-          await this.probe();
-        } finally {
-          this.probing = false;
-        }
+        await sleep(probePause, this.stopped.signal);
+        probePause = Math.min(this.options.authProbeMaxMs, probePause * 2);
+        if (this.stopping || !this.hasReady) continue;
+        await (await this.startNext())?.request;
         continue;
       }
-      await this.sendNext();
+      probePause = this.options.authProbeMinMs;
+      const linger = this.lingerFor();
+      if (linger > 0) {
+        await Promise.race([this.requestDone.wait(), sleep(linger, this.stopped.signal)]);
+        continue;
+      }
+      await this.startNext();
     }
   }
 
-  /** While credentials are rejected: one request at a time, with growing pauses. */
-  private async probe(): Promise<void> {
-    let pause = this.options.authProbeMinMs;
-    while (this.authRejected && !this.stopping) {
-      await sleep(pause, this.stopped.signal);
-      if (this.stopping) return;
-      if (!this.hasReady) {
-        await this.work.wait();
-        continue;
-      }
-      await this.sendNext();
-      pause = Math.min(this.options.authProbeMaxMs, pause * 2);
-    }
+  /** How much longer to let a batch fill while other requests are in flight (0: send now). */
+  private lingerFor(): number {
+    const lingerMs = this.options.lingerMs ?? 20;
+    if (this.requests.size === 0 || this.readySingle.length > 0) return 0;
+    if (!this.looseBudget(this.options.budget.perSecond())) return 0;
+    if (this.readyBatch.length >= this.options.maxBatchOperations / 2) return 0;
+    const oldest = this.readyBatch.peek()?.readyAt ?? this.now();
+    return Math.max(0, oldest + lingerMs - this.now());
   }
 
-  /** Reserves budget, takes ready heads and sends them. */
-  private async sendNext(): Promise<void> {
+  /**
+   * Waits for a slot of the budget, takes the ready heads and starts sending them;
+   * resolves once the request is on its way (wrapped: an async function returning the
+   * request's promise itself would wait for the answer).
+   */
+  private async startNext(): Promise<{ request: Promise<void> } | undefined> {
     const started = this.now();
     await this.awaitSlot();
     const api = this.options.channel.api;
     this.options.metrics.rateLimitWait.observe({ api }, Math.max(0, this.now() - started) / 1000);
     this.options.metrics.rateLimitRps.set({ api }, this.options.budget.currentRps());
-    if (this.stopping) return;
+    if (this.stopping) return undefined;
     const single = this.take(this.readySingle, 1);
     const items = single.length > 0 ? single : this.takeBatch();
-    if (items.length === 0) return;
-    this.inFlightRequests++;
+    if (items.length === 0) return undefined;
     this.options.metrics.requestsInFlight.inc({ api });
     this.options.metrics.batchSize.observe({ api }, items.length);
-    try {
-      if (single.length > 0 || !this.options.channel.sendBatch) {
-        await this.sendAlone(items[0]!);
-      } else {
-        await this.sendMany(items);
-      }
-    } finally {
-      this.inFlightRequests--;
+    const request = (
+      single.length > 0 || !this.options.channel.sendBatch ? this.sendAlone(items[0]!) : this.sendMany(items)
+    ).finally(() => {
+      this.requests.delete(request);
       this.options.metrics.requestsInFlight.dec({ api });
-      if (this.inFlightRequests === 0) this.idle.notify();
-    }
+      this.requestDone.notify();
+    });
+    this.requests.add(request);
+    return { request };
   }
 
   /**
-   * Waits for a request slot of the budget. A slot is given up and another reserved
-   * when the wait ended too late (the event loop stalled: sending now would bunch up
-   * with the next slots and overrun a window-based limit) or when a 429 paused the
-   * budget meanwhile (the slot was reserved before Customer.io asked to slow down).
+   * Waits for a request slot of the budget. A slot reserved before a 429 paused the
+   * budget is given up for one after the pause; a slot due while this instance already
+   * sent its second's worth (the event loop stalled and slots bunched up) waits a little.
    */
   private async awaitSlot(): Promise<void> {
     for (let attempt = 0; attempt < 4 && !this.stopping; attempt++) {
       const wait = await this.options.budget.reserve();
-      const due = this.now() + wait;
       if (wait > 0) await sleep(wait, this.stopped.signal);
-      const now = this.now();
-      const late = now - due > this.lateSlackMs;
-      const throttledMeanwhile = this.options.budget.pausedUntil() > now;
-      if (!late && !throttledMeanwhile) return;
+      if (this.options.budget.pausedUntil() > this.now()) continue;
+      const hold = this.burst.delay(this.now(), this.options.budget.perSecond());
+      if (hold > 0) await sleep(hold, this.stopped.signal);
+      break;
     }
+    this.burst.record(this.now());
   }
 
   /** Takes up to `max` ready heads from `queue`, skipping stale entries. */
-  private take(queue: Deque<string>, max: number): Item[] {
+  private take(queue: Deque<Item>, max: number): Item[] {
     const items: Item[] = [];
     while (items.length < max) {
-      const person = queue.shift();
-      if (person === undefined) break;
-      const head = this.persons.get(person)?.peek();
-      if (head?.state !== 'ready') continue;
-      head.state = 'sending';
-      items.push(head);
+      const item = queue.shift();
+      if (item === undefined) break;
+      if (item.state !== 'ready') continue;
+      item.state = 'sending';
+      items.push(item);
     }
     return items;
   }
@@ -394,11 +411,11 @@ export class DeliveryEngine {
   private takeBatch(): Item[] {
     const items: Item[] = [];
     let bytes = BATCH_ENVELOPE_BYTES;
-    while (items.length < this.options.maxBatchOperations) {
-      const person = this.readyBatch.peek();
-      if (person === undefined) break;
-      const head = this.persons.get(person)?.peek();
-      if (head?.state !== 'ready' || !head.op) {
+    const limit = this.batchLimit();
+    while (items.length < limit) {
+      const head = this.readyBatch.peek();
+      if (head === undefined) break;
+      if (head.state !== 'ready' || !head.op) {
         this.readyBatch.shift();
         continue;
       }
@@ -411,6 +428,36 @@ export class DeliveryEngine {
     return items;
   }
 
+  /**
+   * How many operations this request takes. Where the budget is loose, as many as fit.
+   * Where it is tight, the operations expected to become ready per slot (their recent
+   * rate ÷ the budget's requests per second, plus a quarter): the budget is spread over
+   * every slot, which keeps each operation's wait short, instead of a few full requests
+   * and idle slots between them. A burst (a request's answer readies the next operation
+   * of each of its people at once) is spread over about eight slots; when operations
+   * keep coming faster, the rate follows and requests fill up to the maximum.
+   */
+  private batchLimit(): number {
+    const max = this.options.maxBatchOperations;
+    const perSecond = this.options.budget.perSecond();
+    if (this.looseBudget(perSecond)) return max;
+    const now = this.now();
+    const elapsed = now - this.arrivals.since;
+    if (elapsed >= 250) {
+      const rate = (this.arrivals.count * 1000) / elapsed;
+      this.arrivals.rate = this.arrivals.rate === 0 ? rate : (this.arrivals.rate + rate) / 2;
+      this.arrivals.count = 0;
+      this.arrivals.since = now;
+    }
+    const perSlot = Math.ceil((1.25 * this.arrivals.rate) / perSecond);
+    return Math.min(max, Math.max(1, perSlot, Math.ceil(this.readyBatch.length / 8)));
+  }
+
+  /** Slots less than a quarter of the linger time apart: plenty of requests to spare. */
+  private looseBudget(perSecond: number): boolean {
+    return 1000 / perSecond < (this.options.lingerMs ?? 20) / 4;
+  }
+
   private async sendMany(items: Item[]): Promise<void> {
     let failures: Map<number, DeliveryError>;
     try {
@@ -420,11 +467,18 @@ export class DeliveryEngine {
       return;
     }
     this.accepted();
+    const counts = new Map<string, { action: string; event: string; count: number }>();
     items.forEach((item, index) => {
       const failure = failures.get(index);
       if (!failure) {
-        this.delivered(item);
-      } else if (item.isRevoked()) {
+        const { action, event } = item.op!;
+        const key = `${action}\0${event}`;
+        const entry = counts.get(key);
+        if (entry) entry.count++;
+        else counts.set(key, { action, event, count: 1 });
+        this.releaseHead(item);
+        this.settle(item);
+      } else if (item.source.revoked) {
         this.dropHead(item);
       } else {
         // Rejected inside a 207: send it alone for its own verdict (a 400 goes to
@@ -442,6 +496,13 @@ export class DeliveryEngine {
         this.makeReady(item);
       }
     });
+    const api = this.options.channel.api;
+    for (const { action, event, count } of counts.values()) {
+      this.options.metrics.delivered.inc(
+        { api, action, event: this.options.metrics.eventLabel(event) },
+        count,
+      );
+    }
   }
 
   private async sendAlone(item: Item): Promise<void> {
@@ -461,7 +522,6 @@ export class DeliveryEngine {
     this.authRejected = undefined;
     this.options.logger.info({ api: this.options.channel.api }, 'Customer.io accepts the credentials again');
     this.options.metrics.credentialsRejected.set({ api: this.options.channel.api }, 0);
-    this.authGate.notify();
     this.options.onAuthAccepted?.();
   }
 
@@ -480,7 +540,7 @@ export class DeliveryEngine {
       }
       // Not the message's fault: back to the head of its queue, no attempt counted.
       for (const item of items) {
-        if (item.isRevoked()) this.dropHead(item);
+        if (item.source.revoked) this.dropHead(item);
         else this.makeReady(item);
       }
       return;
@@ -491,7 +551,7 @@ export class DeliveryEngine {
     }
     const now = this.now();
     for (const item of items) {
-      if (item.isRevoked()) {
+      if (item.source.revoked) {
         this.dropHead(item);
         continue;
       }
@@ -529,15 +589,16 @@ export class DeliveryEngine {
   /** Removes the item from the head of its person's queue and readies the next one. */
   private releaseHead(item: Item): void {
     const person = item.op!.person;
-    const queue = this.persons.get(person);
-    if (!queue || queue.peek() !== item) return;
-    queue.shift();
-    const next = queue.peek();
-    if (!next) this.persons.delete(person);
-    else if (next.state === 'queued') {
-      if (next.isRevoked()) this.dropRevokedFrom(person);
-      else this.makeReady(next);
+    if (this.persons.head(person) !== item) return;
+    let next = this.persons.shift(person);
+    // Queued items of a revoked partition are forgotten (its new owner delivers them).
+    while (next?.source.revoked && next.state === 'queued') {
+      next.state = 'settled';
+      this.bufferedCount--;
+      this.capacity.notify();
+      next = this.persons.shift(person);
     }
+    if (next?.state === 'queued') this.makeReady(next);
   }
 
   /** A revoked head: forget it (the partition's new owner delivers it). */
@@ -548,19 +609,6 @@ export class DeliveryEngine {
       this.bufferedCount--;
       this.capacity.notify();
     }
-  }
-
-  private dropRevokedFrom(person: string): void {
-    const queue = this.persons.get(person);
-    while (queue?.peek()?.isRevoked()) {
-      const item = queue.shift()!;
-      item.state = 'settled';
-      this.bufferedCount--;
-    }
-    this.capacity.notify();
-    const next = queue?.peek();
-    if (!next) this.persons.delete(person);
-    else if (next.state === 'queued') this.makeReady(next);
   }
 
   private deadLetterItem(item: Item, error: DeliveryError): void {
@@ -624,7 +672,7 @@ export class DeliveryEngine {
     if (item.state === 'settled') return;
     item.state = 'settled';
     this.bufferedCount--;
-    item.onSettled();
+    item.source.finish(item.envelope.offset);
     this.capacity.notify();
   }
 }

@@ -1,3 +1,5 @@
+// First: may re-execute the process with its V8 heap settings before anything else loads.
+import './heap-settings';
 import { kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
 import { createRegistry } from '@cio-bridge/http';
 import { createKafka, ensureTopics, onShutdown, topicNamesFromEnv, topicSpecs } from '@cio-bridge/kafka';

@@ -123,8 +123,8 @@ export function decodeTrack(value: Buffer | null, at: MessageCoordinates, limits
   if (!validation.ok) throw new ValidationError(`invalid Track operation: ${describe(validation.errors)}`);
   const op = validation.value;
   const id = op.id ?? derivedOperationId(at);
-  const body = JSON.stringify(toV2Operation(op, id));
-  const bytes = Buffer.byteLength(body);
+  const body = Buffer.from(JSON.stringify(toV2Operation(op, id)));
+  const bytes = body.length;
   if (bytes > limits.maxOperationBytes) {
     throw new ValidationError(
       `the operation is ${bytes} bytes as a v2 operation, more than Customer.io's limit of ${limits.maxOperationBytes}`,
@@ -146,11 +146,11 @@ export function decodeTransactional(value: Buffer | null, at: MessageCoordinates
   if (!validation.ok) throw new ValidationError(`invalid transactional send: ${describe(validation.errors)}`);
   // `id` is cio-bridge's own and not part of Customer.io's send request.
   const { id, ...send }: TransactionalSend = validation.value;
-  const body = JSON.stringify(send);
+  const body = Buffer.from(JSON.stringify(send));
   return {
     person: orderingKey(at.key, identifierOf(send.identifiers)?.value ?? send.to),
     body,
-    bytes: Buffer.byteLength(body),
+    bytes: body.length,
     action: 'send_email',
     event: String(send.transactional_message_id),
     id: id ?? derivedOperationId(at),

@@ -1,6 +1,6 @@
-import { applyThrottle, initialBudgetState, LocalBudget, reserveSlot } from './rate-limit';
+import { applyThrottle, BurstGuard, initialBudgetState, LocalBudget, reserveSlot } from './rate-limit';
 
-const options = { rps: 100, utilisation: 1, minShare: 0.1, recoveryPerSecond: 0.1 };
+const options = { rps: 100, utilisation: 1, minShare: 0.1, recoveryPerSecond: 0.1, catchUpSlots: 0 };
 
 describe('request budget arithmetic', () => {
   it('spaces requests evenly at the rate, without a burst', () => {
@@ -11,8 +11,22 @@ describe('request budget arithmetic', () => {
 
   it('aims below the limit by the utilisation share', () => {
     const state = initialBudgetState();
-    reserveSlot(state, 0, { rps: 100, utilisation: 0.5 });
-    expect(reserveSlot(state, 0, { rps: 100, utilisation: 0.5 })).toBe(20);
+    reserveSlot(state, 0, { rps: 100, utilisation: 0.5, catchUpSlots: 0 });
+    expect(reserveSlot(state, 0, { rps: 100, utilisation: 0.5, catchUpSlots: 0 })).toBe(20);
+  });
+
+  it('lets a late requester catch up on a few slots, but saves up nothing beyond them', () => {
+    const state = initialBudgetState();
+    const catchingUp = { ...options, catchUpSlots: 3 };
+    for (let i = 0; i < 10; i++) reserveSlot(state, 0, catchingUp);
+    // Ten slots taken at t=0 reach to 100 ms; at 70 ms the requester is three behind: no wait.
+    expect(reserveSlot(state, 70, catchingUp)).toBe(0);
+    // Now four behind the schedule would be needed: it waits for its slot.
+    expect(reserveSlot(state, 70, catchingUp)).toBe(10);
+    // After a long idle time at most the tolerance is available at once.
+    const idle = initialBudgetState();
+    const waits = Array.from({ length: 6 }, () => reserveSlot(idle, 10_000, catchingUp));
+    expect(waits).toEqual([0, 0, 0, 0, 10, 20]);
   });
 
   it('does not save up unused time for a burst later', () => {
@@ -69,5 +83,25 @@ describe('LocalBudget', () => {
     expect(budget.currentRps()).toBe(50);
     now = 3_000;
     expect(budget.currentRps()).toBeCloseTo(70);
+  });
+});
+
+describe('BurstGuard', () => {
+  it('holds back the request that would make more than a second’s worth within a second', () => {
+    const guard = new BurstGuard();
+    for (const at of [0, 10, 20]) {
+      expect(guard.delay(at, 3)).toBe(0);
+      guard.record(at);
+    }
+    // Three in the last second: the fourth waits until the first is a second old.
+    expect(guard.delay(30, 3)).toBe(970);
+    expect(guard.delay(1_000, 3)).toBe(0);
+    guard.record(1_000);
+    expect(guard.delay(1_005, 3)).toBe(5);
+  });
+
+  it('always lets one request through, however low the rate', () => {
+    const guard = new BurstGuard();
+    expect(guard.delay(0, 0.2)).toBe(0);
   });
 });

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@cio-bridge/logger';
 import type { Redis } from 'ioredis';
+import { Deque } from './deque';
 
 /**
  * A request budget towards one Customer.io API: `rps` requests per second, evenly
- * spaced (a GCRA schedule without burst), so that every instance together stays
- * within the limit Customer.io enforces.
+ * spaced (a GCRA schedule with a tolerance of a few slots), so that every instance
+ * together stays within the limit Customer.io enforces.
  *
  * When Customer.io answers 429 anyway (another client uses the same workspace, or its
  * limit is lower than configured), every requester pauses for Retry-After and the rate
@@ -21,6 +22,8 @@ export interface RequestBudget {
   currentRps(): number;
   /** Until when (ms) requests are paused after a 429, as far as this instance knows. */
   pausedUntil(): number;
+  /** Requests per second aimed at now (the rate times the utilisation share). */
+  perSecond(): number;
 }
 
 export interface BudgetOptions {
@@ -31,9 +34,34 @@ export interface BudgetOptions {
   minShare?: number;
   /** share of `rps` regained per second after a back-off */
   recoveryPerSecond?: number;
+  /**
+   * slots a late requester may catch up on (GCRA tolerance): a stalled event loop
+   * does not lose the budget's slots for good. The burst this allows after idle time is
+   * held to a second's worth by the engine's BurstGuard.
+   */
+  catchUpSlots?: number;
 }
 
-const defaults = { utilisation: 0.97, minShare: 0.05, recoveryPerSecond: 0.05 };
+const defaults = { utilisation: 0.93, minShare: 0.05, recoveryPerSecond: 0.05, catchUpSlots: 2 };
+
+/**
+ * At most `limit` requests of this instance in any second. The budget spaces requests
+ * evenly, but a stalled event loop fires several due slots at once; a server counting
+ * requests in a sliding window would see a burst above its limit. This holds back the
+ * request that would make one.
+ */
+export class BurstGuard {
+  private readonly sent = new Deque<number>();
+  /** milliseconds to wait before a request may go */
+  delay(now: number, limit: number): number {
+    while ((this.sent.peek() ?? now) <= now - 1000) this.sent.shift();
+    if (this.sent.length < Math.max(1, Math.floor(limit))) return 0;
+    return this.sent.peek()! + 1000 - now;
+  }
+  record(now: number): void {
+    this.sent.push(now);
+  }
+}
 
 /** The budget's state; the same arithmetic runs in-process and (as Lua) in Redis. */
 export interface BudgetState {
@@ -61,10 +89,10 @@ function shareAt(state: BudgetState, now: number, recoveryPerSecond: number): nu
 
 /** Reserves a slot: returns the wait in ms and advances the schedule. */
 export function reserveSlot(state: BudgetState, now: number, options: BudgetOptions): number {
-  const { utilisation, recoveryPerSecond } = { ...defaults, ...options };
-  const rate = options.rps * utilisation * shareAt(state, now, recoveryPerSecond);
-  const start = Math.max(state.tat, now, state.pausedUntil);
-  state.tat = start + 1000 / rate;
+  const { utilisation, recoveryPerSecond, catchUpSlots } = { ...defaults, ...options };
+  const interval = 1000 / (options.rps * utilisation * shareAt(state, now, recoveryPerSecond));
+  const start = Math.max(state.tat - catchUpSlots * interval, now, state.pausedUntil);
+  state.tat = Math.max(state.tat, start) + interval;
   return start - now;
 }
 
@@ -100,6 +128,10 @@ export class LocalBudget implements RequestBudget {
   pausedUntil(): number {
     return this.state.pausedUntil;
   }
+
+  perSecond(): number {
+    return this.currentRps() * (this.options.utilisation ?? defaults.utilisation);
+  }
 }
 
 // The same arithmetic as reserveSlot/applyThrottle, atomically in Redis with Redis's
@@ -122,15 +154,16 @@ if now > growing then current = math.min(1, share + recovery * (now - growing) /
 `;
 
 const RESERVE = `${LOAD_STATE}
-local start = math.max(tat, now, paused)
-local next = start + 1000 / (rps * utilisation * current)
+local interval = 1000 / (rps * utilisation * current)
+local start = math.max(tat - tonumber(ARGV[5]) * interval, now, paused)
+local next = math.max(tat, start) + interval
 redis.call('HSET', KEYS[1], 'tat', tostring(next))
 redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(next, paused) - now) + 60000)
 return {tostring(start - now), tostring(current)}
 `;
 
 const THROTTLE = `${LOAD_STATE}
-local retry_after = tonumber(ARGV[5])
+local retry_after = tonumber(ARGV[6])
 if now >= growing + 1000 then share = math.max(min_share, current / 2) end
 paused = math.max(paused, now + retry_after)
 growing = math.max(growing, paused)
@@ -165,7 +198,7 @@ export class RedisBudget implements RequestBudget {
 
   private args(): (string | number)[] {
     const o = { ...defaults, ...this.options };
-    return [o.rps, o.utilisation, o.minShare, o.recoveryPerSecond];
+    return [o.rps, o.utilisation, o.minShare, o.recoveryPerSecond, o.catchUpSlots];
   }
 
   async reserve(): Promise<number> {
@@ -195,6 +228,10 @@ export class RedisBudget implements RequestBudget {
 
   pausedUntil(): number {
     return this.fallback.pausedUntil();
+  }
+
+  perSecond(): number {
+    return this.currentRps() * (this.options.utilisation ?? defaults.utilisation);
   }
 
   /** EVALSHA, loading the script on NOSCRIPT (after a Redis restart, for example). */

@@ -2,6 +2,12 @@
 export interface WorkerTuning {
   /** App API (transactional) request budget; the Track API's is `rateLimitRps` */
   appRateLimitRps: number;
+  /**
+   * share of each budget aimed at (0-1): the rest is headroom for requests that arrive
+   * bunched at Customer.io (its clock, network and load jitter) and would overrun its
+   * per-second window
+   */
+  rateLimitUtilisation: number;
   requestTimeoutMs: number;
   /** delivery attempts before a transiently failing operation is dead-lettered */
   maxAttempts: number;
@@ -28,17 +34,20 @@ export interface WorkerTuning {
   shutdownTimeoutMs: number;
   /** Kafka consumer group session timeout */
   sessionTimeoutMs: number;
+  /** most bytes of one fetch from Kafka (an eighth of it per partition) */
+  fetchMaxBytes: number;
 }
 
 export const defaultTuning: WorkerTuning = {
   appRateLimitRps: 100,
+  rateLimitUtilisation: 0.93,
   requestTimeoutMs: 10_000,
   maxAttempts: 12,
   maxRetryMs: 15 * 60_000,
   retryBaseMs: 500,
   retryMaxMs: 60_000,
-  maxBuffered: 20_000,
-  concurrency: 16,
+  maxBuffered: 10_000,
+  concurrency: 32,
   maxBatchOperations: 1_000,
   // Customer.io: a batch request under 500 KB (read as 500,000 bytes, the stricter reading),
   // each operation 32 KB at most (32,768 bytes, as the edge validates).
@@ -50,4 +59,5 @@ export const defaultTuning: WorkerTuning = {
   defaultRetryAfterMs: 1_000,
   shutdownTimeoutMs: 15_000,
   sessionTimeoutMs: 30_000,
+  fetchMaxBytes: 2 * 1024 * 1024,
 };

@@ -71,6 +71,9 @@ interface Route {
   paused: boolean;
 }
 
+/** Messages decoded in one go before eachBatch yields to the event loop. */
+const YIELD_EVERY = 64;
+
 /** A readiness check asking the cluster with an admin client of its own (closed on stop). */
 function kafkaCheck(kafka: Kafka, timeoutMs = 2_000) {
   const admin = kafka.admin({ retry: { retries: 0 } });
@@ -129,10 +132,12 @@ export function createWorker(deps: WorkerDeps): Worker {
   let stopping = false;
   let stopped: Promise<void> | undefined;
 
-  const budget = (api: 'track' | 'app', rps: number): RequestBudget =>
-    deps.redis
-      ? new RedisBudget(deps.redis, `cio-bridge:rate-limit:${deps.customerio.siteId}:${api}`, { rps }, logger)
-      : new LocalBudget({ rps });
+  const budget = (api: 'track' | 'app', rps: number): RequestBudget => {
+    const options = { rps, utilisation: tuning.rateLimitUtilisation };
+    return deps.redis
+      ? new RedisBudget(deps.redis, `cio-bridge:rate-limit:${deps.customerio.siteId}:${api}`, options, logger)
+      : new LocalBudget(options);
+  };
 
   const engineFor = (channel: Channel, rps: number, topic: string): DeliveryEngine =>
     new DeliveryEngine({
@@ -234,8 +239,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       attempts: 0,
       single: false,
       state: 'queued',
-      onSettled: () => tracker.finish(message.offset),
-      isRevoked: () => tracker.revoked,
+      source: tracker,
     };
     try {
       item.op = route.decode(envelope.value, envelope);
@@ -259,7 +263,13 @@ export function createWorker(deps: WorkerDeps): Worker {
     const tracker = trackerFor(topic, partition);
     tracker.highWatermark = batch.highWatermark;
     const go = () => isRunning() && !isStale() && !stopping && !route.paused;
+    let sinceYield = 0;
     for (const message of batch.messages) {
+      // Decoding is CPU work: let the senders and their answers in between.
+      if (++sinceYield === YIELD_EVERY) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
       while (route.engine.buffered >= tuning.maxBuffered && go()) {
         await route.engine.waitForCapacity(tuning.maxBuffered, 1_000);
         await heartbeat();
@@ -379,6 +389,10 @@ export function createWorker(deps: WorkerDeps): Worker {
       groupId: deps.groupId,
       sessionTimeout: tuning.sessionTimeoutMs,
       heartbeatInterval: Math.min(3_000, Math.floor(tuning.sessionTimeoutMs / 3)),
+      // Modest fetches: decoded messages stay referenced until delivered, and with them
+      // the whole fetch response they are slices of.
+      maxBytes: tuning.fetchMaxBytes,
+      maxBytesPerPartition: Math.max(64 * 1024, Math.floor(tuning.fetchMaxBytes / 8)),
     });
     consumer.on(consumer.events.GROUP_JOIN, onGroupJoin);
     consumer.on(consumer.events.CRASH, ({ payload }) => {
