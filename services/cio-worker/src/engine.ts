@@ -154,9 +154,9 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
  * reach Customer.io in the order they were produced, also while the head is being
  * retried, while other people go on. Each request carries the ready heads of many
  * people (up to the batch limits); requests go out at the pace of the request budget,
- * up to `concurrency` of them in flight. The engine never commits: it tells each item's source once the
- * item was delivered or dead-lettered, and the source (an offset tracker) decides what
- * may be committed.
+ * up to `concurrency` of them in flight. The engine never commits: it tells each
+ * item's source once the item was delivered or dead-lettered, and the source (an
+ * offset tracker) decides what may be committed.
  */
 export class DeliveryEngine {
   private readonly persons = new PersonQueues<Item>();

@@ -327,6 +327,16 @@ export function createWorker(deps: WorkerDeps): Worker {
     let dropped = 0;
     for (const route of routes.values()) dropped += route.engine.dropRevoked();
     crashed = undefined;
+    // A topic paused for rejected credentials stays paused in the new generation.
+    for (const route of routes.values()) {
+      if (route.paused) {
+        try {
+          consumer?.pause([{ topic: route.topic }]);
+        } catch (error) {
+          logger.warn({ err: error, topic: route.topic }, 'could not pause consuming');
+        }
+      }
+    }
     logger.info({ dropped }, 'joined the consumer group');
   }
 
