@@ -32,7 +32,6 @@ resolve_jars() {
 start_broker() {
   if pid="$(our_pid)"; then say "Kafka broker already running (pid $pid)"; return; fi
   if port_open; then say "a Kafka broker is already listening on 127.0.0.1:9092; using it"; return; fi
-  resolve_jars
   mkdir -p "$data"
   sed "s#@LOG_DIR@#$data#" "$root/infra/kafka/server.properties" >"$cache/server.properties"
   if [ ! -f "$data/meta.properties" ]; then
@@ -61,6 +60,9 @@ stop_broker() {
 
 case "${1:-}" in
   up)
+    # The jars also serve the brokers that tests start of their own, so they are
+    # resolved even when a broker is already listening.
+    resolve_jars
     start_broker
     node "$root/scripts/infra-check.mjs"
     ;;

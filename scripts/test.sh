@@ -9,4 +9,5 @@ bash scripts/ensure-deps.sh
 turbo run build --output-logs=errors-only
 bash scripts/infra.sh up
 mkdir -p .cache
-exec jest --ci --json --outputFile=.cache/jest-results.json "$@"
+# --forceExit: kafkajs leaves retry timers behind after disconnect, which would keep jest alive.
+exec jest --ci --forceExit --json --outputFile=.cache/jest-results.json "$@"

@@ -78,7 +78,7 @@ export async function runDemo({ services, ingestToken, signingKey, realCustomerI
   // second while it rejects a few operations (400s, dead-lettered), then a calm one.
   const phases = [
     { faults: { status: 503, rate: 0.2 }, slice: operations.slice(0, third) },
-    { faults: { status: 400, rate: 0.05 }, slice: operations.slice(third, 2 * third) },
+    { faults: { status: 400, rate: 0.3 }, slice: operations.slice(third, 2 * third) },
     { faults: null, slice: operations.slice(2 * third) },
   ];
   for (const { faults, slice } of phases) {
