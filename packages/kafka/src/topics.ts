@@ -37,7 +37,11 @@ export function topicSpecs(
   return keys.map((key) => ({ ...TOPICS[key], name: names[key] }));
 }
 
-/** Creates the topics that do not exist yet; returns the names it created. Safe to run concurrently. */
+/**
+ * Creates the topics that do not exist yet and waits until every partition of every
+ * spec has a leader; returns the names it created. Safe to run concurrently: several
+ * services starting together on a new cluster all return once the topics are usable.
+ */
 export async function ensureTopics(
   admin: Admin,
   specs: TopicSpec[],
@@ -45,18 +49,51 @@ export async function ensureTopics(
 ): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((spec) => !existing.has(spec.name));
-  if (missing.length === 0) return [];
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: missing.map((spec) => ({
-      topic: spec.name,
-      numPartitions: spec.partitions,
-      // -1: the broker's default.replication.factor, so one file serves one node and a cluster.
-      replicationFactor,
-      configEntries: [{ name: 'retention.ms', value: String(spec.retentionMs) }],
-    })),
+  let createError: unknown;
+  if (missing.length > 0) {
+    // A service starting at the same moment may create them first; kafkajs then fails
+    // while waiting for leaders. The wait below decides; a real failure is reported.
+    await admin
+      .createTopics({
+        waitForLeaders: true,
+        topics: missing.map((spec) => ({
+          topic: spec.name,
+          numPartitions: spec.partitions,
+          // -1: the broker's default.replication.factor, so one file serves one node and a cluster.
+          replicationFactor,
+          configEntries: [{ name: 'retention.ms', value: String(spec.retentionMs) }],
+        })),
+      })
+      .catch((error: unknown) => {
+        createError = error;
+      });
+  }
+  await waitForLeaders(
+    admin,
+    specs.map((spec) => spec.name),
+  ).catch((error: unknown) => {
+    throw createError ?? error;
   });
   return missing.map((spec) => spec.name);
+}
+
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+      if (
+        metadata.every((topic) => topic.partitions.length > 0 && topic.partitions.every((p) => p.leader >= 0))
+      )
+        return;
+    } catch (error) {
+      // Another service may have just created them: the broker needs a moment.
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`topics without a leader after ${timeoutMs} ms: ${topics.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 const topicNamePattern = /^[a-zA-Z0-9._-]{1,249}$/;

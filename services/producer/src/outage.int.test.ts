@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createRegistry } from '@cio-bridge/http';
 import { createKafka, kafkaReadiness, Publisher } from '@cio-bridge/kafka';
 import { seedExamples, type TrackOperation } from '@cio-bridge/schemas';
@@ -23,22 +20,6 @@ jest.setTimeout(240_000);
 const TOKEN = 'outage-test-token';
 const bearer = { Authorization: `Bearer ${TOKEN}` };
 
-// testkit's startKafkaBroker replaces only the first `@LOG_DIR@` of
-// server.properties (the one in a comment), so its broker keeps its log in
-// `./@LOG_DIR@` relative to the working directory, shared by every dedicated
-// broker started from there. Starting it from a directory of this test's own
-// keeps its data apart until that is fixed in testkit.
-const brokerDir = mkdtempSync(join(tmpdir(), 'producer-outage-'));
-async function inBrokerDir<T>(start: () => Promise<T>): Promise<T> {
-  const cwd = process.cwd();
-  process.chdir(brokerDir);
-  try {
-    return await start();
-  } finally {
-    process.chdir(cwd);
-  }
-}
-
 // A broker of this test's own: the shared one is never stopped.
 describe('producer while Kafka is away', () => {
   let broker: DedicatedBroker;
@@ -48,7 +29,7 @@ describe('producer while Kafka is away', () => {
   const topics = testTopicNames('producer-outage');
 
   beforeAll(async () => {
-    broker = await inBrokerDir(() => startKafkaBroker());
+    broker = await startKafkaBroker();
     kafka = createKafka(
       { brokers: broker.brokers, clientId: 'producer-outage', retry: { initialRetryTime: 200, retries: 5 } },
       testLogger('kafka'),
@@ -70,7 +51,6 @@ describe('producer while Kafka is away', () => {
   afterAll(async () => {
     await producer?.disconnect().catch(() => {});
     await broker?.close();
-    rmSync(brokerDir, { recursive: true, force: true });
   });
 
   it('answers 503 with Retry-After while the broker is stopped, and a retry with the same ids publishes them', async () => {
@@ -86,7 +66,7 @@ describe('producer while Kafka is away', () => {
     expect(refused.body.ids).toHaveLength(2);
     await request(app).get('/readyz').expect(503);
 
-    await inBrokerDir(() => broker.start());
+    await broker.start();
     const retry = { batch: batch.map((op, i) => ({ ...op, id: refused.body.ids[i] })) };
     let accepted: request.Response | undefined;
     await waitFor(

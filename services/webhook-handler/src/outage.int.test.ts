@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { signWebhook } from '@cio-bridge/cio-sandbox';
 import { createRegistry } from '@cio-bridge/http';
 import { createKafka, kafkaReadiness, Publisher } from '@cio-bridge/kafka';
@@ -24,20 +21,6 @@ jest.setTimeout(240_000);
 
 const KEY = 'whsec-outage';
 
-// testkit's startKafkaBroker fills in only the first `@LOG_DIR@` of server.properties
-// (the one in a comment), so the broker's log goes to `./@LOG_DIR@` of the working
-// directory. Starting it from a directory of this test's own keeps its data apart.
-const brokerDir = mkdtempSync(join(tmpdir(), 'webhook-outage-'));
-async function inBrokerDir<T>(start: () => Promise<T>): Promise<T> {
-  const cwd = process.cwd();
-  process.chdir(brokerDir);
-  try {
-    return await start();
-  } finally {
-    process.chdir(cwd);
-  }
-}
-
 function post(app: Express, raw: string) {
   const timestamp = String(Math.floor(Date.now() / 1000));
   return request(app)
@@ -58,7 +41,7 @@ describe('webhook-handler while Kafka is away', () => {
   let app: Express;
 
   beforeAll(async () => {
-    broker = await inBrokerDir(() => startKafkaBroker());
+    broker = await startKafkaBroker();
     // The client as main.ts builds it (default retries).
     kafka = createKafka({ brokers: broker.brokers, clientId: 'webhook-outage' }, testLogger('kafka'));
     await createTestTopics(kafka, topics);
@@ -79,7 +62,6 @@ describe('webhook-handler while Kafka is away', () => {
   afterAll(async () => {
     await producer?.disconnect().catch(() => {});
     await broker?.close();
-    rmSync(brokerDir, { recursive: true, force: true });
   });
 
   it('answers 503 with Retry-After and publishes nothing; the sender retry is published once Kafka is back', async () => {
@@ -100,7 +82,7 @@ describe('webhook-handler while Kafka is away', () => {
     expect(unavailable?.value).toBe(1);
 
     // Back up: nothing of the refused request reached the topic on its own.
-    await inBrokerDir(() => broker.start());
+    await broker.start();
     await waitFor(async () => (await request(app).get('/readyz')).status === 200, {
       timeoutMs: 60_000,
       what: 'readiness after the broker came back',
