@@ -68,8 +68,14 @@ export default async function run({ durationMs, repeats, log }) {
     for (let i = 0; i < repeats; i++) {
       await fetch(`${sandboxUrl}/_sandbox/reset`, { method: 'POST' });
       const sent = await load(durationMs);
-      await sleep(2_000); // let the last events arrive
-      const operations = await fetch(`${sandboxUrl}/_sandbox/operations`).then((r) => r.json());
+      // Let the last events arrive: wait until the count stops growing (30 s at most).
+      let operations = [];
+      for (let waited = 0; waited < 30_000; waited += 1_000) {
+        await sleep(1_000);
+        const now = await fetch(`${sandboxUrl}/_sandbox/operations`).then((r) => r.json());
+        if (now.length === operations.length && now.length > 0) break;
+        operations = now;
+      }
       const latencies = operations
         .map((op) => Date.parse(op.received_at) - decodeTime(op.id))
         .sort((a, b) => a - b);
