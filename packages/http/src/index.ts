@@ -1,5 +1,5 @@
 export { createHttpApp, finishHttpApp, type HttpAppOptions, type ReadinessChecks } from './app';
 export { HttpError } from './errors';
-export { jsonBody } from './json-body';
+export { jsonBody, parseJsonBody, readRawBody, requireJson } from './json-body';
 export { createRegistry } from './metrics';
 export { closeServer, listen } from './server';

@@ -1,4 +1,12 @@
-import { createHttpApp, finishHttpApp, HttpError, jsonBody, type ReadinessChecks } from '@cio-bridge/http';
+import {
+  createHttpApp,
+  finishHttpApp,
+  HttpError,
+  parseJsonBody,
+  type ReadinessChecks,
+  readRawBody,
+  requireJson,
+} from '@cio-bridge/http';
 import type { OutgoingMessage, TopicNames } from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
 import {
@@ -119,13 +127,8 @@ export function createApp(options: WebhookAppOptions): Express {
     next();
   };
 
-  // jsonBody is [415 check, raw body with limit (413), JSON parse (400)]; the signature
-  // is checked between reading and parsing, so nothing unsigned is parsed.
-  const [contentType, rawBody, parseJson] = jsonBody(bodyLimitBytes) as [
-    RequestHandler,
-    RequestHandler,
-    RequestHandler,
-  ];
+  // The signature is checked between reading and parsing, so nothing unsigned is parsed.
+  const rawBody = readRawBody(bodyLimitBytes);
 
   const verify: RequestHandler = (req, res, next) => {
     // Between reading and parsing, the body is the raw Buffer.
@@ -226,6 +229,7 @@ export function createApp(options: WebhookAppOptions): Express {
   };
 
   const app = createHttpApp({ logger, registry, readiness });
-  for (const path of WEBHOOK_PATHS) app.post(path, record, contentType, rawBody, verify, parseJson, handle);
+  for (const path of WEBHOOK_PATHS)
+    app.post(path, record, requireJson, rawBody, verify, parseJsonBody, handle);
   return finishHttpApp(app);
 }
