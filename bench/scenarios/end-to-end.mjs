@@ -2,6 +2,9 @@
 // sandbox at 1,000 events/s, through the producer, Kafka and the worker, each a
 // real process. The latency of one event is the sandbox's arrival time minus the
 // time in its ULID id, which the producer assigns when it accepts the request.
+// The events spread over many people, as real traffic does: one person's operations
+// go out one at a time (per-person order), so a single person's stream is bounded by
+// the round trip to Customer.io, not by the pipeline.
 import { createRequire } from 'node:module';
 import { httpLoad, median, sleep, startService } from '../lib.mjs';
 
@@ -10,6 +13,7 @@ const { decodeTime } = require('ulid');
 const { seedExamples } = require('@cio-bridge/schemas');
 
 const RATE = 1_000;
+const PEOPLE = 10_000;
 const ports = { sandbox: 18190, producer: 18181, worker: 18184 };
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 
@@ -49,33 +53,43 @@ export default async function run({ durationMs, repeats, log }) {
     { readyUrl: `http://127.0.0.1:${ports.worker}/readyz` },
   );
   const example = seedExamples().product_scanned;
+  const bodies = Array.from({ length: PEOPLE }, (_, i) =>
+    JSON.stringify({ ...example, id: undefined, identifiers: { id: `person-${i}` } }),
+  );
+  let next = 0;
   const load = (duration) =>
     httpLoad({
       url: `http://127.0.0.1:${ports.producer}/v1/track`,
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer bench-token' },
-      body: JSON.stringify({ ...example, id: undefined }),
+      requests: [{ setupRequest: (request) => ({ ...request, body: bodies[next++ % PEOPLE] }) }],
       connections: 20,
       overallRate: RATE,
       duration: duration / 1000,
     });
 
+  /** The sandbox's operations once the count stops growing (30 s at most). */
+  const settled = async () => {
+    let operations = [];
+    for (let waited = 0; waited < 30_000; waited += 1_000) {
+      await sleep(1_000);
+      const now = await fetch(`${sandboxUrl}/_sandbox/operations`).then((r) => r.json());
+      if (now.length === operations.length && now.length > 0) break;
+      operations = now;
+    }
+    return operations;
+  };
+
   try {
     log('end-to-end: warm-up');
     await load(2_000);
+    await settled();
     const p50s = [];
     const p99s = [];
     for (let i = 0; i < repeats; i++) {
       await fetch(`${sandboxUrl}/_sandbox/reset`, { method: 'POST' });
       const sent = await load(durationMs);
-      // Let the last events arrive: wait until the count stops growing (30 s at most).
-      let operations = [];
-      for (let waited = 0; waited < 30_000; waited += 1_000) {
-        await sleep(1_000);
-        const now = await fetch(`${sandboxUrl}/_sandbox/operations`).then((r) => r.json());
-        if (now.length === operations.length && now.length > 0) break;
-        operations = now;
-      }
+      const operations = await settled();
       const latencies = operations
         .map((op) => Date.parse(op.received_at) - decodeTime(op.id))
         .sort((a, b) => a - b);
