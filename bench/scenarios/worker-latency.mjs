@@ -14,6 +14,7 @@ import {
   OPERATIONS,
   prepareTopics,
   sandboxAdmin,
+  sandboxEnv,
   workerEnv,
 } from './worker-fast.mjs';
 
@@ -81,7 +82,7 @@ export default async function run({ durationMs, repeats, log }) {
   const url = `http://127.0.0.1:${ports.sandbox}`;
   const sandbox = await startService(
     'cio-sandbox',
-    { PORT: String(ports.sandbox), SANDBOX_RATE_LIMIT_RPS: String(RPS), ...credentials },
+    sandboxEnv(ports.sandbox, { SANDBOX_RATE_LIMIT_RPS: String(RPS) }),
     { readyUrl: `${url}/readyz` },
   );
   const worker = [];

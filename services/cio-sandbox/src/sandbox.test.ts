@@ -409,6 +409,15 @@ describe('cio-sandbox', () => {
       await send().expect(429);
     });
 
+    it('counts every request on arrival, also those that then fail by injection', async () => {
+      await track().put('/_sandbox/rate-limit').send({ rps: 1 }).expect(200);
+      await track().put('/_sandbox/faults').send({ status: 500 }).expect(200);
+      const send = () => track().put('/api/v1/customers/f1').set('Authorization', basic).send({});
+      await send().expect(500);
+      await send().expect(429);
+      expect(await counters()).toMatchObject({ rate_limited: 1, faults_injected: 1 });
+    });
+
     it.each([[{ rps: 0 }], [{ rps: 1.5 }], [{ rps: 'ten' }], [{}]])('refuses %j naming rps', async (body) => {
       const { body: answer } = await track().put('/_sandbox/rate-limit').send(body).expect(400);
       expect(answer.error).toMatch(/^rps /);

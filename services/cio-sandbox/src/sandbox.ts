@@ -195,11 +195,13 @@ export function createSandbox(options: SandboxOptions = {}): SandboxApp {
     res.status(active.status).json({ meta: { error: `sandbox fault injection: status ${active.status}` } });
   };
 
-  const rateLimit: RequestHandler = (_req, res, next) => {
+  // Counted on arrival, as Customer.io's edge does; the answer still takes the added latency.
+  const rateLimit = async (_req: Request, res: Response, next: NextFunction) => {
     if (limiter === null) return next();
     const waitMs = limiter.take(Date.now());
     if (waitMs === 0) return next();
     state.counters.rate_limited++;
+    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
     res
       .status(429)
       .set('Retry-After', String(Math.max(1, Math.ceil(waitMs / 1000))))
@@ -219,7 +221,7 @@ export function createSandbox(options: SandboxOptions = {}): SandboxApp {
     unauthorized(res);
   };
 
-  app.use(['/api', '/v1'], observe, injectFaults, rateLimit);
+  app.use(['/api', '/v1'], observe, rateLimit, injectFaults);
   app.use('/api', trackAuth, trackRouter(state, 'https://track.customer.io'));
   app.use('/v1', appAuth, appRouter(state));
   app.use('/_sandbox', adminRouter(state, control, options.webhooks ?? {}));

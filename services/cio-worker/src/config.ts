@@ -16,7 +16,7 @@ export const workerEnv = z.object({
   /** request budget towards the App API (transactional sends), which Customer.io limits separately */
   CIO_APP_RATE_LIMIT_RPS: integer(1, 100_000).prefault('100'),
   /** percent of each budget aimed at; the rest is headroom for jitter at Customer.io's end */
-  WORKER_RATE_LIMIT_TARGET_PERCENT: integer(10, 100).prefault('93'),
+  WORKER_RATE_LIMIT_TARGET_PERCENT: integer(10, 100).prefault('96'),
   /** Customer.io request timeout */
   WORKER_REQUEST_TIMEOUT_MS: integer(100, 120_000).prefault('10000'),
   /** delivery attempts of one operation before it is dead-lettered (transient failures) */

@@ -42,7 +42,7 @@ export interface BudgetOptions {
   catchUpSlots?: number;
 }
 
-const defaults = { utilisation: 0.93, minShare: 0.05, recoveryPerSecond: 0.05, catchUpSlots: 2 };
+const defaults = { utilisation: 0.96, minShare: 0.05, recoveryPerSecond: 0.05, catchUpSlots: 2 };
 
 /**
  * At most `limit` requests of this instance in any second. The budget spaces requests

@@ -40,7 +40,7 @@ export interface WorkerTuning {
 
 export const defaultTuning: WorkerTuning = {
   appRateLimitRps: 100,
-  rateLimitUtilisation: 0.93,
+  rateLimitUtilisation: 0.96,
   requestTimeoutMs: 10_000,
   maxAttempts: 12,
   maxRetryMs: 15 * 60_000,
