@@ -155,11 +155,9 @@ export default async function run({ durationMs, repeats, log }) {
   const kafka = kafkaClient('bench-worker-fast');
   const { run: runId, topics } = await prepareTopics(kafka, 'bench-worker-fast', OPERATIONS, log);
   const sandboxUrl = `http://127.0.0.1:${ports.sandbox}`;
-  const sandbox = await startService(
-    'cio-sandbox',
-    sandboxEnv(ports.sandbox),
-    { readyUrl: `${sandboxUrl}/readyz` },
-  );
+  const sandbox = await startService('cio-sandbox', sandboxEnv(ports.sandbox), {
+    readyUrl: `${sandboxUrl}/readyz`,
+  });
   const rates = [];
   const baselines = [];
   const rss = [];
