@@ -2,9 +2,13 @@
 // sample their memory, drive HTTP load with autocannon, and summarise repeats.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+
+const require = createRequire(import.meta.url);
+const { Kafka, logLevel } = require('kafkajs');
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -67,4 +71,20 @@ export async function httpLoad(options) {
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
   };
+}
+
+/**
+ * Deletes every `bench-` topic left on the broker: the suite's scenarios name theirs
+ * so, and a broker that piles up partitions run after run slows every later figure.
+ */
+export async function deleteBenchTopics() {
+  const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+  const admin = new Kafka({ brokers, clientId: 'bench-cleanup', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const ours = (await admin.listTopics()).filter((topic) => topic.startsWith('bench-'));
+    if (ours.length > 0) await admin.deleteTopics({ topics: ours });
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -6,7 +6,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { root } from './lib.mjs';
+import { deleteBenchTopics, root } from './lib.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -51,6 +51,7 @@ for (const name of selected) {
       met: false,
     });
   }
+  await deleteBenchTopics().catch((error) => log(`could not delete the bench- topics: ${error.message}`));
 }
 
 const fmt = (n) =>

@@ -14,7 +14,6 @@ import { httpLoad, median, root, sleep, startService } from '../lib.mjs';
 
 const require = createRequire(import.meta.url);
 const { seedPredictionExamples } = require('@cio-bridge/schemas');
-const { Kafka, logLevel } = require('kafkajs');
 
 const PORT = 18482;
 const BASELINE_PORT = 18483;
@@ -136,23 +135,8 @@ async function checkCounters(port) {
   return accepted;
 }
 
-/** The run's own topics go when it is done: the shared broker keeps nothing of it. */
-async function deleteTopics(topics) {
-  const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-  const admin = new Kafka({ brokers, clientId: 'bench-webhook', logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const existing = new Set(await admin.listTopics());
-    const ours = topics.filter((topic) => existing.has(topic));
-    if (ours.length > 0) await admin.deleteTopics({ topics: ours });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 export default async function run({ durationMs, repeats, log }) {
   const suffix = `bench-webhook-${Date.now().toString(36)}`;
-  const topics = ['predictions', 'reporting', 'track'].map((role) => `${suffix}.${role}`);
   const service = await startService(
     'webhook-handler',
     {
@@ -187,7 +171,6 @@ export default async function run({ durationMs, repeats, log }) {
     peakRss = service.peakRssMb();
   } finally {
     await Promise.all([service.stop(), bare.stop()]);
-    await deleteTopics(topics);
   }
   return [
     {
