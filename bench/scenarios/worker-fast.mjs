@@ -124,14 +124,14 @@ export async function measure(progress, { warmUp, durationMs, total, timeoutMs =
   return { rate: (end.value - start.value) / seconds, from: start.value, to: end.value, seconds };
 }
 
-/** A bare kafkajs consumer with the worker's fetch settings, only counting messages. */
+/** A bare kafkajs consumer with the worker's default fetch settings, only counting messages. */
 async function bareConsumerRate(kafka, topic, durationMs) {
   const consumer = kafka.consumer({
     groupId: `bench-bare-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
-    maxBytes: 4 * 1024 * 1024,
-    maxBytesPerPartition: 512 * 1024,
+    maxBytes: 512 * 1024,
+    maxBytesPerPartition: 64 * 1024,
     maxWaitTimeInMs: 250,
   });
   let read = 0;

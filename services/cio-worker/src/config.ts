@@ -34,7 +34,7 @@ export const workerEnv = z.object({
   /** most operations in one /api/v2/batch request */
   WORKER_MAX_BATCH_OPERATIONS: integer(1, 10_000).prefault('1000'),
   /** most bytes of one fetch from Kafka */
-  WORKER_FETCH_MAX_BYTES: integer(64 * 1024, 256 * 1024 * 1024).prefault(String(2 * 1024 * 1024)),
+  WORKER_FETCH_MAX_BYTES: integer(64 * 1024, 256 * 1024 * 1024).prefault(String(512 * 1024)),
   /** how long SIGTERM waits for requests in flight before handing the rest back */
   WORKER_SHUTDOWN_TIMEOUT_MS: integer(1_000, 600_000).prefault('15000'),
 });

@@ -34,7 +34,10 @@ export interface WorkerTuning {
   shutdownTimeoutMs: number;
   /** Kafka consumer group session timeout */
   sessionTimeoutMs: number;
-  /** most bytes of one fetch from Kafka (an eighth of it per partition) */
+  /**
+   * most bytes of one fetch from Kafka (an eighth of it per partition): a fetch is decoded
+   * in one stretch, and a longer stretch makes requests miss their budget slots
+   */
   fetchMaxBytes: number;
 }
 
@@ -59,5 +62,5 @@ export const defaultTuning: WorkerTuning = {
   defaultRetryAfterMs: 1_000,
   shutdownTimeoutMs: 15_000,
   sessionTimeoutMs: 30_000,
-  fetchMaxBytes: 2 * 1024 * 1024,
+  fetchMaxBytes: 512 * 1024,
 };
