@@ -74,7 +74,7 @@ export default async function run({ durationMs, repeats, log }) {
       PORT: String(PORT),
       INGEST_API_TOKENS: TOKEN,
       // the heap settings of `npm run start --workspace services/producer` (see its README)
-      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=16 --max-old-space-size=192`,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=8 --max-old-space-size=192`,
       KAFKA_TOPIC_TRACK: `${suffix}.track`,
       KAFKA_TOPIC_TRANSACTIONAL: `${suffix}.transactional`,
     },
