@@ -125,8 +125,10 @@ describe.each(IMAGES)('services/%s/Dockerfile', (name) => {
       expect(healthcheck).not.toMatch(/curl|wget/);
     });
 
-    it('starts the compiled main of the service', () => {
-      expect(JSON.parse(text('CMD', final))).toEqual(['node', `services/${name}/dist/main.js`]);
+    it('starts the compiled main with the V8 flags of the service\'s start script (the measured memory)', () => {
+      const start: string = JSON.parse(readText('services', name, 'package.json')).scripts.start;
+      const flags = start.split(/\s+/).filter((word) => word.startsWith('--'));
+      expect(JSON.parse(text('CMD', final))).toEqual(['node', ...flags, `services/${name}/dist/main.js`]);
       expect(existsSync(repoPath('services', name, 'src', 'main.ts'))).toBe(true);
       expect(text('STOPSIGNAL', final)).toBe('SIGTERM');
     });
