@@ -125,7 +125,7 @@ describe.each(IMAGES)('services/%s/Dockerfile', (name) => {
       expect(healthcheck).not.toMatch(/curl|wget/);
     });
 
-    it('starts the compiled main with the V8 flags of the service\'s start script (the measured memory)', () => {
+    it("starts the compiled main with the V8 flags of the service's start script (the measured memory)", () => {
       const start: string = JSON.parse(readText('services', name, 'package.json')).scripts.start;
       const flags = start.split(/\s+/).filter((word) => word.startsWith('--'));
       expect(JSON.parse(text('CMD', final))).toEqual(['node', ...flags, `services/${name}/dist/main.js`]);
