@@ -88,3 +88,36 @@ export async function deleteBenchTopics() {
     await admin.disconnect();
   }
 }
+
+/**
+ * The baseline of the HTTP scenarios: a bare express app in a process of its own that
+ * parses the JSON body of `POST <path>` and answers `status` with `answer` (a JavaScript
+ * expression evaluated per request). Resolves once it answers.
+ */
+export async function startBareExpress({ port, path, limit, status = 200, answer }) {
+  const script = `
+const express = require('express');
+const app = express();
+app.post('${path}', express.json({ limit: '${limit}' }), (req, res) => res.status(${status}).json(${answer}));
+app.listen(${port}, '127.0.0.1');
+`;
+  const child = spawn(process.execPath, ['-e', script], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  for (let i = 0; i < 100; i++) {
+    const up = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST' }).then(
+      () => true,
+      () => false,
+    );
+    if (up) break;
+    await sleep(100);
+  }
+  return {
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

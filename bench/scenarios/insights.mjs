@@ -308,9 +308,5 @@ export default async function run({ durationMs, repeats, log }) {
     await db.end();
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin.end();
-    const kafkaAdmin = kafka.admin();
-    await kafkaAdmin.connect();
-    await kafkaAdmin.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
-    await kafkaAdmin.disconnect();
   }
 }

@@ -2,9 +2,8 @@
 // requests/s through POST /v1/track, and p50/p99 at a fixed 1,000 requests/s;
 // baseline: a bare express endpoint that parses the same JSON and answers 202
 // (no auth, validation or Kafka). Plus the producer's peak RSS.
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { httpLoad, median, root, sleep, startService } from '../lib.mjs';
+import { httpLoad, median, startBareExpress, startService } from '../lib.mjs';
 
 const require = createRequire(import.meta.url);
 const { seedExamples } = require('@cio-bridge/schemas');
@@ -13,35 +12,6 @@ const PORT = 18282;
 const BASELINE_PORT = 18283;
 const RATE = 1_000;
 const TOKEN = 'bench-producer-token';
-
-const BARE_EXPRESS = `
-const express = require('express');
-const app = express();
-app.post('/v1/track', express.json({ limit: '1mb' }), (req, res) => res.status(202).json({ id: String(Date.now()), ids: [] }));
-app.listen(${BASELINE_PORT}, '127.0.0.1');
-`;
-
-async function startBareExpress() {
-  const child = spawn(process.execPath, ['-e', BARE_EXPRESS], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  for (let i = 0; i < 100; i++) {
-    const up = await fetch(`http://127.0.0.1:${BASELINE_PORT}/v1/track`, { method: 'POST' }).then(
-      () => true,
-      () => false,
-    );
-    if (up) break;
-    await sleep(100);
-  }
-  return {
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 async function measure({ port, durationMs, repeats, log, name }) {
   const body = JSON.stringify(seedExamples().product_scanned);
@@ -98,7 +68,13 @@ export default async function run({ durationMs, repeats, log }) {
   } finally {
     await service.stop();
   }
-  const bare = await startBareExpress();
+  const bare = await startBareExpress({
+    port: BASELINE_PORT,
+    path: '/v1/track',
+    limit: '1mb',
+    status: 202,
+    answer: '{ id: String(Date.now()), ids: [] }',
+  });
   let baseline;
   try {
     baseline = await measure({ port: BASELINE_PORT, durationMs, repeats, log, name: 'bare express' });

@@ -143,8 +143,6 @@ export default async function run({ repeats, log }) {
       ...replayTopics.map((topic) => ({ topic, numPartitions: 3 })),
     ],
   });
-  const created = [trackTopic, bareTopic, listTopic, ...replayTopics];
-  created.push(`${listTopic}.handled`, ...replayTopics.flatMap((t) => [`${t}.handled`, `${t}.audit`]));
 
   try {
     log(`replay: filling ${listTopic} with ${LIST_MESSAGES.toLocaleString('en-US')} dead letters`);
@@ -236,8 +234,6 @@ export default async function run({ repeats, log }) {
     ];
   } finally {
     await producer.disconnect();
-    const existing = new Set(await admin.listTopics());
-    await admin.deleteTopics({ topics: created.filter((t) => existing.has(t)) }).catch(() => {});
     await admin.disconnect();
   }
 }

@@ -7,10 +7,9 @@
 // Every request is a different webhook, signed before the run (a repeated body would
 // be a replay, answered without publishing); the scenario checks afterwards that the
 // handler published every request it accepted and saw no replay.
-import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { httpLoad, median, root, sleep, startService } from '../lib.mjs';
+import { httpLoad, median, sleep, startBareExpress, startService } from '../lib.mjs';
 
 const require = createRequire(import.meta.url);
 const { seedPredictionExamples } = require('@cio-bridge/schemas');
@@ -22,35 +21,6 @@ const KEY = 'bench-webhook-signing-key';
 const PATH = '/webhooks/customer-io';
 // More signed requests than any run can send: ~15,000/s is well above what two cores give.
 const POOL_PER_SECOND = 15_000;
-
-const BARE_EXPRESS = `
-const express = require('express');
-const app = express();
-app.post('${PATH}', express.json({ limit: '256kb' }), (req, res) => res.json({ status: 'accepted' }));
-app.listen(${BASELINE_PORT}, '127.0.0.1');
-`;
-
-async function startBareExpress() {
-  const child = spawn(process.execPath, ['-e', BARE_EXPRESS], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  for (let i = 0; i < 100; i++) {
-    const up = await fetch(`http://127.0.0.1:${BASELINE_PORT}${PATH}`, { method: 'POST' }).then(
-      () => true,
-      () => false,
-    );
-    if (up) break;
-    await sleep(100);
-  }
-  return {
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 /** `count` distinct prediction webhooks (the seed's three kinds in turn), signed now. */
 let sequence = 0;
@@ -152,7 +122,12 @@ export default async function run({ durationMs, repeats, log }) {
     },
     { readyUrl: `http://127.0.0.1:${PORT}/readyz` },
   );
-  const bare = await startBareExpress();
+  const bare = await startBareExpress({
+    port: BASELINE_PORT,
+    path: PATH,
+    limit: '256kb',
+    answer: "{ status: 'accepted' }",
+  });
   let handler;
   let baseline;
   let peakRss;

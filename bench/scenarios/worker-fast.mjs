@@ -199,10 +199,6 @@ export default async function run({ durationMs, repeats, log }) {
     }
   } finally {
     await sandbox.stop();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
-    await admin.disconnect();
   }
   const value = median(rates);
   const baseline = median(baselines);

@@ -123,10 +123,6 @@ export default async function run({ durationMs, repeats, log }) {
     }
   } finally {
     await sandbox.stop();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
-    await admin.disconnect();
   }
   const pick = (list, key) => median(list.map((figures) => figures[key]));
   const ops = pick(worker, 'opsPerSecond');

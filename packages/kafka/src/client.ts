@@ -6,8 +6,10 @@ export interface KafkaClientOptions {
   clientId: string;
   ssl?: boolean;
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
-  /** connection retries; tests and health checks want fewer */
+  /** connection retries; tests, health checks and the CLI want fewer */
   retry?: KafkaConfig['retry'];
+  /** ms to establish a connection (default 3 s) */
+  connectionTimeout?: number;
 }
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -33,7 +35,7 @@ export function createKafka(options: KafkaClientOptions, logger: Logger): Kafka 
     brokers: options.brokers,
     ssl: options.ssl || undefined,
     sasl: options.sasl as SASLOptions | undefined,
-    connectionTimeout: 3_000,
+    connectionTimeout: options.connectionTimeout ?? 3_000,
     retry: options.retry ?? { initialRetryTime: 300, retries: 8 },
     // kafkajs logs every transient broker error at ERROR; warn and above is what an operator needs.
     logLevel: logLevel.WARN,

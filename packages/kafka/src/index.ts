@@ -2,7 +2,7 @@ export { createKafka, type KafkaClientOptions } from './client';
 export { type ConsumerOptions, createConsumer } from './consumer';
 export { headerString, headersToStrings } from './headers';
 export { type OutgoingMessage, Publisher, type PublisherOptions, PublishTimeoutError } from './publisher';
-export { kafkaReadiness } from './readiness';
+export { type KafkaReadiness, kafkaReadiness } from './readiness';
 export { onShutdown, type ShutdownOptions } from './shutdown';
 export {
   defaultTopicNames,

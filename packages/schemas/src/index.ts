@@ -13,6 +13,7 @@ export {
   seedPredictionExamples,
   transactionalExamples,
 } from './fixtures';
+export { operationIds } from './ids';
 export { LIMITS } from './limits';
 export {
   eventName,

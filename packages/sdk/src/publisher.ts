@@ -3,6 +3,7 @@ import { defaultTopicNames, Publisher, type TopicNames } from '@cio-bridge/kafka
 import type { SeedEventName } from '@cio-bridge/schemas';
 import {
   identifierOf,
+  operationIds,
   personKey,
   type TrackOperation,
   type TransactionalSend,
@@ -11,7 +12,6 @@ import {
 } from '@cio-bridge/schemas';
 import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 import { InvalidOperationError, type ItemError, PublishError } from './errors';
-import { operationIds } from './ids';
 import {
   type AchievementUnlockedData,
   type OperationOptions,

@@ -1,17 +1,9 @@
 import { hostname, userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { integer, type KafkaEnv, kafkaClientOptions, kafkaEnv, loadConfig } from '@cio-bridge/config';
-import { ensureTopics, Publisher, type TopicNames, topicNamesFromEnv } from '@cio-bridge/kafka';
+import { createKafka, ensureTopics, Publisher, type TopicNames, topicNamesFromEnv } from '@cio-bridge/kafka';
 import { createLogger, type Logger } from '@cio-bridge/logger';
-import {
-  type Admin,
-  Kafka,
-  type logCreator,
-  logLevel,
-  Partitioners,
-  type Producer,
-  type SASLOptions,
-} from 'kafkajs';
+import { type Admin, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import { z } from 'zod';
 import { UsageError } from './errors';
 import { TopicReader } from './kafka/topic-reader';
@@ -78,21 +70,6 @@ export function loadCliConfig(env: NodeJS.ProcessEnv): CliConfig {
   };
 }
 
-const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
-  [logLevel.ERROR]: 'error',
-  [logLevel.WARN]: 'warn',
-  [logLevel.INFO]: 'info',
-  [logLevel.DEBUG]: 'debug',
-};
-
-const pinoLogCreator =
-  (logger: Logger): logCreator =>
-  () =>
-  ({ level, log }) => {
-    const { message, timestamp: _timestamp, logger: _name, ...fields } = log;
-    logger[levels[level] ?? 'info']({ kafkajs: fields }, message);
-  };
-
 /**
  * The connections of one command, opened on first use and closed by `close()`.
  * A CLI should fail fast: connecting gives up after a 2 s timeout and two retries.
@@ -114,17 +91,14 @@ export class Session {
       level: config.logLevel,
       destination: stderr as unknown as NodeJS.WritableStream,
     });
-    const options = kafkaClientOptions(config.kafka, config.kafka.KAFKA_CLIENT_ID);
-    this.kafka = new Kafka({
-      ...options,
-      ssl: options.ssl || undefined,
-      sasl: options.sasl as SASLOptions | undefined,
-      connectionTimeout: 2_000,
-      requestTimeout: 30_000,
-      retry: { initialRetryTime: 250, maxRetryTime: 2_000, retries: 2 },
-      logLevel: config.logLevel === 'silent' ? logLevel.NOTHING : logLevel.WARN,
-      logCreator: pinoLogCreator(this.logger.child({ component: 'kafkajs' })),
-    });
+    this.kafka = createKafka(
+      {
+        ...kafkaClientOptions(config.kafka, config.kafka.KAFKA_CLIENT_ID),
+        connectionTimeout: 2_000,
+        retry: { initialRetryTime: 250, maxRetryTime: 2_000, retries: 2 },
+      },
+      this.logger,
+    );
   }
 
   get brokers(): string {

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeServer, createHttpApp, finishHttpApp, listen } from '@cio-bridge/http';
-import { createConsumer, Publisher, type TopicNames } from '@cio-bridge/kafka';
+import { createConsumer, kafkaReadiness, Publisher, type TopicNames } from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
@@ -74,39 +74,6 @@ interface Route {
 /** Messages decoded in one go before eachBatch yields to the event loop. */
 const YIELD_EVERY = 64;
 
-/** A readiness check asking the cluster with an admin client of its own (closed on stop). */
-function kafkaCheck(kafka: Kafka, timeoutMs = 2_000) {
-  const admin = kafka.admin({ retry: { retries: 0 } });
-  let connected = false;
-  const check = async () => {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        (async () => {
-          if (!connected) {
-            await admin.connect();
-            connected = true;
-          }
-          await admin.describeCluster();
-        })(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`Kafka did not answer within ${timeoutMs} ms`)),
-            timeoutMs,
-          );
-        }),
-      ]);
-    } catch (error) {
-      connected = false;
-      await admin.disconnect().catch(() => {});
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-  return { check, close: () => admin.disconnect().catch(() => {}) };
-}
-
 /**
  * The cio-worker: consumes Track operations and transactional sends and delivers them
  * to Customer.io (see DeliveryEngine for ordering, batching and retries), writes what
@@ -119,7 +86,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const metrics = new WorkerMetrics(deps.registry);
   const trackers = new Map<string, OffsetTracker>();
   const routes = new Map<string, Route>();
-  const kafkaReady = kafkaCheck(deps.kafka);
+  const kafkaReady = kafkaReadiness(deps.kafka);
 
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
@@ -346,7 +313,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     readiness: {
       kafka: async () => {
         if (crashed) throw new Error(`Kafka consumer failed: ${crashed.message}`);
-        await kafkaReady.check();
+        await kafkaReady();
       },
       customerio: () => {
         const rejected = [...routes.values()].filter((route) => route.engine.credentialsRejected);

@@ -7,6 +7,7 @@ import {
   identifierOf,
   jsonWithId,
   operationAction,
+  operationIds,
   personKey,
   type TrackOperation,
   type TransactionalSend,
@@ -16,7 +17,6 @@ import {
 import type { Express, Request, RequestHandler, Response } from 'express';
 import type { Registry } from 'prom-client';
 import { bearerAuth } from './auth';
-import { operationIds } from './ids';
 import { type Outcome, type ProducerMetrics, producerMetrics } from './metrics';
 
 /** What the producer needs from Kafka: `publish` resolving once every message is acknowledged (acks=all). */

@@ -1,5 +1,6 @@
-import type { IHeaders, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import {
+  type DecodedRecord,
   decodeFetchResponse,
   decodeRecordBatches,
   type FetchedPartition,
@@ -18,15 +19,16 @@ import {
 // message if a future version moves it.
 
 /** One record as read from a partition. */
-export interface RawMessage {
-  topic: string;
+export type RawMessage = DecodedRecord;
+
+/** Where the read of one partition stands: fetched messages not yet handed out, and the next offset to fetch. */
+interface Cursor {
   partition: number;
-  offset: string;
-  /** milliseconds since the epoch, as a string (kafkajs' form) */
-  timestamp: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: IHeaders;
+  next: bigint;
+  end: bigint;
+  buffer: RawMessage[];
+  index: number;
+  done: boolean;
 }
 
 /** Offsets of one partition: `low` is the first readable offset, `high` the end (exclusive). */
@@ -231,26 +233,19 @@ export class TopicReader {
     const ranges = (await this.ranges(topic)).filter(
       (r) => !options.partitions || options.partitions.includes(r.partition),
     );
-    const cursors = ranges
-      .map((r) => {
-        const from = options.from?.get(r.partition);
-        const to = options.to?.get(r.partition);
-        return {
-          partition: r.partition,
-          next: BigInt(from !== undefined && BigInt(from) > BigInt(r.low) ? from : r.low),
-          end: to !== undefined && BigInt(to) < BigInt(r.high) ? BigInt(to) : BigInt(r.high),
-          buffer: [] as RawMessage[],
-          index: 0,
-          done: false,
-        };
-      })
-      .map((c) => ({ ...c, done: c.next >= c.end }));
+    const cursors = ranges.map((r): Cursor => {
+      const from = options.from?.get(r.partition);
+      const to = options.to?.get(r.partition);
+      const next = BigInt(from !== undefined && BigInt(from) > BigInt(r.low) ? from : r.low);
+      const end = to !== undefined && BigInt(to) < BigInt(r.high) ? BigInt(to) : BigInt(r.high);
+      return { partition: r.partition, next, end, buffer: [], index: 0, done: next >= end };
+    });
 
     for (;;) {
       const empty = cursors.filter((c) => !c.done && c.index >= c.buffer.length);
       if (empty.length > 0) await this.fill(topic, empty);
       // The head with the smallest timestamp goes next; each partition keeps its order.
-      let best: (typeof cursors)[number] | undefined;
+      let best: Cursor | undefined;
       let bestTime = 0;
       for (const cursor of cursors) {
         const head = cursor.buffer[cursor.index];
@@ -287,17 +282,7 @@ export class TopicReader {
   }
 
   /** One fetch round for the given cursors, one request per leader. */
-  private async fill(
-    topic: string,
-    cursors: Array<{
-      partition: number;
-      next: bigint;
-      end: bigint;
-      buffer: RawMessage[];
-      index: number;
-      done: boolean;
-    }>,
-  ): Promise<void> {
+  private async fill(topic: string, cursors: Cursor[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         const byLeader = this.cluster.findLeaderForPartitions(
@@ -353,18 +338,7 @@ export class TopicReader {
     }
   }
 
-  private async accept(
-    topic: string,
-    cursor: {
-      partition: number;
-      next: bigint;
-      end: bigint;
-      buffer: RawMessage[];
-      index: number;
-      done: boolean;
-    },
-    data: FetchedPartition,
-  ): Promise<void> {
+  private async accept(topic: string, cursor: Cursor, data: FetchedPartition): Promise<void> {
     const { records, nextOffset } = data.records
       ? await decodeRecordBatches(data.records, {
           topic,
