@@ -49,7 +49,8 @@ function signedPool(count) {
 
 async function load(port, ms, extra) {
   const perSecond = extra.overallRate ? extra.overallRate * 1.5 : POOL_PER_SECOND;
-  const pool = signedPool(Math.ceil((ms / 1000) * perSecond));
+  // at least a second's worth: autocannon's first burst and its last requests in flight go beyond `ms`
+  const pool = signedPool(Math.ceil(Math.max(1, ms / 1000) * perSecond));
   let next = 0;
   const result = await httpLoad({
     url: `http://127.0.0.1:${port}`,
