@@ -15,6 +15,10 @@ export const TOPICS = {
   dlq: { name: 'customerio.dlq', partitions: 3, retentionMs: 30 * DAY_MS },
   predictions: { name: 'customerio.predictions', partitions: 6, retentionMs: 7 * DAY_MS },
   reporting: { name: 'customerio.reporting', partitions: 6, retentionMs: 14 * DAY_MS },
+  /** signed webhooks that failed validation, as received (key: the webhook id) */
+  quarantine: { name: 'customerio.webhooks.quarantine', partitions: 3, retentionMs: 30 * DAY_MS },
+  /** predictions the database rejected, with the error in headers (key: the user id) */
+  predictionsDlq: { name: 'customerio.predictions.dlq', partitions: 3, retentionMs: 30 * DAY_MS },
 } as const satisfies Record<string, TopicSpec>;
 
 export type TopicKey = keyof typeof TOPICS;
@@ -27,6 +31,8 @@ export const defaultTopicNames: TopicNames = {
   dlq: TOPICS.dlq.name,
   predictions: TOPICS.predictions.name,
   reporting: TOPICS.reporting.name,
+  quarantine: TOPICS.quarantine.name,
+  predictionsDlq: TOPICS.predictionsDlq.name,
 };
 
 /** The catalog's specs under the given names (partitions and retention stay as declared). */
@@ -98,14 +104,19 @@ async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000
 
 const topicNamePattern = /^[a-zA-Z0-9._-]{1,249}$/;
 
+/** `predictionsDlq` -> `KAFKA_TOPIC_PREDICTIONS_DLQ`. */
+export const topicEnvVariable = (key: TopicKey): string =>
+  `KAFKA_TOPIC_${key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
+
 /**
- * Topic names from `KAFKA_TOPIC_TRACK`, `KAFKA_TOPIC_DLQ`, ... (the design's names by
- * default), so one cluster can host several environments and tests their own topics.
+ * Topic names from `KAFKA_TOPIC_TRACK`, `KAFKA_TOPIC_DLQ`, `KAFKA_TOPIC_PREDICTIONS_DLQ`, ...
+ * (the design's names by default), so one cluster can host several environments and
+ * tests their own topics.
  */
 export function topicNamesFromEnv(env: NodeJS.ProcessEnv = process.env): TopicNames {
   const names = { ...defaultTopicNames };
   for (const key of Object.keys(TOPICS) as TopicKey[]) {
-    const variable = `KAFKA_TOPIC_${key.toUpperCase()}`;
+    const variable = topicEnvVariable(key);
     const value = env[variable];
     if (!value) continue;
     if (!topicNamePattern.test(value))

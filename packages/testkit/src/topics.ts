@@ -17,6 +17,8 @@ export function testTopicNames(prefix = 'test'): TopicNames {
     dlq: `${run}.dlq`,
     predictions: `${run}.predictions`,
     reporting: `${run}.reporting`,
+    quarantine: `${run}.webhooks.quarantine`,
+    predictionsDlq: `${run}.predictions.dlq`,
   };
 }
 

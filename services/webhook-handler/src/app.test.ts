@@ -22,7 +22,12 @@ const KEY = 'whsec-new-6b1f0e';
 const OLD_KEY = 'whsec-old-93d4aa';
 const NOW_MS = 1_716_402_912_345;
 const NOW_S = Math.floor(NOW_MS / 1000);
-const topics = { predictions: 't.predictions', reporting: 't.reporting', track: 't.track' };
+const topics = {
+  predictions: 't.predictions',
+  reporting: 't.reporting',
+  track: 't.track',
+  quarantine: 't.quarantine',
+};
 
 interface Published {
   topic: string;
@@ -282,32 +287,72 @@ describe('webhook-handler: replays', () => {
   });
 });
 
-describe('webhook-handler: rejected requests publish nothing', () => {
+describe('webhook-handler: signed but invalid or unknown bodies are taken, never refused', () => {
+  // The schema lists today's object types and metrics; Customer.io adds more over time.
+  const UNKNOWN_KINDS = new Set(['metric_of_other_channel', 'unknown_object_type']);
   const invalid = [
     ...Object.entries(invalidPredictionFixtures()),
-    ...Object.entries(invalidReportingFixtures()),
+    ...Object.entries(invalidReportingFixtures()).filter(([name]) => !UNKNOWN_KINDS.has(name)),
   ];
 
-  it.each(invalid)('answers 400 naming the field for %s', async (_name, fixture) => {
+  it.each(invalid)('quarantines %s with the reason naming the field', async (_name, fixture) => {
     const { app, publisher, registry } = build();
-    const res = await post(app, JSON.stringify(fixture.value)).expect(400);
-    for (const { pointer } of fixture.errors) expect(res.body.error).toContain(pointer);
-    expect(res.body.details).toEqual(
-      expect.arrayContaining(fixture.errors.map((e) => expect.objectContaining(e))),
-    );
-    expect(publisher.published).toHaveLength(0);
-    expect(await outcomeCount(registry, 'invalid')).toBe(1);
+    const raw = JSON.stringify(fixture.value);
+    const res = await post(app, raw).expect(200);
+    const webhookId = createHash('sha256').update(raw).digest('hex');
+    expect(res.body).toEqual({ status: 'quarantined', webhook_id: webhookId });
+    expect(publisher.published).toHaveLength(1);
+    const [message] = publisher.on(topics.quarantine);
+    expect(message?.key).toBe(webhookId);
+    expect(String(message?.value)).toBe(raw);
+    const headers = message?.headers ?? {};
+    for (const { pointer } of fixture.errors)
+      expect(String(headers['x-quarantine-reason'])).toContain(pointer);
+    expect(headers['x-cio-timestamp']).toBe(String(NOW_S));
+    expect(headers['x-cio-signature']).toBe(signWebhook(KEY, NOW_S, raw));
+    expect(headers['x-quarantine-received-at']).toBe(new Date(NOW_MS).toISOString());
+    expect(await outcomeCount(registry, 'quarantined')).toBe(1);
+  });
+
+  it.each([...UNKNOWN_KINDS])('publishes %s to the reporting topic as received', async (name) => {
+    const { app, publisher, registry } = build({ suppressOnBounce: true });
+    const raw = JSON.stringify(invalidReportingFixtures()[name]?.value);
+    await post(app, raw).expect(200, /accepted/);
+    expect(publisher.published.map((p) => [p.topic, String(p.message.value)])).toEqual([
+      [topics.reporting, raw],
+    ]);
+    expect(await outcomeCount(registry, 'accepted')).toBe(1);
+    const unknown = await registry.getSingleMetric('cio_bridge_webhook_unknown_kinds_total')?.get();
+    expect(unknown?.values[0]?.value).toBe(1);
+  });
+
+  it('publishes a bounce of an unknown object type without suppressing anybody', async () => {
+    const { app, publisher } = build({ suppressOnBounce: true });
+    const raw = JSON.stringify({ ...reportingExamples().email_bounced, object_type: 'email_v2' });
+    await post(app, raw).expect(200, /accepted/);
+    expect(publisher.published.map((p) => p.topic)).toEqual([topics.reporting]);
   });
 
   it.each([
-    ['an array', '[1,2]', /must be a JSON object/],
-    ['a string', '"hello"', /must be a JSON object/],
-    ['malformed JSON', '{"user_id": 1,', /^malformed JSON/],
-  ])('answers 400 for %s', async (_name, raw, message) => {
+    ['an array', '[1,2]'],
+    ['a string', '"hello"'],
+  ])('quarantines %s: JSON, but not an object', async (_name, raw) => {
     const { app, publisher } = build();
-    const res = await post(app, raw).expect(400);
-    expect(res.body.error).toMatch(message);
+    await post(app, raw).expect(200, /quarantined/);
+    expect(publisher.on(topics.quarantine).map((m) => String(m.value))).toEqual([raw]);
+    expect(String(publisher.published[0]?.message.headers?.['x-quarantine-reason'])).toMatch(
+      /must be a JSON object/,
+    );
+  });
+});
+
+describe('webhook-handler: rejected requests publish nothing', () => {
+  it('answers 400 for malformed JSON', async () => {
+    const { app, publisher, registry } = build();
+    const res = await post(app, '{"user_id": 1,').expect(400);
+    expect(res.body.error).toMatch(/^malformed JSON/);
     expect(publisher.published).toHaveLength(0);
+    expect(await outcomeCount(registry, 'invalid')).toBe(1);
   });
 
   it('answers 413 for a body over the limit', async () => {
@@ -340,6 +385,17 @@ describe('webhook-handler: Kafka unavailable', () => {
     // The failed attempt did not count as accepted: the retry is published, not a replay.
     await post(app, churn).expect(200, /accepted/);
     expect(publisher.published).toHaveLength(1);
+  });
+
+  it('answers 503 once publishing took longer than publishTimeoutMs, and takes the retry', async () => {
+    const { app, publisher, registry } = build({ publishTimeoutMs: 100 });
+    publisher.hold = new Promise(() => {}); // Kafka never answers
+    const res = await post(app, churn).expect(503);
+    expect(res.body.error).toMatch(/Kafka did not acknowledge/);
+    expect(await outcomeCount(registry, 'unavailable')).toBe(1);
+    publisher.hold = undefined;
+    await post(app, churn).expect(200, /accepted/);
+    expect(publisher.on(topics.predictions)).toHaveLength(1);
   });
 
   it('answers 503 when the replay store cannot be asked', async () => {

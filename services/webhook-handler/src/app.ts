@@ -7,20 +7,13 @@ import {
   readRawBody,
   requireJson,
 } from '@cio-bridge/http';
-import type { OutgoingMessage, TopicNames } from '@cio-bridge/kafka';
+import type { OutgoingMessage } from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
-import {
-  type PredictionWebhook,
-  type ReportingWebhook,
-  type Validation,
-  validatePredictionWebhook,
-  validateReportingWebhook,
-} from '@cio-bridge/schemas';
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Registry } from 'prom-client';
-import { isSuppressingEvent, predictionMessage, reportingMessage, suppressOperation } from './messages';
-import { createWebhookMetrics, type Outcome, outcomeOfStatus, type PublishedKind } from './metrics';
+import { createWebhookMetrics, type Outcome, outcomeOfStatus } from './metrics';
 import { MemoryReplayStore, type ReplayStore } from './replay-store';
+import { type RouteTopics, routeWebhook } from './route';
 import { verifyWebhook, webhookId } from './signature';
 
 /** The part of `Publisher` the app needs: resolves once Kafka acknowledged (acks=all). */
@@ -32,7 +25,7 @@ export interface WebhookAppOptions {
   logger: Logger;
   registry: Registry;
   publisher: MessagePublisher;
-  topics: Pick<TopicNames, 'predictions' | 'reporting' | 'track'>;
+  topics: RouteTopics;
   /** CIO_WEBHOOK_SIGNING_KEYS: every key that may have signed a request (rotation) */
   signingKeys: readonly string[];
   /** how far the signed timestamp may be from now, past or future (default 300 s) */
@@ -45,6 +38,11 @@ export interface WebhookAppOptions {
   bodyLimitBytes?: number;
   /** how long an unconfirmed claim blocks a duplicate (covers the Kafka timeout; default 30 s) */
   claimTimeoutMs?: number;
+  /**
+   * WEBHOOK_PUBLISH_TIMEOUT_MS: the longest wait for Kafka's acknowledgement before
+   * answering 503, well inside Customer.io's 4 s timeout (default 2500)
+   */
+  publishTimeoutMs?: number;
   /** Retry-After of a 503, in seconds */
   retryAfterSeconds?: number;
   readiness?: ReadinessChecks;
@@ -53,38 +51,12 @@ export interface WebhookAppOptions {
 
 export const WEBHOOK_PATHS = ['/webhooks/customer-io', '/api/webhooks/customer-io'] as const;
 
-type Classified =
-  | { kind: 'prediction'; value: PredictionWebhook }
-  | { kind: 'reporting'; value: ReportingWebhook };
-
-function describe(errors: { pointer: string; message: string }[]): string {
-  return errors.map((e) => `${e.pointer || '/'} ${e.message}`).join('; ');
-}
-
-/**
- * A prediction webhook carries `user_id`/`predictions` (seed 2.2); everything else is
- * taken as a reporting event, whose schema then names what is missing.
- */
-function classify(body: unknown): Classified {
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new HttpError(400, 'the body must be a JSON object');
-  const isPrediction = 'predictions' in body || 'user_id' in body;
-  const result: Validation<PredictionWebhook> | Validation<ReportingWebhook> = isPrediction
-    ? validatePredictionWebhook(body)
-    : validateReportingWebhook(body);
-  const kind = isPrediction ? 'prediction' : 'reporting';
-  if (!result.ok)
-    throw new HttpError(400, `invalid ${kind} webhook: ${describe(result.errors)}`, result.errors);
-  return isPrediction
-    ? { kind: 'prediction', value: result.value as PredictionWebhook }
-    : { kind: 'reporting', value: result.value as ReportingWebhook };
-}
-
 /**
  * The webhook receiver: `POST /webhooks/customer-io` (and `/api/webhooks/customer-io`)
- * verifies Customer.io's signature on the raw body, validates, drops replays, publishes
- * to Kafka and answers 200 only once Kafka acknowledged (503 otherwise, so Customer.io
- * retries). Building it connects nothing.
+ * verifies Customer.io's signature on the raw body, drops replays, routes (route.ts),
+ * publishes to Kafka and answers 200 only once Kafka acknowledged (503 otherwise, so
+ * Customer.io retries). A correctly signed JSON body is never refused for its content:
+ * Customer.io would hold every later webhook behind it. Building it connects nothing.
  */
 export function createApp(options: WebhookAppOptions): Express {
   const {
@@ -98,6 +70,7 @@ export function createApp(options: WebhookAppOptions): Express {
     suppressOnBounce = false,
     bodyLimitBytes = 256 * 1024,
     claimTimeoutMs = 30_000,
+    publishTimeoutMs = 2_500,
     retryAfterSeconds = 5,
     readiness = {},
     now = Date.now,
@@ -151,17 +124,44 @@ export function createApp(options: WebhookAppOptions): Express {
     next();
   };
 
+  /** Resolves once every message is acknowledged; rejects after `publishTimeoutMs`. */
+  const publishAll = async (messages: { topic: string; message: OutgoingMessage }[]) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Kafka did not acknowledge within ${publishTimeoutMs} ms`)),
+        publishTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([
+        Promise.all(messages.map((m) => publisher.publish(m.topic, [m.message]))),
+        timeout,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
   const handle = async (req: Request, res: Response, _next: NextFunction) => {
     const raw = req.rawBody ?? Buffer.alloc(0);
-    const receivedAt = now();
-    let classified: Classified;
-    try {
-      classified = classify(req.body);
-    } catch (error) {
-      setOutcome(res, 'invalid');
-      throw error;
-    }
     const id = webhookId(raw);
+    const { classification, messages } = routeWebhook(
+      {
+        raw,
+        id,
+        timestamp: res.locals.signedTimestamp as number,
+        headers: {
+          timestamp: String(req.headers['x-cio-timestamp']),
+          signature: String(req.headers['x-cio-signature']),
+        },
+        receivedAtMs: now(),
+      },
+      req.body,
+      topics,
+      { suppressOnBounce },
+    );
+    const kind = classification.kind;
 
     let claim: Awaited<ReturnType<ReplayStore['claim']>>;
     try {
@@ -173,7 +173,7 @@ export function createApp(options: WebhookAppOptions): Express {
     }
     if (claim === 'accepted') {
       setOutcome(res, 'replayed');
-      logger.info({ webhook_id: id, kind: classified.kind }, 'webhook replayed: already published');
+      logger.info({ webhook_id: id, kind }, 'webhook replayed: already published');
       res.json({ status: 'replayed', webhook_id: id });
       return;
     }
@@ -182,29 +182,9 @@ export function createApp(options: WebhookAppOptions): Express {
       throw unavailable('the same webhook is being processed; retry later');
     }
 
-    const batches: { topic: string; kind: PublishedKind; message: OutgoingMessage }[] = [];
-    if (classified.kind === 'prediction') {
-      const signed = res.locals.signedTimestamp as number;
-      batches.push({
-        topic: topics.predictions,
-        kind: 'prediction',
-        message: predictionMessage(classified.value, signed, receivedAt, id),
-      });
-    } else {
-      batches.push({
-        topic: topics.reporting,
-        kind: 'reporting',
-        message: reportingMessage(classified.value, raw),
-      });
-      if (suppressOnBounce && isSuppressingEvent(classified.value)) {
-        const suppress = suppressOperation(classified.value, receivedAt);
-        if (suppress) batches.push({ topic: topics.track, kind: 'suppress', message: suppress });
-      }
-    }
-
     const endAck = metrics.kafkaAck.startTimer();
     try {
-      await Promise.all(batches.map((b) => publisher.publish(b.topic, [b.message])));
+      await publishAll(messages);
       endAck();
     } catch (error) {
       endAck();
@@ -215,16 +195,31 @@ export function createApp(options: WebhookAppOptions): Express {
       logger.warn({ err: error, webhook_id: id }, 'Kafka did not acknowledge the webhook');
       throw unavailable('Kafka did not acknowledge the webhook; retry later');
     }
-    for (const b of batches) metrics.published.inc({ kind: b.kind });
+    for (const m of messages) metrics.published.inc({ kind: m.kind });
     // Published: the answer is 200 even if remembering it fails (a replay then publishes again).
     await replayStore.confirm(id, replayWindowMs).catch((error: unknown) => {
       logger.warn({ err: error, webhook_id: id }, 'could not record the webhook for replay protection');
     });
+    if (classification.kind === 'quarantine') {
+      metrics.quarantined.inc({ kind: classification.of });
+      setOutcome(res, 'quarantined');
+      // The reason names fields and rules only, never values.
+      logger.warn(
+        { webhook_id: id, of: classification.of, reason: classification.reason },
+        'webhook quarantined',
+      );
+      res.json({ status: 'quarantined', webhook_id: id });
+      return;
+    }
+    if (classification.kind === 'reporting' && !classification.known) {
+      metrics.unknownKinds.inc();
+      logger.info(
+        { webhook_id: id },
+        'reporting event of an unknown object type or metric: published as received',
+      );
+    }
     setOutcome(res, 'accepted');
-    logger.debug(
-      { webhook_id: id, kind: classified.kind, topics: batches.map((b) => b.topic) },
-      'webhook published',
-    );
+    logger.debug({ webhook_id: id, kind, topics: messages.map((m) => m.topic) }, 'webhook published');
     res.json({ status: 'accepted', webhook_id: id });
   };
 

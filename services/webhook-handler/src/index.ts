@@ -1,4 +1,10 @@
 export { createApp, type MessagePublisher, WEBHOOK_PATHS, type WebhookAppOptions } from './app';
+export {
+  type Classification,
+  classifyWebhook,
+  QUARANTINE_KINDS,
+  type QuarantineKind,
+} from './classify';
 export { type WebhookEnv, webhookEnv } from './config';
 export {
   deterministicUlid,
@@ -20,4 +26,13 @@ export {
   ReplayStoreError,
   type ReplayStoreSetup,
 } from './replay-store';
+export {
+  parseBody,
+  QUARANTINE_HEADERS,
+  type RoutedMessage,
+  type RouteTopics,
+  type Routing,
+  routeWebhook,
+  type SignedWebhook,
+} from './route';
 export { computeSignature, signatureMatches, verifyWebhook, webhookId } from './signature';

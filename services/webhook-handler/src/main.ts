@@ -20,7 +20,7 @@ runMain(async () => {
 
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, ['predictions', 'reporting', 'track']));
+  await ensureTopics(admin, topicSpecs(topics, ['predictions', 'reporting', 'track', 'quarantine']));
   await admin.disconnect();
 
   const producer = createWebhookProducer(kafka);
@@ -41,6 +41,7 @@ runMain(async () => {
     toleranceSeconds: env.WEBHOOK_TOLERANCE_SECONDS,
     suppressOnBounce: env.WEBHOOK_SUPPRESS_ON_BOUNCE,
     bodyLimitBytes: env.WEBHOOK_MAX_BODY_BYTES,
+    publishTimeoutMs: env.WEBHOOK_PUBLISH_TIMEOUT_MS,
     replayStore: replay.store,
     readiness: { kafka: kafkaReadiness(kafka), ...replay.readiness },
   });

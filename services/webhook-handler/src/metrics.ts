@@ -1,8 +1,10 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { QUARANTINE_KINDS } from './classify';
 
 /** How a webhook request ended; each maps to one answer. */
 export const OUTCOMES = [
   'accepted', // 200, published
+  'quarantined', // 200, signed but invalid: published to the quarantine topic
   'replayed', // 200, already published within the window
   'bad_signature', // 401, missing or wrong signature or headers
   'stale', // 401, signed timestamp outside the tolerance
@@ -12,13 +14,15 @@ export const OUTCOMES = [
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
-export type PublishedKind = 'prediction' | 'reporting' | 'suppress';
+export type PublishedKind = 'prediction' | 'reporting' | 'suppress' | 'quarantine';
 
 export interface WebhookMetrics {
   requests: Counter<'outcome'>;
   duration: Histogram<'outcome'>;
   published: Counter<'kind'>;
   kafkaAck: Histogram;
+  quarantined: Counter<'kind'>;
+  unknownKinds: Counter;
 }
 
 export function createWebhookMetrics(registry: Registry): WebhookMetrics {
@@ -47,10 +51,23 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const quarantined = new Counter({
+    name: 'cio_bridge_webhook_quarantined_total',
+    help: 'Signed webhooks that failed validation, published to the quarantine topic, by what they looked like (prediction, reporting, unreadable)',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const unknownKinds = new Counter({
+    name: 'cio_bridge_webhook_unknown_kinds_total',
+    help: 'Reporting events of an object type or metric the schema does not list, published as received',
+    registers: [registry],
+  });
   // Every series exists from the start, so rates and alerts work before the first failure.
   for (const outcome of OUTCOMES) requests.inc({ outcome }, 0);
-  for (const kind of ['prediction', 'reporting', 'suppress'] as const) published.inc({ kind }, 0);
-  return { requests, duration, published, kafkaAck };
+  for (const kind of ['prediction', 'reporting', 'suppress', 'quarantine'] as const)
+    published.inc({ kind }, 0);
+  for (const kind of QUARANTINE_KINDS) quarantined.inc({ kind }, 0);
+  return { requests, duration, published, kafkaAck, quarantined, unknownKinds };
 }
 
 /** The outcome of an answer no handler labelled (errors raised by the body parser and the like). */
