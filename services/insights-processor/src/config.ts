@@ -11,6 +11,18 @@ const tableName = z
   );
 const columnName = z.string().regex(identifier, 'must be a column name ([A-Za-z_][A-Za-z0-9_]*)');
 
+const DURATION_UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** A duration like `7d`, `36h`, `90m` or `3600s` (a bare number is seconds), in milliseconds. */
+const duration = z
+  .string()
+  .trim()
+  .regex(/^\d{1,9}[smhd]?$/, 'must be a duration like 7d, 36h, 90m or 3600s')
+  .transform((text) => {
+    const unit = /[smhd]$/.test(text) ? (text.at(-1) as keyof typeof DURATION_UNITS_MS) : 's';
+    return Number.parseInt(text, 10) * DURATION_UNITS_MS[unit];
+  })
+  .refine((ms) => ms >= 60_000, 'must be at least one minute');
+
 /** The insights-processor's environment; `loadConfig(insightsEnv, process.env)` validates it. */
 export const insightsEnv = z.object({
   ...kafkaEnv,
@@ -39,6 +51,10 @@ export const insightsEnv = z.object({
    * batch of a fetch is done, so as many as the predictions topic has partitions
    */
   INSIGHTS_PARTITIONS_CONCURRENCY: integer(1, 64).prefault('6'),
+  /** how long a prediction for a user not in the users table waits in ai_features_pending */
+  INSIGHTS_PENDING_TTL: duration.prefault('7d'),
+  /** how often pending predictions are applied (users that appeared), expired and counted */
+  INSIGHTS_PENDING_SWEEP_SECONDS: integer(1, 86_400).prefault('60'),
 });
 
 export type InsightsConfig = z.infer<typeof insightsEnv>;

@@ -6,6 +6,7 @@ import {
   ensureTopics,
   kafkaReadiness,
   onShutdown,
+  Publisher,
   topicNamesFromEnv,
   topicSpecs,
 } from '@cio-bridge/kafka';
@@ -13,10 +14,12 @@ import { createLogger } from '@cio-bridge/logger';
 import {
   createApp,
   createInsightsMetrics,
+  createPendingSweeper,
   createPool,
   createWorker,
   insightsEnv,
   openStores,
+  PendingStore,
   runMigrations,
 } from '.';
 import { createMemoryCache, createRedisCache } from './cache';
@@ -51,11 +54,23 @@ runMain(async () => {
   const kafka = createKafka(kafkaClientOptions(config), logger);
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, ['predictions', 'reporting']));
+  await ensureTopics(admin, topicSpecs(topics, ['predictions', 'reporting', 'predictionsDlq']));
   await admin.disconnect();
 
   const registry = createRegistry('insights-processor');
   const metrics = createInsightsMetrics(registry);
+  // Dead letters: idempotent, acks=all, one request in flight (the Publisher's contract).
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const pending = new PendingStore(pool, users);
+  const sweeper = createPendingSweeper({
+    pending,
+    cache,
+    metrics,
+    logger,
+    ttlMs: config.INSIGHTS_PENDING_TTL,
+    intervalMs: config.INSIGHTS_PENDING_SWEEP_SECONDS * 1000,
+  });
   const worker = createWorker({
     consumer: createConsumer(kafka, {
       groupId: config.KAFKA_GROUP_ID,
@@ -63,8 +78,15 @@ runMain(async () => {
       // One fetch holds at most what the concurrent partitions write at once.
       maxBytes: config.KAFKA_MAX_BYTES_PER_PARTITION * config.INSIGHTS_PARTITIONS_CONCURRENCY,
     }),
-    topics: { predictions: topics.predictions, reporting: topics.reporting },
+    topics: {
+      predictions: topics.predictions,
+      reporting: topics.reporting,
+      predictionsDlq: topics.predictionsDlq,
+    },
+    groupId: config.KAFKA_GROUP_ID,
     users,
+    pending,
+    deadLetters: new Publisher({ producer }),
     reporting,
     cache,
     metrics,
@@ -72,6 +94,7 @@ runMain(async () => {
     partitionsConcurrently: config.INSIGHTS_PARTITIONS_CONCURRENCY,
   });
   await worker.start();
+  if (!users.upsert) sweeper.start();
 
   const app = createApp({
     users,
@@ -98,6 +121,8 @@ runMain(async () => {
     async () => {
       await closeServer(server);
       await worker.stop();
+      await sweeper.stop();
+      await producer.disconnect();
       await redis?.quit().catch(() => redis.disconnect());
       await pool.end();
     },

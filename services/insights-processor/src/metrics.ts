@@ -13,7 +13,7 @@ export function createInsightsMetrics(registry: Registry) {
     }),
     predictionsSkipped: new Counter({
       name: 'insights_predictions_skipped_total',
-      help: 'Prediction messages not written, by reason (invalid, unknown_user, rejected by the database)',
+      help: 'Prediction messages not written to the users table, by reason (invalid; pending: user not there yet; rejected by the database: dead-lettered)',
       labelNames: ['reason'],
       registers,
     }),
@@ -51,6 +51,32 @@ export function createInsightsMetrics(registry: Registry) {
     postgresAvailable: new Gauge({
       name: 'insights_postgres_available',
       help: '1 while batches are written, 0 while the consumer waits for Postgres',
+      registers,
+    }),
+    predictionsDeadLettered: new Counter({
+      name: 'cio_bridge_insights_predictions_dead_lettered_total',
+      help: 'Prediction messages the database rejected, published to the predictions dead-letter topic',
+      registers,
+    }),
+    pendingRows: new Gauge({
+      name: 'cio_bridge_insights_pending_predictions',
+      help: 'Rows in ai_features_pending: predictions waiting for their user to appear in the users table',
+      registers,
+    }),
+    pendingAdded: new Counter({
+      name: 'cio_bridge_insights_pending_added_total',
+      help: 'Users whose predictions of one batch were kept in ai_features_pending (user not in the users table yet)',
+      registers,
+    }),
+    pendingApplied: new Counter({
+      name: 'cio_bridge_insights_pending_applied_total',
+      help: 'Pending prediction rows applied once their user existed, by how (prediction: with the next prediction for the user; sweep)',
+      labelNames: ['via'],
+      registers,
+    }),
+    pendingExpired: new Counter({
+      name: 'cio_bridge_insights_pending_expired_total',
+      help: 'Pending prediction rows deleted after INSIGHTS_PENDING_TTL without their user appearing',
       registers,
     }),
     cacheHits: new Counter({ name: 'insights_cache_hits_total', help: 'Read API cache hits', registers }),

@@ -42,9 +42,16 @@ describe('migrations', () => {
     expect(await migrate()).toEqual([
       '20250101000001_ai_features_on_users',
       '20250101000002_cio_reporting_events',
+      '20250101000003_ai_features_pending',
     ]);
     expect(await tablesInSchema()).toEqual(
-      expect.arrayContaining(['cio_reporting_events', MIGRATIONS_TABLE, `${MIGRATIONS_TABLE}_lock`, 'users']),
+      expect.arrayContaining([
+        'ai_features_pending',
+        'cio_reporting_events',
+        MIGRATIONS_TABLE,
+        `${MIGRATIONS_TABLE}_lock`,
+        'users',
+      ]),
     );
     expect(await columns('users')).toEqual([
       { name: 'id', type: 'text', nullable: false, default: null },
@@ -111,7 +118,7 @@ describe('migrations', () => {
     expect(await columns('users')).toEqual(before);
     expect((await db.query('SELECT ai_features FROM users')).rows).toEqual([{ ai_features: { a: 1 } }]);
     const { rows } = await db.query(`SELECT count(*)::int AS n FROM ${MIGRATIONS_TABLE}`);
-    expect(rows).toEqual([{ n: 2 }]);
+    expect(rows).toEqual([{ n: 3 }]);
   });
 
   it('migrates a second users table when USERS_TABLE changes', async () => {
@@ -129,6 +136,7 @@ describe('migrations', () => {
     expect(results.flat().sort()).toEqual([
       '20250101000001_ai_features_on_users',
       '20250101000002_cio_reporting_events',
+      '20250101000003_ai_features_pending',
     ]);
   });
 

@@ -132,6 +132,30 @@ const reportingEvents: Migration = {
   },
 };
 
+/**
+ * 3. Predictions for users not (yet) in the users table wait here until the user
+ * exists, then are merged like any prediction; rows older than INSIGHTS_PENDING_TTL are
+ * deleted. `user_id` is the canonical user id (user-key.ts) as text.
+ */
+export const PENDING_TABLE = 'ai_features_pending';
+const pendingPredictions: Migration = {
+  name: '20250101000003_ai_features_pending',
+  async up(db) {
+    await db.raw(`CREATE TABLE IF NOT EXISTS ${PENDING_TABLE} (
+      id bigserial PRIMARY KEY,
+      user_id text NOT NULL,
+      predictions jsonb NOT NULL,
+      as_of jsonb NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    await db.raw(`CREATE INDEX IF NOT EXISTS ${PENDING_TABLE}_user ON ${PENDING_TABLE} (user_id)`);
+    await db.raw(`CREATE INDEX IF NOT EXISTS ${PENDING_TABLE}_created ON ${PENDING_TABLE} (created_at)`);
+  },
+  async down(db) {
+    await db.raw(`DROP TABLE IF EXISTS ${PENDING_TABLE}`);
+  },
+};
+
 /** The migrations in code, so they run from `dist` without a migrations directory. */
 class InsightsMigrationSource implements Knex.MigrationSource<Migration> {
   constructor(private readonly migrations: Migration[]) {}
@@ -177,7 +201,11 @@ export async function runMigrations(options: MigrateOptions): Promise<string[]> 
     tableName: MIGRATIONS_TABLE,
     // A migration done for a previous USERS_TABLE is not in the list any more; that is fine.
     disableMigrationsListValidation: true,
-    migrationSource: new InsightsMigrationSource([usersAiFeatures(options), reportingEvents]),
+    migrationSource: new InsightsMigrationSource([
+      usersAiFeatures(options),
+      reportingEvents,
+      pendingPredictions,
+    ]),
   };
   const deadline = Date.now() + lockTimeoutMs;
   try {

@@ -129,7 +129,7 @@ describe.each([
     expect(await processor.metric('insights_cache_misses_total')).toBe(missesBefore + 2);
   });
 
-  it('skips predictions for users not in the table and invalid messages, and goes on', async () => {
+  it('keeps predictions for users not in the table pending, skips invalid messages, and goes on', async () => {
     const skippedBefore = await processor.metric('insights_predictions_skipped_total');
     await produce(kafka, topics.predictions, [
       predictionMessage(5000, { churn_probability: 0.1 }, '2024-05-22T12:00:00Z'),
@@ -140,11 +140,15 @@ describe.each([
     await waitFor(
       async () => (await processor.metric('insights_predictions_skipped_total')) >= skippedBefore + 3,
     );
-    expect(await processor.metric('insights_predictions_skipped_total', { reason: 'unknown_user' })).toBe(1);
+    expect(await processor.metric('insights_predictions_skipped_total', { reason: 'pending' })).toBe(1);
     expect(await processor.metric('insights_predictions_skipped_total', { reason: 'invalid' })).toBe(2);
     expect((await stored(5)).ai_features).toEqual({ churn_probability: 0.3 });
     const { rows } = await processor.pool.query('SELECT count(*)::int AS n FROM users WHERE id = 5000');
     expect(rows).toEqual([{ n: 0 }]);
+    const pending = await processor.pool.query(
+      "SELECT predictions FROM ai_features_pending WHERE user_id = '5000'",
+    );
+    expect(pending.rows).toEqual([{ predictions: { churn_probability: 0.1 } }]);
   });
 
   it('leaves out only the message the database rejects, and writes the rest of its batch', async () => {

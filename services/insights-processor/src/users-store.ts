@@ -66,7 +66,7 @@ export class UsersStore {
     readonly key: UserKey,
     /** true on the minimal table this service created */
     readonly upsert: boolean,
-    keyColumn: string,
+    readonly keyColumn: string,
   ) {
     const t = quoteTable(table);
     const k = quoteIdent(keyColumn);

@@ -1,16 +1,24 @@
 import { type Logger, messageLogger } from '@cio-bridge/logger';
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { FeatureCache } from './cache';
+import { type MessagePublisher, predictionDeadLetter } from './dead-letter';
 import type { InsightsMetrics } from './metrics';
+import type { PendingStore } from './pending-store';
 import { collapse, type MergeRow, type Prediction, parsePrediction } from './prediction';
 import { parseReporting, type ReportingRow, type ReportingStore } from './reporting';
 import { isDataError } from './sql';
-import type { FeaturesRecord, MergeResult, UsersStore } from './users-store';
+import type { FeaturesRecord, UsersStore } from './users-store';
 
 export interface WorkerOptions {
   consumer: Consumer;
-  topics: { predictions: string; reporting: string };
+  topics: { predictions: string; reporting: string; predictionsDlq: string };
+  /** the consumer's group id, recorded on dead letters */
+  groupId: string;
   users: UsersStore;
+  /** where predictions for users not in the users table wait (not used when predictions create users) */
+  pending: PendingStore;
+  /** publishes to the predictions dead-letter topic */
+  deadLetters: MessagePublisher;
   reporting: ReportingStore;
   cache: FeatureCache;
   metrics: InsightsMetrics;
@@ -29,8 +37,24 @@ export interface Worker {
   check(): void;
 }
 
-type Dependency = 'postgres' | 'cache';
+type Dependency = 'postgres' | 'cache' | 'kafka';
 type BatchContext = Pick<EachBatchPayload, 'heartbeat' | 'pause' | 'isRunning' | 'isStale'>;
+
+/** A valid prediction and the message it came in. */
+interface Received {
+  prediction: Prediction;
+  message: KafkaMessage;
+}
+
+interface Merged {
+  /** the state of the users the batch found (changed or already up to date) */
+  records: FeaturesRecord[];
+  /** how many of them changed */
+  changed: number;
+  /** merge rows of users not in the table */
+  unknown: MergeRow[];
+  rejected: { item: Received; error: unknown }[];
+}
 
 /** The batch was handed back (stopping, or the partition moved): it is not committed. */
 const ABANDONED = Symbol('abandoned');
@@ -46,7 +70,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * the idempotent writes make harmless.
  */
 export function createWorker(options: WorkerOptions): Worker {
-  const { consumer, topics, users, reporting, cache, metrics, logger } = options;
+  const { consumer, topics, groupId, users, pending, deadLetters, reporting, cache, metrics, logger } =
+    options;
   const initialMs = options.retry?.initialMs ?? 250;
   const maxMs = options.retry?.maxMs ?? 10_000;
   const failing = new Map<Dependency, string>();
@@ -106,31 +131,73 @@ export function createWorker(options: WorkerOptions): Worker {
     }
   }
 
-  /** The batch in one statement; on a data error, row by row so only the bad rows are left out. */
-  async function merge(rows: MergeRow[]): Promise<MergeResult & { rejected: MergeRow[] }> {
-    try {
-      return { ...(await users.merge(rows)), rejected: [] };
-    } catch (error) {
-      if (!isDataError(error)) throw error;
-      if (rows.length === 1) {
-        logger.error({ userId: rows[0]?.k, err: error }, 'the database rejected a prediction: skipped');
-        return { changed: [], current: [], unknown: [], rejected: rows };
+  /**
+   * The batch in one statement; on a data error, row by row, and a rejected row that
+   * merged several messages of one user message by message (in offset order, as the
+   * collapse would have applied them), so only the messages the database rejects are
+   * left out, each with its error.
+   */
+  async function merge(predictions: Received[]): Promise<Merged> {
+    const merged: Merged = { records: [], changed: 0, unknown: [], rejected: [] };
+    const byUser = new Map<string, Received[]>();
+    for (const item of predictions) {
+      const list = byUser.get(item.prediction.userId);
+      if (list) list.push(item);
+      else byUser.set(item.prediction.userId, [item]);
+    }
+    const rows = collapse(predictions.map((item) => item.prediction));
+    for (const { row, error } of await mergeRows(rows, merged)) {
+      const messages = byUser.get(row.k) ?? [];
+      if (messages.length === 1) {
+        merged.rejected.push({ item: messages[0]!, error });
+        continue;
+      }
+      for (const item of messages) {
+        for (const one of await mergeRows(collapse([item.prediction]), merged))
+          merged.rejected.push({ item, error: one.error });
       }
     }
-    const total: MergeResult & { rejected: MergeRow[] } = {
-      changed: [],
-      current: [],
-      unknown: [],
-      rejected: [],
-    };
-    for (const row of rows) {
-      const one = await merge([row]);
-      total.changed.push(...one.changed);
-      total.current.push(...one.current);
-      total.unknown.push(...one.unknown);
-      total.rejected.push(...one.rejected);
+    return merged;
+  }
+
+  /** Merges rows into `into`; returns the rows the database rejected (bisecting to single rows). */
+  async function mergeRows(rows: MergeRow[], into: Merged): Promise<{ row: MergeRow; error: unknown }[]> {
+    if (rows.length === 0) return [];
+    try {
+      const result = await users.merge(rows);
+      into.records.push(...result.changed, ...result.current);
+      into.changed += result.changed.length;
+      const unknown = new Set(result.unknown);
+      into.unknown.push(...rows.filter((row) => unknown.has(row.k)));
+      return [];
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      if (rows.length === 1) return [{ row: rows[0]!, error }];
     }
-    return total;
+    const rejected: { row: MergeRow; error: unknown }[] = [];
+    for (const row of rows) rejected.push(...(await mergeRows([row], into)));
+    return rejected;
+  }
+
+  /**
+   * Keeps the predictions of users not in the table, and applies what already waited
+   * for the users this batch found. A data error here leaves the rows to the sweep and
+   * the TTL rather than holding the partition.
+   */
+  async function settlePending(merged: Merged, where: Record<string, unknown>): Promise<FeaturesRecord[]> {
+    if (users.upsert) return [];
+    await pending.add(merged.unknown);
+    if (merged.unknown.length > 0) metrics.pendingAdded.inc(merged.unknown.length);
+    if (!pending.mayHoldRows) return [];
+    try {
+      const applied = await pending.applyFor(merged.records.map((record) => record.userId));
+      if (applied.rows > 0) metrics.pendingApplied.inc({ via: 'prediction' }, applied.rows);
+      return applied.records;
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      logger.error({ ...where, err: error }, 'the database rejected pending predictions: left to expire');
+      return [];
+    }
   }
 
   async function insertReporting(rows: ReportingRow[]): Promise<{ stored: number; rejected: number }> {
@@ -163,37 +230,70 @@ export function createWorker(options: WorkerOptions): Worker {
 
   async function predictionsBatch({ batch, ...ctx }: EachBatchPayload): Promise<boolean> {
     const { topic, partition, messages } = batch;
-    const valid: Prediction[] = [];
+    const valid: Received[] = [];
     for (const message of messages) {
       const parsed = parsePrediction(message.value, users.key);
-      if (parsed.ok) valid.push(parsed.prediction);
+      if (parsed.ok) valid.push({ prediction: parsed.prediction, message });
       else {
         metrics.predictionsSkipped.inc({ reason: 'invalid' });
         invalid(topic, partition, message, parsed.field, parsed.reason);
       }
     }
     const where = { topic, partition, offset: batch.firstOffset() };
-    const rows = collapse(valid);
-    const result = await persistently('postgres', () => merge(rows), ctx, where);
+    const result = await persistently(
+      'postgres',
+      async () => {
+        const merged = await merge(valid);
+        return { merged, applied: await settlePending(merged, where) };
+      },
+      ctx,
+      where,
+    );
     if (result === ABANDONED) return false;
-    const records: FeaturesRecord[] = [...result.changed, ...result.current];
+    const { merged, applied } = result;
+
+    // What the database rejected is on the dead-letter topic before the offset moves on.
+    if (merged.rejected.length > 0) {
+      const letters = merged.rejected.map(({ item, error }) =>
+        predictionDeadLetter(
+          { topic, partition, message: item.message, consumerGroup: groupId },
+          error,
+          Date.now(),
+        ),
+      );
+      const published = await persistently(
+        'kafka',
+        () => deadLetters.publish(topics.predictionsDlq, letters),
+        ctx,
+        where,
+      );
+      if (published === ABANDONED) return false;
+      for (const { item, error } of merged.rejected) {
+        messageLogger(logger, { topic, partition, offset: item.message.offset }).error(
+          { sqlState: (error as { code?: string }).code, dlq: topics.predictionsDlq },
+          'the database rejected a prediction: dead-lettered',
+        );
+      }
+      metrics.predictionsDeadLettered.inc(merged.rejected.length);
+      metrics.predictionsSkipped.inc({ reason: 'rejected' }, merged.rejected.length);
+    }
+
+    const records: FeaturesRecord[] = [...merged.records, ...applied];
     if ((await persistently('cache', () => cache.offer(records), ctx, where)) === ABANDONED) return false;
 
-    const perUser = new Map<string, number>();
-    for (const { userId } of valid) perUser.set(userId, (perUser.get(userId) ?? 0) + 1);
-    const count = (ids: Iterable<string>) => [...ids].reduce((sum, id) => sum + (perUser.get(id) ?? 0), 0);
-    const unknown = count(result.unknown);
-    const rejected = count(result.rejected.map((row) => row.k));
-    if (unknown > 0) {
-      metrics.predictionsSkipped.inc({ reason: 'unknown_user' }, unknown);
-      logger.warn(
-        { ...where, users: result.unknown.length, messages: unknown, table: users.table },
-        'predictions for users not in the users table skipped',
+    const unknownUsers = new Set(merged.unknown.map((row) => row.k));
+    const waiting = valid.filter(
+      (item) => unknownUsers.has(item.prediction.userId) && !merged.rejected.some((r) => r.item === item),
+    ).length;
+    if (waiting > 0) {
+      metrics.predictionsSkipped.inc({ reason: 'pending' }, waiting);
+      logger.info(
+        { ...where, users: unknownUsers.size, messages: waiting, table: users.table },
+        'predictions for users not in the users table kept in ai_features_pending',
       );
     }
-    if (rejected > 0) metrics.predictionsSkipped.inc({ reason: 'rejected' }, rejected);
-    metrics.predictionsPersisted.inc(valid.length - unknown - rejected);
-    metrics.usersUpdated.inc(result.changed.length);
+    metrics.predictionsPersisted.inc(valid.length - waiting - merged.rejected.length);
+    metrics.usersUpdated.inc(merged.changed);
     return true;
   }
 

@@ -1,5 +1,5 @@
 import { createRegistry } from '@cio-bridge/http';
-import { createConsumer, createKafka } from '@cio-bridge/kafka';
+import { createConsumer, createKafka, Publisher } from '@cio-bridge/kafka';
 import { testKafkaBrokers, testLogger, uniqueName } from '@cio-bridge/testkit';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
@@ -10,6 +10,8 @@ import { createMemoryCache, createRedisCache, type FeatureCache } from '../cache
 import { createPool, openStores } from '../db';
 import { createInsightsMetrics } from '../metrics';
 import { runMigrations } from '../migrations';
+import { PendingStore } from '../pending-store';
+import { createPendingSweeper, type PendingSweeper } from '../pending-sweep';
 import type { UsersStore } from '../users-store';
 import { createWorker, type Worker } from '../worker';
 
@@ -21,6 +23,8 @@ export interface TestProcessor {
   cache: FeatureCache;
   registry: Registry;
   groupId: string;
+  pending: PendingStore;
+  sweeper: PendingSweeper;
   /** the summed value of a counter (optionally only samples with these labels) */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   stop(): Promise<void>;
@@ -28,12 +32,14 @@ export interface TestProcessor {
 
 export interface TestProcessorOptions {
   databaseUrl: string;
-  topics: { predictions: string; reporting: string };
+  topics: { predictions: string; reporting: string; predictionsDlq: string };
   redis?: Redis;
   brokers?: string[];
   table?: string;
   keyColumn?: string;
   retry?: { initialMs?: number; maxMs?: number };
+  /** the sweep runs only when asked (`sweeper.runOnce()`) unless an interval is given */
+  pending?: { sweepIntervalMs?: number; ttlMs?: number };
 }
 
 /** The composition of main.ts, in-process, on the given database, topics and cache. */
@@ -53,10 +59,24 @@ export async function startTestProcessor(options: TestProcessorOptions): Promise
   const registry = createRegistry('insights-processor');
   const groupId = uniqueName('insights');
   const metrics = createInsightsMetrics(registry);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const pending = new PendingStore(pool, users);
+  const sweeper = createPendingSweeper({
+    pending,
+    cache,
+    metrics,
+    logger,
+    ttlMs: options.pending?.ttlMs ?? 7 * 86_400_000,
+    intervalMs: options.pending?.sweepIntervalMs ?? 60_000,
+  });
   const worker = createWorker({
     consumer: createConsumer(kafka, { groupId, maxWaitTimeInMs: 100 }),
     topics: options.topics,
+    groupId,
     users,
+    pending,
+    deadLetters: new Publisher({ producer }),
     reporting,
     cache,
     metrics,
@@ -77,6 +97,7 @@ export async function startTestProcessor(options: TestProcessorOptions): Promise
     },
   });
   await worker.start();
+  if (options.pending?.sweepIntervalMs) sweeper.start();
   return {
     app,
     worker,
@@ -85,6 +106,8 @@ export async function startTestProcessor(options: TestProcessorOptions): Promise
     cache,
     registry,
     groupId,
+    pending,
+    sweeper,
     async metric(name, labels = {}) {
       const metric = registry.getSingleMetric(name);
       if (!metric) throw new Error(`no metric ${name}`);
@@ -97,6 +120,8 @@ export async function startTestProcessor(options: TestProcessorOptions): Promise
     },
     async stop() {
       await worker.stop();
+      await sweeper.stop();
+      await producer.disconnect();
       await pool.end();
     },
   };
