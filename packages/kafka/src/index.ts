@@ -11,6 +11,7 @@ export {
   type TopicKey,
   type TopicNames,
   type TopicSpec,
+  topicEnvVariable,
   topicNamesFromEnv,
   topicSpecs,
 } from './topics';

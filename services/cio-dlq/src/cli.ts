@@ -6,6 +6,7 @@ import type { CommandContext } from './commands/io';
 import { listCommand } from './commands/list';
 import { purgeCommand } from './commands/purge';
 import { replayCommand } from './commands/replay';
+import { registerReroute } from './commands/reroute';
 import { showCommand } from './commands/show';
 import { statsCommand } from './commands/stats';
 import { type CliDeps, loadCliConfig, Session, terminalConfirm } from './context';
@@ -302,6 +303,8 @@ export async function runCli(args: string[], deps: CliDeps): Promise<number> {
         reason: options.reason,
       });
     });
+
+  registerReroute(program, context, (code) => (exitCode = code));
 
   for (const command of program.commands) command.addHelpText('after', EXIT_CODES_HELP);
   const named = args.find((arg) => !arg.startsWith('-'));
