@@ -64,10 +64,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Consumes predictions and reporting events in batches (one kafkajs batch per
  * partition). Each batch is one statement; its offsets are resolved, and so committed,
- * only after Postgres committed it and the cache holds the result. While Postgres (or
- * Redis) fails, the partition is paused and the same batch retried with backoff, so
- * nothing is skipped; a batch handed back on stop or rebalance is redelivered, which
- * the idempotent writes make harmless.
+ * only after Postgres committed it, what the database rejected is on the predictions
+ * dead-letter topic, predictions of users not in the table wait in ai_features_pending,
+ * and the cache holds the result. While Postgres (or Redis, or Kafka for dead letters)
+ * fails, the partition is paused and the same batch retried with backoff, so nothing is
+ * skipped; a batch handed back on stop or rebalance is redelivered, which the
+ * idempotent writes make harmless.
  */
 export function createWorker(options: WorkerOptions): Worker {
   const { consumer, topics, groupId, users, pending, deadLetters, reporting, cache, metrics, logger } =
