@@ -11,6 +11,7 @@ import {
   topicSpecs,
 } from '@cio-bridge/kafka';
 import { createLogger } from '@cio-bridge/logger';
+import { Partitioners } from 'kafkajs';
 import {
   createApp,
   createInsightsMetrics,
@@ -60,7 +61,11 @@ runMain(async () => {
   const registry = createRegistry('insights-processor');
   const metrics = createInsightsMetrics(registry);
   // Dead letters: idempotent, acks=all, one request in flight (the Publisher's contract).
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   const pending = new PendingStore(pool, users);
   const sweeper = createPendingSweeper({

@@ -3,6 +3,7 @@ import { createConsumer, createKafka, Publisher } from '@cio-bridge/kafka';
 import { testKafkaBrokers, testLogger, uniqueName } from '@cio-bridge/testkit';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
+import { Partitioners } from 'kafkajs';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import { createApp } from '../app';
@@ -59,7 +60,11 @@ export async function startTestProcessor(options: TestProcessorOptions): Promise
   const registry = createRegistry('insights-processor');
   const groupId = uniqueName('insights');
   const metrics = createInsightsMetrics(registry);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   const pending = new PendingStore(pool, users);
   const sweeper = createPendingSweeper({
