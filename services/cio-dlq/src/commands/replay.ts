@@ -180,10 +180,14 @@ export async function runReplay(ctx: CommandContext, options: ReplayOptions): Pr
       ...(interrupted ? { interrupted: true } : {}),
     },
   };
-  const publisher = await ctx.session.publisher();
-  await publisher.publish(topics.audit, [auditMessage(audit)]).catch((error: Error) => {
-    failure ??= error;
-  });
+  try {
+    // Interrupted before the first chunk: the audit topic may not exist yet.
+    if (!stateTopicsReady) await ctx.session.ensureStateTopics(ctx.dlqTopic);
+    const publisher = await ctx.session.publisher();
+    await publisher.publish(topics.audit, [auditMessage(audit)]);
+  } catch (error) {
+    failure ??= error as Error;
+  }
 
   const of = expected === undefined ? '' : ` of ${expected.toLocaleString('en-US')}`;
   if (interrupted && !failure) {

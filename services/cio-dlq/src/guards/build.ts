@@ -1,4 +1,4 @@
-import { REPLAYED_FROM_HEADER } from '@cio-bridge/contracts';
+import { DLQ_HEADERS, REPLAYED_FROM_HEADER } from '@cio-bridge/contracts';
 import { headerString } from '@cio-bridge/kafka';
 import { type DlqEntry, readEntry } from '../dlq-entry';
 import { type Filter, matches } from '../filter';
@@ -6,6 +6,7 @@ import type { RawMessage, TopicSource } from '../kafka/topic-source';
 import { snapshotOf } from '../kafka/topic-source';
 import { describeOperation } from '../operation';
 import type { HandledState } from '../state';
+import { toMillis } from '../time';
 import { type Candidate, guardedKind, PersonHistory } from './history';
 import { type Position, PositionTable, UNKNOWN_TOPIC } from './positions';
 
@@ -21,21 +22,31 @@ export interface Guards {
   pending: number;
 }
 
+const header = (raw: RawMessage, name: string) => headerString(raw.headers, name);
+
+const offsetOf = (value: string | undefined) =>
+  value !== undefined && /^\d+$/.test(value.trim()) ? Number(value) : undefined;
+
 /** The position a dead letter's operation entered the pipeline at (see Position). */
-function originalPosition(entry: DlqEntry, positions: PositionTable): Position {
-  const copied = positions.resolve(entry.replayedFrom);
+function originalPosition(raw: RawMessage, positions: PositionTable): Position {
+  const copied = positions.resolve(header(raw, REPLAYED_FROM_HEADER));
   if (copied) return copied;
-  const f = entry.failure;
-  const recordTime = f.originalTimestamp ?? entry.time;
-  if (f.originalTopic === undefined || f.originalPartition === undefined || f.originalOffset === undefined)
+  const topic = header(raw, DLQ_HEADERS.originalTopic) || undefined;
+  const partition = offsetOf(header(raw, DLQ_HEADERS.originalPartition));
+  const offset = offsetOf(header(raw, DLQ_HEADERS.originalOffset));
+  const recordTime = toMillis(header(raw, DLQ_HEADERS.originalTimestamp)) ?? Number(raw.timestamp);
+  if (topic === undefined || partition === undefined || offset === undefined)
     return { topic: UNKNOWN_TOPIC, partition: 0, offset: 0, recordTime };
-  return {
-    topic: positions.topicIndex(f.originalTopic),
-    partition: f.originalPartition,
-    offset: Number(f.originalOffset),
-    recordTime,
-  };
+  return { topic: positions.topicIndex(topic), partition, offset, recordTime };
 }
+
+// Identifies, deletes and suppresses all carry an `action`; a value without the
+// word is none of them and, without a filter, need not be parsed.
+const ACTION = Buffer.from('"action"');
+const mayBeGuarded = (value: Buffer | null) => value?.includes(ACTION) === true;
+
+const hasCriteria = (filter: Filter) =>
+  Object.entries(filter).some(([name, value]) => name !== 'limit' && value !== undefined);
 
 /** What a guard compares of a dead letter. */
 export function candidateOf(entry: DlqEntry, guards: Guards): Candidate {
@@ -86,33 +97,38 @@ export async function buildGuards(
   const keys = new Set<string>();
   // per original topic and partition, the earliest position of a pending match
   const earliest = new Map<string, { topic: number; partition: number; offset: number }>();
-  const unfiltered = { ...filter, limit: undefined };
 
+  const lean = !hasCriteria(filter);
   for await (const run of source.readRuns(dlqTopic, { to: guards.snapshot })) {
     for (const raw of run) {
-      const entry = readEntry(raw);
-      const position = originalPosition(entry, positions);
+      // Without a filter only identifies, deletes and suppresses need their value parsed.
+      const entry = lean ? undefined : readEntry(raw);
+      const op = entry?.operation ?? (mayBeGuarded(raw.value) ? describeOperation(raw.value) : undefined);
+      const key = raw.key === null ? null : raw.key.toString('utf8');
+      const coordinate = `${raw.partition}:${raw.offset}`;
+      const position = originalPosition(raw, positions);
       positions.set(raw.partition, raw.offset, position);
-      const handled = state.byCoordinate.get(entry.coordinate);
-      const kind = guardedKind(entry.operation.action);
-      if (kind && entry.key !== null) {
+      const handled = state.byCoordinate.get(coordinate);
+      const kind = op && guardedKind(op.action);
+      if (op && kind && key !== null) {
         const replayed = handled?.status === 'replayed';
-        history.add(entry.key, {
+        history.add(key, {
           kind,
-          action: entry.operation.action,
+          action: op.action,
           position,
-          opTime: entry.operation.time ?? Number.NaN,
-          operationId: entry.operation.id,
+          opTime: op.time ?? Number.NaN,
+          operationId: op.id,
           delivered: replayed,
           replayedAt: replayed ? Date.parse(handled.last.at) : Number.NaN,
-          where: `${dlqTopic} ${entry.coordinate} (dead letter${replayed ? ', replayed' : ''})`,
+          where: `${dlqTopic} ${coordinate} (dead letter${replayed ? ', replayed' : ''})`,
         });
       }
-      if (handled || !matches(unfiltered, entry)) continue;
+      if (handled || (entry && !matches(filter, entry))) continue;
       guards.pending++;
-      if (entry.failure.originalTopic !== undefined) guards.originalTopics.add(entry.failure.originalTopic);
-      if (entry.key === null || position.topic === UNKNOWN_TOPIC) continue;
-      keys.add(entry.key);
+      const originalTopic = header(raw, DLQ_HEADERS.originalTopic);
+      if (originalTopic) guards.originalTopics.add(originalTopic);
+      if (key === null || position.topic === UNKNOWN_TOPIC) continue;
+      keys.add(key);
       const id = `${position.topic}:${position.partition}`;
       const seen = earliest.get(id);
       if (!seen || position.offset < seen.offset) earliest.set(id, position);
@@ -162,7 +178,10 @@ function recordDelivered(
   const kind = guardedKind(op.action);
   if (!kind) return;
   const replayedFrom = headerString(m.headers, REPLAYED_FROM_HEADER);
-  const position = guards.positions.resolve(replayedFrom) ?? {
+  const copied = guards.positions.resolve(replayedFrom);
+  // A copy of a dead letter retention removed: its mark (read above) stands for it.
+  if (!copied && replayedFrom?.startsWith(`${guards.positions.dlqTopic}:`)) return;
+  const position = copied ?? {
     topic: topicIndex,
     partition: m.partition,
     offset: Number(m.offset),

@@ -30,6 +30,16 @@ export interface ExecuteResult {
   seconds: number;
 }
 
+/** At most this many chunks wait for the broker: enough to keep the producer busy, few enough to stay small. */
+const CHUNKS_IN_FLIGHT = 3;
+
+/** What is kept of a message to replay until its chunk is acknowledged: the copy and its mark. */
+interface Outgoing {
+  target: string;
+  message: OutgoingMessage;
+  mark: HandledMark;
+}
+
 /** What the guards need of a replayed identify, delete or suppress once retention removed its dead letter. */
 function markOf(item: PlanItem, options: ExecuteOptions, at: string): HandledMark {
   const { entry } = item;
@@ -77,17 +87,17 @@ export async function executeReplay(
   let failure: Error | undefined;
   const inflight: Promise<void>[] = [];
 
-  const flush = async (chunk: PlanItem[]) => {
+  const flush = async (chunk: Outgoing[]) => {
     const publisher = await options.publisher();
     if (limiter) await limiter.take(chunk.length);
     const byTopic = new Map<string, OutgoingMessage[]>();
-    for (const item of chunk) {
-      const list = byTopic.get(item.target!) ?? [];
-      list.push(replayMessage(item.entry.raw, options.dlqTopic, item.replayCount));
-      byTopic.set(item.target!, list);
+    for (const { target, message } of chunk) {
+      const list = byTopic.get(target) ?? [];
+      list.push(message);
+      byTopic.set(target, list);
     }
     const at = new Date(options.now + (options.clock.now() - started)).toISOString();
-    const marks = markRecords(chunk.map((item) => markOf(item, options, at)));
+    const marks = markRecords(chunk.map(({ mark }) => ({ ...mark, at })));
     const done = Promise.all([...byTopic].map(([topic, messages]) => publisher.publish(topic, messages)))
       .then(() => publisher.publish(options.stateTopic, marks))
       .then(
@@ -100,17 +110,22 @@ export async function executeReplay(
         },
       );
     inflight.push(done);
-    if (inflight.length >= 8) await inflight.shift();
+    if (inflight.length >= CHUNKS_IN_FLIGHT) await inflight.shift();
   };
 
-  let chunk: PlanItem[] = [];
+  let chunk: Outgoing[] = [];
   const halted = () => failure !== undefined || options.stopped();
   try {
     outer: for await (const run of runs) {
       for (const item of run) {
         if (halted()) break outer;
         if (item.skip) continue;
-        chunk.push(item);
+        // Only the copy and the mark outlive the plan's item (not the parsed entry).
+        chunk.push({
+          target: item.target!,
+          message: replayMessage(item.entry.raw, options.dlqTopic, item.replayCount),
+          mark: markOf(item, options, ''),
+        });
         if (chunk.length >= chunkSize) {
           await flush(chunk);
           chunk = [];

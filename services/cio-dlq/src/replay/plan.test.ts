@@ -167,6 +167,30 @@ describe('the stale-identify guard', () => {
     }
   });
 
+  it('places a copy whose dead letter retention removed at the position its mark recorded', async () => {
+    const w = world();
+    // An older identify was dead-lettered, replayed, and its dead letter is gone: only
+    // its mark and its copy (later in the track topic) remain.
+    w.delivered('p1', { id: 'gone', action: 'identify' });
+    w.state.add({
+      status: 'replayed',
+      dlqTopic: DLQ,
+      partition: 0,
+      offset: '99',
+      run: 'r0',
+      by: 'test',
+      at: new Date(T0).toISOString(),
+      operationId: 'gone',
+      action: 'identify',
+      key: 'p1',
+      original: `${TRACK}:0:0`,
+      originalTime: T0,
+    });
+    w.failed('p1', { id: 'b', action: 'identify' });
+    w.delivered('p1', { id: 'gone', action: 'identify' }, { 'x-replayed-from': `${DLQ}:0:99` });
+    expect((await plan(w)).verdicts).toEqual({ b: 'replay' });
+  });
+
   it('does not count a newer identify that failed too: both go, in order', async () => {
     const w = world();
     w.failed('p1', { id: 'a', action: 'identify' });
