@@ -48,6 +48,10 @@ const mayBeGuarded = (value: Buffer | null) => value?.includes(ACTION) === true;
 const hasCriteria = (filter: Filter) =>
   Object.entries(filter).some(([name, value]) => name !== 'limit' && value !== undefined);
 
+/** A dead letter's original position, its copy's original's when it is the dead letter of a replayed copy. */
+export const positionOf = (raw: RawMessage, guards: Guards): Position =>
+  originalPosition(raw, guards.positions);
+
 /** What a guard compares of a dead letter. */
 export function candidateOf(entry: DlqEntry, guards: Guards): Candidate {
   return {
@@ -55,7 +59,7 @@ export function candidateOf(entry: DlqEntry, guards: Guards): Candidate {
     action: entry.operation.action,
     operationId: entry.operation.id,
     opTime: entry.operation.time,
-    position: guards.positions.get(entry.partition, entry.offset),
+    position: originalPosition(entry.raw, guards.positions),
     deadLetteredAt: entry.time,
   };
 }
@@ -85,7 +89,12 @@ export async function buildGuards(
   filter: Filter,
 ): Promise<Guards> {
   const ranges = await source.ranges(dlqTopic);
-  const positions = new PositionTable(dlqTopic, ranges);
+  // Only replayed dead letters have copies that name them.
+  const positions = new PositionTable(
+    dlqTopic,
+    ranges,
+    (coordinate) => state.byCoordinate.get(coordinate)?.status === 'replayed',
+  );
   const history = new PersonHistory(positions);
   const guards: Guards = {
     history,
@@ -136,7 +145,7 @@ export async function buildGuards(
   }
 
   for (const mark of state.marks()) {
-    if (positions.get(mark.partition, mark.offset) || !mark.key || !mark.action) continue;
+    if (positions.inSnapshot(mark.partition, mark.offset) || !mark.key || !mark.action) continue;
     const kind = guardedKind(mark.action);
     const position = parsePosition(positions, mark.original, mark.originalTime ?? Number.NaN);
     if (!kind || !position) continue;

@@ -18,33 +18,24 @@ export interface Position {
 export const UNKNOWN_TOPIC = -1;
 
 /**
- * The original position of every dead letter of one snapshot of the dead-letter
- * topic, in flat typed arrays (24 bytes a message), so a copy's `x-replayed-from`
- * can be resolved to its original without keeping the dead letters.
+ * Topic names as small numbers, and the original positions of the dead letters
+ * cio-dlq replayed before: a copy names its dead letter (`x-replayed-from`), and
+ * counts at that dead letter's original position. Nothing is kept for the others;
+ * their position is read off their own headers when needed.
  */
 export class PositionTable {
   private readonly names: string[] = [];
   private readonly indexes = new Map<string, number>();
-  private readonly partitions = new Map<
-    number,
-    { low: number; topic: Int32Array; partition: Int32Array; offset: Float64Array; time: Float64Array }
-  >();
+  private readonly kept = new Map<string, Position>();
+  private readonly ranges: Map<number, { low: bigint; high: bigint }>;
 
   constructor(
     readonly dlqTopic: string,
     ranges: PartitionRange[],
+    /** whether to keep the position of the dead letter at this `partition:offset` */
+    private readonly keep: (coordinate: string) => boolean,
   ) {
-    for (const r of ranges) {
-      const size = Math.max(0, Number(BigInt(r.high) - BigInt(r.low)));
-      const topic = new Int32Array(size).fill(UNKNOWN_TOPIC - 1);
-      this.partitions.set(r.partition, {
-        low: Number(r.low),
-        topic,
-        partition: new Int32Array(size),
-        offset: new Float64Array(size),
-        time: new Float64Array(size),
-      });
-    }
+    this.ranges = new Map(ranges.map((r) => [r.partition, { low: BigInt(r.low), high: BigInt(r.high) }]));
   }
 
   topicIndex(name: string): number {
@@ -62,20 +53,23 @@ export class PositionTable {
   }
 
   set(partition: number, offset: string, position: Position): void {
-    const p = this.partitions.get(partition);
-    const i = Number(offset) - (p?.low ?? 0);
-    if (!p || i < 0 || i >= p.topic.length) return;
-    p.topic[i] = position.topic;
-    p.partition[i] = position.partition;
-    p.offset[i] = position.offset;
-    p.time[i] = position.recordTime;
+    const coordinate = `${partition}:${offset}`;
+    if (this.keep(coordinate)) this.kept.set(coordinate, position);
   }
 
   get(partition: number, offset: string): Position | undefined {
-    const p = this.partitions.get(partition);
-    const i = Number(offset) - (p?.low ?? 0);
-    if (!p || i < 0 || i >= p.topic.length || p.topic[i]! < UNKNOWN_TOPIC) return undefined;
-    return { topic: p.topic[i]!, partition: p.partition[i]!, offset: p.offset[i]!, recordTime: p.time[i]! };
+    return this.kept.get(`${partition}:${offset}`);
+  }
+
+  /** Whether the dead letter at `partition`:`offset` is part of the snapshot (not removed by retention). */
+  inSnapshot(partition: number, offset: string): boolean {
+    const range = this.ranges.get(partition);
+    return (
+      range !== undefined &&
+      /^\d+$/.test(offset) &&
+      BigInt(offset) >= range.low &&
+      BigInt(offset) < range.high
+    );
   }
 
   /** The dead letter `x-replayed-from` names (`<dlq topic>:<partition>:<offset>`), when it is in this table. */

@@ -1,5 +1,5 @@
 import type { OutgoingMessage, Publisher } from '@cio-bridge/kafka';
-import type { Guards } from '../guards/build';
+import { type Guards, positionOf } from '../guards/build';
 import { guardedKind } from '../guards/history';
 import type { Clock } from '../rate-limiter';
 import { RateLimiter } from '../rate-limiter';
@@ -57,11 +57,11 @@ function markOf(item: PlanItem, options: ExecuteOptions, at: string): HandledMar
     replayCount: item.replayCount,
   };
   if (guardedKind(entry.operation.action) && entry.key !== null) {
-    const position = options.guards.positions.get(entry.partition, entry.offset);
-    const topic = position && options.guards.positions.topicName(position.topic);
+    const position = positionOf(entry.raw, options.guards);
+    const topic = options.guards.positions.topicName(position.topic);
     mark.key = entry.key;
     mark.operationTime = entry.operation.time;
-    if (position && topic !== undefined) {
+    if (topic !== undefined) {
       mark.original = `${topic}:${position.partition}:${position.offset}`;
       mark.originalTime = position.recordTime;
     }
