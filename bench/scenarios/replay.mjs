@@ -6,6 +6,9 @@
 // Baselines, measured in the same run: a kafkajs consumer group reading the same
 // topic to its end (for list), and a bare kafkajs producer publishing the same
 // messages in 1,000-message acks=all batches (for replay).
+// A large case (1,000,000 dead letters; BENCH_DLQ_LARGE sets another size, 0 skips
+// it) measures that memory stays flat: replay's peak RSS and RSS per message, its
+// rate, and list's and stats' peak RSS at the same size, each once.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,6 +20,7 @@ const { Kafka, logLevel, Partitioners } = require('kafkajs');
 
 const LIST_MESSAGES = 100_000;
 const REPLAY_MESSAGES = 30_000;
+const LARGE_MESSAGES = Number(process.env.BENCH_DLQ_LARGE ?? 1_000_000);
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const cli = join(root, 'services/cio-dlq/bin/cio-dlq.js');
 
@@ -58,6 +62,32 @@ async function fill(producer, topic, trackTopic, count) {
     for (let i = start; i < Math.min(count, start + 2_000); i++) messages.push(deadLetter(i, trackTopic));
     await producer.send({ topic, acks: -1, messages });
   }
+}
+
+/** Fills fast, as a bare producer would: 5,000-message batches, four in flight, leader acks. */
+async function fillFast(producer, topic, trackTopic, count, log) {
+  const inflight = new Set();
+  let last = 0;
+  for (let start = 0; start < count; start += 5_000) {
+    const messages = [];
+    for (let i = start; i < Math.min(count, start + 5_000); i++) messages.push(deadLetter(i, trackTopic));
+    const sent = producer.send({ topic, acks: 1, messages }).finally(() => inflight.delete(sent));
+    inflight.add(sent);
+    if (inflight.size >= 4) await Promise.race(inflight);
+    if (start - last >= 200_000) {
+      last = start;
+      log(`replay: filled ${start.toLocaleString('en-US')}`);
+    }
+  }
+  await Promise.all(inflight);
+}
+
+/** The bare producer baseline at `count` messages: the same 1,000-message batch, acks=all, one at a time. */
+async function bareRate(producer, topic, trackTopic, count) {
+  const batch = Array.from({ length: 1_000 }, (_, i) => deadLetter(i, trackTopic));
+  const started = performance.now();
+  for (let sent = 0; sent < count; sent += 1_000) await producer.send({ topic, acks: -1, messages: batch });
+  return count / seconds(performance.now() - started);
 }
 
 /** Runs the CLI; resolves to { ms, code, stdoutBytes, stderr, peakRssMb } (stdout is drained, not kept). */
@@ -124,7 +154,8 @@ async function consumerGroupRead(kafka, topic, count) {
 }
 
 export default async function run({ repeats, log }) {
-  const suffix = `bench-dlq-${Date.now().toString(36)}`;
+  // BENCH_DLQ_PREFIX: topics another run's sweep of bench- topics leaves alone (on a shared broker; delete them after)
+  const suffix = `${process.env.BENCH_DLQ_PREFIX ?? 'bench'}-dlq-${Date.now().toString(36)}`;
   const trackTopic = `${suffix}.track`;
   const listTopic = `${suffix}.list.dlq`;
   const kafka = new Kafka({ clientId: 'bench-dlq', brokers, logLevel: logLevel.NOTHING });
@@ -192,6 +223,8 @@ export default async function run({ repeats, log }) {
       await sleep(200);
     }
 
+    const large = LARGE_MESSAGES > 0 ? await largeCase(kafka, admin, producer, suffix, log) : [];
+
     const listSeconds = seconds(median(listMs));
     const replayRate = Math.round(median(replayRates));
     const listPeak = Math.max(...listRss);
@@ -231,9 +264,99 @@ export default async function run({ repeats, log }) {
         goal: '< 200',
         met: replayPeak < 200,
       },
+      ...large,
     ];
   } finally {
     await producer.disconnect();
     await admin.disconnect();
   }
+}
+
+/** list, stats and replay once each over LARGE_MESSAGES dead letters, with their baselines. */
+async function largeCase(kafka, admin, producer, suffix, log) {
+  const n = LARGE_MESSAGES;
+  const size = n.toLocaleString('en-US');
+  const topic = `${suffix}.large.dlq`;
+  const target = `${suffix}.large.track`;
+  const bare = `${suffix}.large.bare`;
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic, numPartitions: 6 },
+      { topic: target, numPartitions: 12 },
+      { topic: bare, numPartitions: 12 },
+    ],
+  });
+  const fillStarted = performance.now();
+  await fillFast(producer, topic, target, n, log);
+  log(
+    `replay: filled ${topic} with ${size} dead letters in ${Math.round(seconds(performance.now() - fillStarted))} s`,
+  );
+
+  const env = { KAFKA_TOPIC_DLQ: topic };
+  const list = await runCli(['list'], env);
+  if (list.code !== 0) throw new Error(`cio-dlq list failed: ${list.stderr}`);
+  const groupMs = await consumerGroupRead(kafka, topic, n);
+  log(
+    `replay: list over ${size}: ${Math.round(seconds(list.ms))} s, ${list.peakRssMb} MB peak (consumer group read ${Math.round(seconds(groupMs))} s)`,
+  );
+  const stats = await runCli(['stats'], env);
+  if (stats.code !== 0) throw new Error(`cio-dlq stats failed: ${stats.stderr}`);
+  log(`replay: stats over ${size}: ${Math.round(seconds(stats.ms))} s, ${stats.peakRssMb} MB peak`);
+  const replay = await runCli(['replay', '--yes'], env);
+  if (replay.code !== 0) throw new Error(`cio-dlq replay failed: ${replay.stderr}`);
+  const rate = Math.round(n / seconds(replay.ms));
+  const bareMsgs = Math.round(await bareRate(producer, bare, target, n));
+  log(
+    `replay: replay over ${size}: ${rate} msg/s, ${replay.peakRssMb} MB peak (bare producer ${bareMsgs} msg/s)`,
+  );
+  const perMessage = Math.round((replay.peakRssMb * 1024 * 1024) / n);
+  return [
+    {
+      figure: `cio-dlq replay without --rate (${size} messages, whole process)`,
+      value: rate,
+      unit: 'msg/s',
+      baseline: bareMsgs,
+      baselineName: 'bare kafkajs producer, 1,000-message batches',
+      goal: '>= 10,000',
+      met: rate >= 10_000,
+    },
+    {
+      figure: `cio-dlq replay peak RSS (${size} messages)`,
+      value: replay.peakRssMb,
+      unit: 'MB',
+      baseline: null,
+      goal: '< 200',
+      met: replay.peakRssMb < 200,
+    },
+    {
+      figure: `cio-dlq replay peak RSS per message (${size} messages)`,
+      value: perMessage,
+      unit: 'bytes',
+      baseline: null,
+    },
+    {
+      figure: `cio-dlq list over ${size} dead letters (process, table output)`,
+      value: Number(seconds(list.ms).toFixed(1)),
+      unit: 's',
+      baseline: Number(seconds(groupMs).toFixed(1)),
+      baselineName: 'kafkajs consumer group reading to the end',
+    },
+    {
+      figure: `cio-dlq list peak RSS (${size} messages)`,
+      value: list.peakRssMb,
+      unit: 'MB',
+      baseline: null,
+      goal: '< 200',
+      met: list.peakRssMb < 200,
+    },
+    {
+      figure: `cio-dlq stats peak RSS (${size} messages)`,
+      value: stats.peakRssMb,
+      unit: 'MB',
+      baseline: null,
+      goal: '< 200',
+      met: stats.peakRssMb < 200,
+    },
+  ];
 }

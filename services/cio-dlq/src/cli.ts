@@ -1,20 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '@cio-bridge/config';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import type { CommandContext } from './commands/io';
 import { listCommand } from './commands/list';
+import { type CommandDeps, type TopicOptions, topicName } from './commands/options';
 import { purgeCommand } from './commands/purge';
 import { replayCommand } from './commands/replay';
 import { registerReroute } from './commands/reroute';
 import { showCommand } from './commands/show';
 import { statsCommand } from './commands/stats';
 import { type CliDeps, loadCliConfig, Session, terminalConfirm } from './context';
-import { ERROR_CLASSES } from './dlq-entry';
 import { CommandError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
-import { type FilterOptions, parseFilter, positiveInteger } from './filter';
-import { TopicNotFoundError } from './kafka/topic-reader';
-import { ACTIONS } from './operation';
+import { TopicNotFoundError } from './kafka/topic-source';
 import { LineWriter } from './output';
 import { systemClock } from './rate-limiter';
 
@@ -29,17 +27,7 @@ Exit codes:
 Environment: KAFKA_BROKERS, KAFKA_CLIENT_ID, KAFKA_SSL, KAFKA_SASL_MECHANISM,
 KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD (as the services), KAFKA_TOPIC_DLQ (the
 dead-letter topic, default customerio.dlq), CIO_DLQ_OPERATOR (who, for audit
-records; default user@host), CIO_DLQ_LOG_LEVEL (client logs on stderr; default silent),
-CIO_DLQ_REPLAY_KEEP_MB (replays up to this size are read once; default 64).`;
-
-const TOPIC_PATTERN = /^[a-zA-Z0-9._-]{1,249}$/;
-
-interface Shared extends FilterOptions {
-  dlqTopic?: string;
-  json?: boolean;
-  reveal?: boolean;
-  all?: boolean;
-}
+records; default user@host), CIO_DLQ_LOG_LEVEL (client logs on stderr; default silent).`;
 
 function version(): string {
   try {
@@ -49,29 +37,6 @@ function version(): string {
     return '0.0.0';
   }
 }
-
-const withTopic = (command: Command) =>
-  command.option(
-    '--dlq-topic <topic>',
-    'the dead-letter topic (default: $KAFKA_TOPIC_DLQ, else customerio.dlq)',
-  );
-
-const withFilters = (command: Command) =>
-  command
-    .option('--action <actions>', `only these actions, comma-separated (${ACTIONS.join(', ')})`)
-    .option('--event <names>', 'only events with these names, comma-separated')
-    .option(
-      '--error-class <classes>',
-      `only these error classes, comma-separated (${ERROR_CLASSES.join(', ')})`,
-    )
-    .option(
-      '--status <statuses>',
-      'only these HTTP statuses: 400, a class such as 5xx, or none; comma-separated',
-    )
-    .option('--customer <identifier>', 'only this person: the message key or an id, email or cio_id')
-    .option('--since <time>', 'dead-lettered at or after: an ISO time, or a duration ago such as 30m, 2h, 7d')
-    .option('--until <time>', 'dead-lettered before: an ISO time, or a duration ago')
-    .option('--limit <n>', 'at most n messages (the oldest first)');
 
 /** Commander's messages ("error: unknown option '--x'") as one line naming the command's help. */
 function commanderLine(message: string, command: string): string {
@@ -130,11 +95,9 @@ export async function runCli(args: string[], deps: CliDeps): Promise<number> {
   let exitCode = EXIT_OK;
   let current = '';
 
-  const context = (options: Shared): CommandContext => {
+  const context = (options: TopicOptions): CommandContext => {
     const config = loadCliConfig(deps.env);
-    const dlqTopic = options.dlqTopic ?? config.topics.dlq;
-    if (!TOPIC_PATTERN.test(dlqTopic))
-      throw new UsageError(`--dlq-topic must be a Kafka topic name; got "${dlqTopic}"`);
+    const dlqTopic = topicName('--dlq-topic', options.dlqTopic ?? config.topics.dlq);
     session = new Session(config, deps.stderr);
     const interactive = Boolean(deps.stdin?.isTTY && deps.stderr.isTTY);
     return {
@@ -167,142 +130,16 @@ export async function runCli(args: string[], deps: CliDeps): Promise<number> {
       outputError: (text, write) => write(`cio-dlq: ${commanderLine(text, current)}\n`),
     });
 
-  withFilters(
-    withTopic(
-      program
-        .command('stats')
-        .description(
-          'counts by error class, HTTP status, action and event name; the oldest and newest message',
-        ),
-    ),
-  )
-    .option('--all', 'count replayed and purged messages too')
-    .option('--json', 'one JSON object')
-    .action(async (options: Shared) => {
-      const ctx = context(options);
-      exitCode = await statsCommand(ctx, {
-        filter: parseFilter(options, ctx.now),
-        json: options.json,
-        all: options.all,
-      });
-    });
-
-  withFilters(
-    withTopic(
-      program
-        .command('list')
-        .description(
-          'one line per message, oldest first: partition:offset, age, action, event, person, error class, status, message',
-        ),
-    ),
-  )
-    .option('--all', 'include replayed and purged messages (with a STATE column)')
-    .option('--json', 'JSON lines instead of a table')
-    .option('--reveal', 'show email addresses (masked by default)')
-    .action(async (options: Shared) => {
-      const ctx = context(options);
-      exitCode = await listCommand(ctx, {
-        filter: parseFilter(options, ctx.now),
-        json: options.json,
-        reveal: options.reveal,
-        all: options.all,
-      });
-    });
-
-  withTopic(
-    program
-      .command('show')
-      .description('one message with its key, every header and its value')
-      .argument('<partition:offset>', 'the message, as list prints it, such as 2:1045'),
-  )
-    .option('--json', 'one JSON object')
-    .option('--reveal', 'show email addresses and personal attributes (masked by default)')
-    .action(async (coordinate: string, options: Shared) => {
-      const ctx = context(options);
-      exitCode = await showCommand(ctx, coordinate, { json: options.json, reveal: options.reveal });
-    });
-
-  withFilters(
-    withTopic(
-      program
-        .command('replay')
-        .description(
-          'publish matching pending messages back to their original topic, operation id unchanged; resumable',
-        ),
-    ),
-  )
-    .option('--to <topic>', "publish to this topic instead of each message's original topic")
-    .option('--dry-run', 'show what would be replayed or skipped, and change nothing')
-    .option('--rate <n>', 'at most n messages per second (default: as fast as the broker takes them)')
-    .addOption(
-      new Option(
-        '--max-replays <n>',
-        'refuse to replay an operation that would be replayed more than n times',
-      ).default('3'),
-    )
-    .option(
-      '--force',
-      'also replay identifies that are older than a newer identify delivered or replayed since',
-    )
-    .option('-y, --yes', 'do not ask for confirmation (needed when not on a terminal)')
-    .option('--reason <text>', 'why, for the audit record')
-    .option('--json', 'JSON output (dry run: JSON lines)')
-    .option('--reveal', 'dry run: show email addresses')
-    .action(
-      async (
-        options: Shared & {
-          to?: string;
-          dryRun?: boolean;
-          rate?: string;
-          maxReplays: string;
-          force?: boolean;
-          yes?: boolean;
-          reason?: string;
-        },
-      ) => {
-        const ctx = context(options);
-        if (options.to !== undefined && !TOPIC_PATTERN.test(options.to))
-          throw new UsageError(`--to must be a Kafka topic name; got "${options.to}"`);
-        exitCode = await replayCommand(ctx, {
-          filter: parseFilter(options, ctx.now),
-          to: options.to,
-          dryRun: options.dryRun,
-          rate: options.rate === undefined ? undefined : positiveInteger('--rate', options.rate, 1_000_000),
-          maxReplays: positiveInteger('--max-replays', options.maxReplays, 1_000),
-          force: options.force,
-          yes: options.yes,
-          json: options.json,
-          reveal: options.reveal,
-          reason: options.reason,
-        });
-      },
-    );
-
-  withFilters(
-    withTopic(
-      program
-        .command('purge')
-        .description(
-          'mark matching pending messages as handled without replaying them, with an audit record (who, when, filter, count)',
-        ),
-    ),
-  )
-    .option('--dry-run', 'list what would be purged, and change nothing')
-    .option('-y, --yes', 'do not ask for confirmation (needed when not on a terminal)')
-    .option('--reason <text>', 'why, for the audit record')
-    .option('--json', 'JSON output (dry run: JSON lines)')
-    .option('--reveal', 'dry run: show email addresses')
-    .action(async (options: Shared & { dryRun?: boolean; yes?: boolean; reason?: string }) => {
-      const ctx = context(options);
-      exitCode = await purgeCommand(ctx, {
-        filter: parseFilter(options, ctx.now),
-        dryRun: options.dryRun,
-        yes: options.yes,
-        json: options.json,
-        reveal: options.reveal,
-        reason: options.reason,
-      });
-    });
+  // Each command builds its own Command (options, help, action) in its own file.
+  const commandDeps: CommandDeps = {
+    context,
+    exit: (code) => {
+      exitCode = code;
+    },
+  };
+  for (const factory of [statsCommand, listCommand, showCommand, replayCommand, purgeCommand]) {
+    program.addCommand(factory(commandDeps).copyInheritedSettings(program));
+  }
 
   registerReroute(program, context, (code) => (exitCode = code));
 

@@ -1,6 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
-import { integer, type KafkaEnv, kafkaClientOptions, kafkaEnv, loadConfig } from '@cio-bridge/config';
+import { type KafkaEnv, kafkaClientOptions, kafkaEnv, loadConfig } from '@cio-bridge/config';
 import { createKafka, ensureTopics, Publisher, type TopicNames, topicNamesFromEnv } from '@cio-bridge/kafka';
 import { createLogger, type Logger } from '@cio-bridge/logger';
 import { type Admin, type Kafka, Partitioners, type Producer } from 'kafkajs';
@@ -39,8 +39,6 @@ const cliEnvSchema = z.object({
     .enum(logLevels, { message: `must be one of ${logLevels.join(', ')}` })
     .default('silent'),
   CIO_DLQ_OPERATOR: z.string().optional(),
-  /** replays up to this size keep the messages of the first read; larger ones read them again */
-  CIO_DLQ_REPLAY_KEEP_MB: integer(0, 65_536).prefault('64'),
 });
 
 export interface CliConfig {
@@ -48,7 +46,6 @@ export interface CliConfig {
   topics: TopicNames;
   logLevel: string;
   operator?: string;
-  replayKeepBytes: number;
 }
 
 /** The environment, validated; a bad variable is a UsageError naming it. */
@@ -66,7 +63,6 @@ export function loadCliConfig(env: NodeJS.ProcessEnv): CliConfig {
     topics,
     logLevel: parsed.CIO_DLQ_LOG_LEVEL,
     operator: parsed.CIO_DLQ_OPERATOR ?? sudoUser,
-    replayKeepBytes: parsed.CIO_DLQ_REPLAY_KEEP_MB * 1024 * 1024,
   };
 }
 

@@ -1,39 +1,17 @@
+import {
+  DLQ_HEADER_PREFIX,
+  DLQ_HEADERS,
+  ERROR_CLASSES,
+  REPLAY_COUNT_HEADER,
+  REPLAYED_FROM_HEADER,
+} from '@cio-bridge/contracts';
 import { headerString } from '@cio-bridge/kafka';
-import type { RawMessage } from './kafka/topic-reader';
+import type { RawMessage } from './kafka/topic-source';
 import { describeOperation, type OperationSummary } from './operation';
 import { toMillis } from './time';
 
-/** The dead-letter headers of the design ("Dead-letter headers"). */
-export const DLQ_HEADERS = {
-  originalTopic: 'x-dlq-original-topic',
-  originalPartition: 'x-dlq-original-partition',
-  originalOffset: 'x-dlq-original-offset',
-  originalTimestamp: 'x-dlq-original-timestamp',
-  consumerGroup: 'x-dlq-consumer-group',
-  errorClass: 'x-dlq-error-class',
-  httpStatus: 'x-dlq-http-status',
-  errorMessage: 'x-dlq-error-message',
-  attempts: 'x-dlq-attempts',
-  firstFailedAt: 'x-dlq-first-failed-at',
-  lastFailedAt: 'x-dlq-last-failed-at',
-} as const;
-
-/** Every dead-letter header starts with this; a replay leaves them out. */
-export const DLQ_HEADER_PREFIX = 'x-dlq-';
-
-/** Headers a replay adds: how often the operation was replayed, and from where (`topic:partition:offset`). */
-export const REPLAY_COUNT_HEADER = 'x-replay-count';
-export const REPLAYED_FROM_HEADER = 'x-replayed-from';
-
-export const ERROR_CLASSES = [
-  'http_4xx',
-  'http_5xx',
-  'rate_limited',
-  'timeout',
-  'network',
-  'validation',
-  'unknown',
-] as const;
+// The header names and error classes are the worker's contract (@cio-bridge/contracts).
+export { DLQ_HEADER_PREFIX, DLQ_HEADERS, ERROR_CLASSES, REPLAY_COUNT_HEADER, REPLAYED_FROM_HEADER };
 
 export interface Failure {
   readonly originalTopic?: string;
@@ -122,10 +100,15 @@ class HeaderFailure implements Failure {
     this.errorClass = this.get(DLQ_HEADERS.errorClass) || 'unknown';
     const status = int(this.get(DLQ_HEADERS.httpStatus));
     if (status !== undefined && status > 0) this.httpStatus = status;
-    this.errorMessage = this.get(DLQ_HEADERS.errorMessage) ?? '';
+    // Other dead-letter-shaped topics say why in a header of their own (x-quarantine-reason, ...).
+    this.errorMessage = this.get(DLQ_HEADERS.errorMessage) ?? this.otherReason() ?? '';
   }
   private get(name: string): string | undefined {
     return headerString(this.headers, name);
+  }
+  private otherReason(): string | undefined {
+    const name = Object.keys(this.headers).find((h) => /^x-[a-z0-9-]+-reason$/.test(h));
+    return name === undefined ? undefined : this.get(name);
   }
   get originalTopic() {
     return this.get(DLQ_HEADERS.originalTopic) || undefined;

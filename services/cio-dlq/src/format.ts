@@ -101,7 +101,12 @@ export class Table {
       f.httpStatus === undefined ? '-' : String(f.httpStatus),
     ];
     if (this.options.withState) cells.splice(1, 0, handled?.status ?? 'pending');
-    return this.line(cells, last ?? oneLine(show(f.errorMessage, this.options.reveal) ?? ''));
+    return this.line(cells, last ?? this.message(entry));
+  }
+
+  /** The error message as the last column shows it. */
+  message(entry: EntrySummary): string {
+    return oneLine(show(entry.failure.errorMessage, this.options.reveal) ?? '');
   }
 }
 

@@ -6,6 +6,11 @@ import { runCli } from './cli';
 // its young generation for them to 250+ MB of memory. Kept at its initial size, a
 // 100,000-message list stays under 200 MB at about the same speed.
 setFlagsFromString('--semi-space-growth-factor=1');
+// A replay keeps little alive, but promotes a lot of short-lived garbage (decoded
+// fetches waiting for the broker's acknowledgements); growing the old generation by
+// half instead of V8's default lets the collector return it sooner: at 100,000
+// messages about 175-215 MB instead of 245-310 MB, for some 10 % more CPU.
+setFlagsFromString('--heap-growing-percent=50');
 
 // kafkajs schedules timers with negative delays, which Node 24 warns about on stderr;
 // an operator should see one clear line, not that. Other warnings still show.

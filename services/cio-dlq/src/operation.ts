@@ -1,16 +1,8 @@
+import { TRACK_ACTIONS } from '@cio-bridge/contracts';
 import { toMillis } from './time';
 
-/** The actions of a Track operation (design: "The Track operation"). */
-export const TRACK_ACTIONS = [
-  'identify',
-  'event',
-  'delete',
-  'suppress',
-  'unsuppress',
-  'add_device',
-  'delete_device',
-  'merge',
-] as const;
+/** The Track actions are the worker's contract (@cio-bridge/contracts). */
+export { TRACK_ACTIONS };
 
 /**
  * What `list` and the filters show of a dead-lettered value. `send_email` is a

@@ -1,5 +1,5 @@
 import type { OutgoingMessage, TopicSpec } from '@cio-bridge/kafka';
-import type { TopicReader } from './kafka/topic-reader';
+import type { TopicSource } from './kafka/topic-source';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -40,8 +40,13 @@ export interface HandledMark {
   operationId?: string;
   key?: string | null;
   action?: string;
-  /** the operation's time (its `timestamp`, else its original record's), ms; for the stale-identify guard */
+  /** identifies, deletes and suppresses, for the guards once retention removed the dead letter: */
+  /** the operation's own `timestamp`, ms */
   operationTime?: number;
+  /** the original position, `topic:partition:offset` (a copy's: its original's) */
+  original?: string;
+  /** the original record's timestamp, ms */
+  originalTime?: number;
   /** replays: where it went and its x-replay-count */
   to?: string;
   replayCount?: number;
@@ -57,8 +62,28 @@ export interface Handled {
 
 export interface HandledState {
   byCoordinate: Map<string, Handled>;
-  /** replayed identifies by message key, for the stale-identify guard */
-  replayedIdentifies: Map<string, HandledMark[]>;
+  /** the last mark of every handled message */
+  marks(): Iterable<HandledMark>;
+}
+
+/** State from marks read in order. */
+export function handledState(): HandledState & { add(mark: HandledMark): void } {
+  const byCoordinate = new Map<string, Handled>();
+  return {
+    byCoordinate,
+    *marks() {
+      for (const handled of byCoordinate.values()) yield handled.last;
+    },
+    add(mark) {
+      const coordinate = `${mark.partition}:${mark.offset}`;
+      const previous = byCoordinate.get(coordinate);
+      byCoordinate.set(coordinate, {
+        status: mark.status,
+        replays: (previous?.replays ?? 0) + (mark.status === 'replayed' ? 1 : 0),
+        last: mark,
+      });
+    },
+  };
 }
 
 /** One state record: the marks of up to 1,000 messages handled together. */
@@ -103,11 +128,11 @@ export function markRecords(marks: HandledMark[]): OutgoingMessage[] {
 
 /** Reads every mark for `dlqTopic` (none when the state topic does not exist yet). */
 export async function readHandledState(
-  reader: TopicReader,
+  reader: TopicSource,
   stateTopic: string,
   dlqTopic: string,
 ): Promise<HandledState> {
-  const state: HandledState = { byCoordinate: new Map(), replayedIdentifies: new Map() };
+  const state = handledState();
   if (!(await reader.exists(stateTopic))) return state;
   for await (const message of reader.read(stateTopic)) {
     if (!message.value) continue;
@@ -122,19 +147,7 @@ export async function readHandledState(
     if (!Array.isArray(record.messages)) continue;
     const { status, run, by, at } = record;
     for (const message of record.messages) {
-      const mark: HandledMark = { status, dlqTopic, run, by, at, ...message };
-      const coordinate = `${mark.partition}:${mark.offset}`;
-      const previous = state.byCoordinate.get(coordinate);
-      state.byCoordinate.set(coordinate, {
-        status: mark.status,
-        replays: (previous?.replays ?? 0) + (mark.status === 'replayed' ? 1 : 0),
-        last: mark,
-      });
-      if (mark.status === 'replayed' && mark.action === 'identify' && mark.key) {
-        const marks = state.replayedIdentifies.get(mark.key) ?? [];
-        marks.push(mark);
-        state.replayedIdentifies.set(mark.key, marks);
-      }
+      state.add({ status, dlqTopic, run, by, at, ...message });
     }
   }
   return state;

@@ -1,21 +1,14 @@
+import {
+  DLQ_HEADERS as DLQ_HEADER_NAMES,
+  DLQ_HEADER_PREFIX,
+  type DlqHeaderName,
+} from '@cio-bridge/contracts';
 import type { OutgoingMessage, Publisher } from '@cio-bridge/kafka';
 import type { IHeaders, Producer } from 'kafkajs';
 import type { DeadLetter } from './engine';
 
-/** The headers the design adds to a dead letter (design.md, "Dead-letter headers"). */
-export const DLQ_HEADERS = [
-  'x-dlq-original-topic',
-  'x-dlq-original-partition',
-  'x-dlq-original-offset',
-  'x-dlq-original-timestamp',
-  'x-dlq-consumer-group',
-  'x-dlq-error-class',
-  'x-dlq-http-status',
-  'x-dlq-error-message',
-  'x-dlq-attempts',
-  'x-dlq-first-failed-at',
-  'x-dlq-last-failed-at',
-] as const;
+/** The headers the design adds to a dead letter, in the order they are written. */
+export const DLQ_HEADERS = Object.values(DLQ_HEADER_NAMES);
 
 const MAX_MESSAGE_CHARS = 1_000;
 
@@ -29,10 +22,10 @@ export function deadLetterMessage(letter: DeadLetter, consumerGroup: string) {
   const { envelope } = letter.item;
   const headers: IHeaders = {};
   for (const [name, value] of Object.entries(envelope.headers ?? {})) {
-    if (!name.startsWith('x-dlq-') && value !== undefined) headers[name] = value;
+    if (!name.startsWith(DLQ_HEADER_PREFIX) && value !== undefined) headers[name] = value;
   }
   const message = letter.error.message.replace(/\s+/g, ' ').slice(0, MAX_MESSAGE_CHARS);
-  const added: Record<(typeof DLQ_HEADERS)[number], string> = {
+  const added: Record<DlqHeaderName, string> = {
     'x-dlq-original-topic': envelope.topic,
     'x-dlq-original-partition': String(envelope.partition),
     'x-dlq-original-offset': envelope.offset,

@@ -1,14 +1,8 @@
+import type { ErrorClass } from '@cio-bridge/contracts';
 import { CustomerIORequestError } from 'customerio-node';
 
-/** The dead-letter topic's `x-dlq-error-class` values. */
-export type ErrorClass =
-  | 'http_4xx'
-  | 'http_5xx'
-  | 'rate_limited'
-  | 'timeout'
-  | 'network'
-  | 'validation'
-  | 'unknown';
+/** The dead-letter topic's `x-dlq-error-class` values (owned by @cio-bridge/contracts). */
+export type { ErrorClass };
 
 /** Why an operation was not delivered; `retriable` says whether trying again can help. */
 export class DeliveryError extends Error {

@@ -1,6 +1,9 @@
-import type { Filter } from '../filter';
+import { Command } from 'commander';
+import { type Filter, parseFilter } from '../filter';
 import { entryJson, Table } from '../format';
+import { buildGuards, candidateOf } from '../guards/build';
 import { type CommandContext, note } from './io';
+import { type CommandDeps, type SharedOptions, withFilters, withTopic } from './options';
 import { openDlq, scan } from './scan';
 
 export interface ListOptions {
@@ -11,9 +14,11 @@ export interface ListOptions {
 }
 
 /** One line per matching message, oldest first: a table, or JSON lines with `--json`. */
-export async function listCommand(ctx: CommandContext, options: ListOptions): Promise<number> {
+export async function runList(ctx: CommandContext, options: ListOptions): Promise<number> {
   const reader = await ctx.session.topicReader();
   const state = await openDlq(reader, ctx.dlqTopic, ctx.session.stateTopics(ctx.dlqTopic).state);
+  // A pending message the guards would keep from a replay says so (`erased-later`, `stale-identify`).
+  const guards = await buildGuards(reader, ctx.dlqTopic, state, options.filter);
   const format = { reveal: options.reveal === true, now: ctx.now };
   const table = new Table({
     ...format,
@@ -30,8 +35,11 @@ export async function listCommand(ctx: CommandContext, options: ListOptions): Pr
   })) {
     for (const { entry, handled } of run) {
       shown++;
+      const verdict = handled ? undefined : guards.history.verdict(candidateOf(entry, guards));
       ctx.out.push(
-        options.json ? JSON.stringify(entryJson(entry, format, handled)) : table.row(entry, handled),
+        options.json
+          ? JSON.stringify({ ...entryJson(entry, format, handled), verdict: verdict?.reason ?? null })
+          : table.row(entry, handled, verdict ? `[${verdict.reason}] ${table.message(entry)}` : undefined),
       );
     }
     await ctx.out.flushIfFull();
@@ -43,4 +51,28 @@ export async function listCommand(ctx: CommandContext, options: ListOptions): Pr
     note(ctx, `${shown} message${shown === 1 ? '' : 's'}${more}`);
   }
   return 0;
+}
+
+export function listCommand(deps: CommandDeps): Command {
+  return withFilters(
+    withTopic(
+      new Command('list').description(
+        'one line per message, oldest first: partition:offset, age, action, event, person, error class, status, message',
+      ),
+    ),
+  )
+    .option('--all', 'include replayed and purged messages (with a STATE column)')
+    .option('--json', 'JSON lines instead of a table')
+    .option('--reveal', 'show email addresses (masked by default)')
+    .action(async (options: SharedOptions) => {
+      const ctx = deps.context(options);
+      deps.exit(
+        await runList(ctx, {
+          filter: parseFilter(options, ctx.now),
+          json: options.json,
+          reveal: options.reveal,
+          all: options.all,
+        }),
+      );
+    });
 }

@@ -1,8 +1,10 @@
+import { Command } from 'commander';
 import { CommandError, UsageError } from '../errors';
-import { describeFilter, type Filter } from '../filter';
+import { describeFilter, type Filter, parseFilter } from '../filter';
 import { entryJson, formatCount, Table } from '../format';
 import { type AuditRecord, auditMessage, type HandledMark, markRecords, stateTopicsFor } from '../state';
 import { type CommandContext, note } from './io';
+import { type CommandDeps, type SharedOptions, withFilters, withTopic } from './options';
 import { newRunId } from './replay';
 import { openDlq, scan } from './scan';
 
@@ -20,7 +22,7 @@ export interface PurgeOptions {
  * them (Kafka cannot delete single messages; the marks hide them from stats, list
  * and replay), and writes one audit record: who, when, which filter, how many.
  */
-export async function purgeCommand(ctx: CommandContext, options: PurgeOptions): Promise<number> {
+export async function runPurge(ctx: CommandContext, options: PurgeOptions): Promise<number> {
   if (!options.dryRun && !options.yes && !ctx.interactive) {
     throw new UsageError(
       'purge marks messages as handled: pass --yes when not on a terminal (--dry-run lists them)',
@@ -125,4 +127,32 @@ export async function purgeCommand(ctx: CommandContext, options: PurgeOptions): 
     );
   await ctx.out.flush();
   return 0;
+}
+
+export function purgeCommand(deps: CommandDeps): Command {
+  return withFilters(
+    withTopic(
+      new Command('purge').description(
+        'mark matching pending messages as handled without replaying them, with an audit record (who, when, filter, count)',
+      ),
+    ),
+  )
+    .option('--dry-run', 'list what would be purged, and change nothing')
+    .option('-y, --yes', 'do not ask for confirmation (needed when not on a terminal)')
+    .option('--reason <text>', 'why, for the audit record')
+    .option('--json', 'JSON output (dry run: JSON lines)')
+    .option('--reveal', 'dry run: show email addresses')
+    .action(async (options: SharedOptions & { dryRun?: boolean; yes?: boolean; reason?: string }) => {
+      const ctx = deps.context(options);
+      deps.exit(
+        await runPurge(ctx, {
+          filter: parseFilter(options, ctx.now),
+          dryRun: options.dryRun,
+          yes: options.yes,
+          json: options.json,
+          reveal: options.reveal,
+          reason: options.reason,
+        }),
+      );
+    });
 }

@@ -1,5 +1,6 @@
 import type { RawMessage } from '../kafka/topic-reader';
-import { newRunId, replayMessage } from './replay';
+import { replayMessage } from '../replay/plan';
+import { newRunId } from './replay';
 
 describe('replayMessage', () => {
   const value = Buffer.from('{"id":"01HX","action":"identify","identifiers":{"id":"user-1"}}');

@@ -1,7 +1,7 @@
 import type { DlqEntry } from '../dlq-entry';
 import { readEntry } from '../dlq-entry';
 import { type Filter, matches } from '../filter';
-import type { ReadOptions, TopicReader } from '../kafka/topic-reader';
+import type { ReadOptions, TopicSource } from '../kafka/topic-source';
 import { type Handled, type HandledState, readHandledState } from '../state';
 
 export interface Scanned {
@@ -23,7 +23,7 @@ export interface ScanOptions {
  * `filter.limit`, in runs (a large topic is read in fetch-sized pieces).
  */
 export async function* scan(
-  reader: TopicReader,
+  reader: TopicSource,
   dlqTopic: string,
   state: HandledState,
   options: ScanOptions,
@@ -51,7 +51,7 @@ export async function* scan(
 
 /** Checks the dead-letter topic exists (a clear error otherwise) and reads the marks. */
 export async function openDlq(
-  reader: TopicReader,
+  reader: TopicSource,
   dlqTopic: string,
   stateTopic: string,
 ): Promise<HandledState> {

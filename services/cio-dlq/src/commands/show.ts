@@ -1,9 +1,11 @@
 import { headersToStrings } from '@cio-bridge/kafka';
+import { Command } from 'commander';
 import { readEntry } from '../dlq-entry';
 import { CommandError, UsageError } from '../errors';
 import { maskEmails, maskValue } from '../mask';
 import { formatAge } from '../time';
 import type { CommandContext } from './io';
+import { type CommandDeps, type SharedOptions, withTopic } from './options';
 import { openDlq } from './scan';
 
 export interface ShowOptions {
@@ -19,7 +21,7 @@ export function parseCoordinate(value: string): { partition: number; offset: str
 }
 
 /** The whole message: key, every header, the value, and what cio-dlq did with it. */
-export async function showCommand(
+export async function runShow(
   ctx: CommandContext,
   coordinate: string,
   options: ShowOptions,
@@ -97,4 +99,18 @@ export async function showCommand(
   }
   await ctx.out.flush();
   return 0;
+}
+
+export function showCommand(deps: CommandDeps): Command {
+  return withTopic(
+    new Command('show')
+      .description('one message with its key, every header and its value')
+      .argument('<partition:offset>', 'the message, as list prints it, such as 2:1045'),
+  )
+    .option('--json', 'one JSON object')
+    .option('--reveal', 'show email addresses and personal attributes (masked by default)')
+    .action(async (coordinate: string, options: SharedOptions) => {
+      const ctx = deps.context(options);
+      deps.exit(await runShow(ctx, coordinate, { json: options.json, reveal: options.reveal }));
+    });
 }

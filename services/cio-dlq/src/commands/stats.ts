@@ -1,7 +1,10 @@
-import type { Filter } from '../filter';
+import { Command } from 'commander';
+import { type Filter, parseFilter } from '../filter';
 import { formatCount } from '../format';
+import { buildGuards, candidateOf } from '../guards/build';
 import { formatAge } from '../time';
 import type { CommandContext } from './io';
+import { type CommandDeps, type SharedOptions, withFilters, withTopic } from './options';
 import { flatten, openDlq, scan } from './scan';
 
 export interface StatsOptions {
@@ -18,6 +21,8 @@ export interface Stats {
   byHttpStatus: Record<string, number>;
   byAction: Record<string, number>;
   byEvent: Record<string, number>;
+  /** pending messages a replay would skip without --force, by guard (`erased-later`, `stale-identify`) */
+  byVerdict: Record<string, number>;
   oldest: string | null;
   newest: string | null;
   oldestAgeSeconds: number | null;
@@ -32,9 +37,10 @@ const sorted = (counts: Record<string, number>) =>
   Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
 
 /** Counts by error class, HTTP status, action and event name, and the oldest and newest message. */
-export async function statsCommand(ctx: CommandContext, options: StatsOptions): Promise<number> {
+export async function runStats(ctx: CommandContext, options: StatsOptions): Promise<number> {
   const reader = await ctx.session.topicReader();
   const state = await openDlq(reader, ctx.dlqTopic, ctx.session.stateTopics(ctx.dlqTopic).state);
+  const guards = await buildGuards(reader, ctx.dlqTopic, state, options.filter);
   const stats: Stats = {
     topic: ctx.dlqTopic,
     total: 0,
@@ -43,6 +49,7 @@ export async function statsCommand(ctx: CommandContext, options: StatsOptions): 
     byHttpStatus: {},
     byAction: {},
     byEvent: {},
+    byVerdict: {},
     oldest: null,
     newest: null,
     oldestAgeSeconds: null,
@@ -65,6 +72,8 @@ export async function statsCommand(ctx: CommandContext, options: StatsOptions): 
     );
     bump(stats.byAction, entry.operation.action);
     if (entry.operation.eventName !== undefined) bump(stats.byEvent, entry.operation.eventName);
+    const verdict = handled ? undefined : guards.history.verdict(candidateOf(entry, guards));
+    if (verdict) bump(stats.byVerdict, verdict.reason);
     if (entry.time < oldest) oldest = entry.time;
     if (entry.time > newest) newest = entry.time;
   }
@@ -75,7 +84,14 @@ export async function statsCommand(ctx: CommandContext, options: StatsOptions): 
     stats.newestAgeSeconds = Math.max(0, Math.floor((ctx.now - newest) / 1000));
   }
   if (stats.byState.pending === 0 && Object.keys(stats.byState).length > 1) delete stats.byState.pending;
-  for (const key of ['byErrorClass', 'byHttpStatus', 'byAction', 'byEvent', 'byState'] as const) {
+  for (const key of [
+    'byErrorClass',
+    'byHttpStatus',
+    'byAction',
+    'byEvent',
+    'byState',
+    'byVerdict',
+  ] as const) {
     stats[key] = sorted(stats[key]);
   }
 
@@ -102,6 +118,7 @@ export async function statsCommand(ctx: CommandContext, options: StatsOptions): 
       ['http status', stats.byHttpStatus],
       ['action', stats.byAction],
       ['event name', stats.byEvent],
+      ['replay would skip', stats.byVerdict],
     ];
     if (options.all) sections.unshift(['state', stats.byState]);
     for (const [title, counts] of sections) {
@@ -116,4 +133,22 @@ export async function statsCommand(ctx: CommandContext, options: StatsOptions): 
   }
   await ctx.out.flush();
   return 0;
+}
+
+export function statsCommand(deps: CommandDeps): Command {
+  return withFilters(
+    withTopic(
+      new Command('stats').description(
+        'counts by error class, HTTP status, action and event name; the oldest and newest message',
+      ),
+    ),
+  )
+    .option('--all', 'count replayed and purged messages too')
+    .option('--json', 'one JSON object')
+    .action(async (options: SharedOptions) => {
+      const ctx = deps.context(options);
+      deps.exit(
+        await runStats(ctx, { filter: parseFilter(options, ctx.now), json: options.json, all: options.all }),
+      );
+    });
 }

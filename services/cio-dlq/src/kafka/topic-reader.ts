@@ -1,11 +1,19 @@
 import type { Kafka } from 'kafkajs';
 import {
-  type DecodedRecord,
   decodeFetchResponse,
   decodeRecordBatches,
   type FetchedPartition,
   type FetchResponse,
 } from './fetch-decoder';
+import {
+  type PartitionRange,
+  type RawMessage,
+  type ReadOptions,
+  TopicNotFoundError,
+  type TopicSource,
+} from './topic-source';
+
+export { type PartitionRange, type RawMessage, type ReadOptions, TopicNotFoundError, type TopicSource };
 
 // kafkajs offers reading only through a consumer group: join, sync, assignment,
 // heartbeats, and on most clusters a 3 s `group.initial.rebalance.delay.ms` before
@@ -18,9 +26,6 @@ import {
 // final line); `clusterOf` checks the private factory exists and fails with a clear
 // message if a future version moves it.
 
-/** One record as read from a partition. */
-export type RawMessage = DecodedRecord;
-
 /** Where the read of one partition stands: fetched messages not yet handed out, and the next offset to fetch. */
 interface Cursor {
   partition: number;
@@ -29,30 +34,6 @@ interface Cursor {
   buffer: RawMessage[];
   index: number;
   done: boolean;
-}
-
-/** Offsets of one partition: `low` is the first readable offset, `high` the end (exclusive). */
-export interface PartitionRange {
-  partition: number;
-  low: string;
-  high: string;
-}
-
-export interface ReadOptions {
-  /** where to start per partition (default each partition's low offset) */
-  from?: Map<number, string>;
-  /** where to stop per partition, exclusive (default the end offset at the start of the read) */
-  to?: Map<number, string>;
-  /** read only these partitions */
-  partitions?: number[];
-}
-
-export class TopicNotFoundError extends Error {
-  override name = 'TopicNotFoundError';
-  readonly retriable = false;
-  constructor(readonly topic: string) {
-    super(`topic ${topic} does not exist on the cluster`);
-  }
 }
 
 // The parts of kafkajs' internal Cluster and Broker that are used here.
@@ -134,7 +115,7 @@ export interface TopicReaderOptions {
  * their leaders up to the end offsets seen at the start, and messages come out
  * merged across partitions in timestamp order (each partition stays in offset order).
  */
-export class TopicReader {
+export class TopicReader implements TopicSource {
   private readonly cluster: InternalCluster;
   private connected = false;
   private readonly topics = new Set<string>();

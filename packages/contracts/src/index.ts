@@ -1,0 +1,60 @@
+// The contracts services share by name. Constants only: the CLI imports this
+// without pulling in a validator or a Kafka client.
+
+/**
+ * The headers the cio-worker adds to a dead letter (next to the original message's
+ * own headers), in the order it writes them.
+ */
+export const DLQ_HEADERS = {
+  originalTopic: 'x-dlq-original-topic',
+  originalPartition: 'x-dlq-original-partition',
+  originalOffset: 'x-dlq-original-offset',
+  originalTimestamp: 'x-dlq-original-timestamp',
+  consumerGroup: 'x-dlq-consumer-group',
+  errorClass: 'x-dlq-error-class',
+  httpStatus: 'x-dlq-http-status',
+  errorMessage: 'x-dlq-error-message',
+  attempts: 'x-dlq-attempts',
+  firstFailedAt: 'x-dlq-first-failed-at',
+  lastFailedAt: 'x-dlq-last-failed-at',
+} as const;
+
+export type DlqHeaderName = (typeof DLQ_HEADERS)[keyof typeof DLQ_HEADERS];
+
+/** Every dead-letter header starts with this; a replay leaves them out. */
+export const DLQ_HEADER_PREFIX = 'x-dlq-';
+
+/** Added by a replay: how often the operation has been replayed (a decimal count). */
+export const REPLAY_COUNT_HEADER = 'x-replay-count';
+/** Added by a replay: the dead letter it is a copy of, `<dlq topic>:<partition>:<offset>`. */
+export const REPLAYED_FROM_HEADER = 'x-replayed-from';
+
+/** The `x-dlq-error-class` values. */
+export const ERROR_CLASSES = [
+  'http_4xx',
+  'http_5xx',
+  'rate_limited',
+  'timeout',
+  'network',
+  'validation',
+  'unknown',
+] as const;
+
+export type ErrorClass = (typeof ERROR_CLASSES)[number];
+
+/** The actions of a Track operation. */
+export const TRACK_ACTIONS = [
+  'identify',
+  'event',
+  'delete',
+  'suppress',
+  'unsuppress',
+  'add_device',
+  'delete_device',
+  'merge',
+] as const;
+
+export type TrackAction = (typeof TRACK_ACTIONS)[number];
+
+/** The actions that erase a person from Customer.io's point of view (what replay must not undo). */
+export const ERASING_ACTIONS = ['delete', 'suppress'] as const satisfies readonly TrackAction[];
