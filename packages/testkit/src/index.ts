@@ -3,5 +3,6 @@ export { testDatabaseUrl, testKafkaBrokers, testRedisUrl } from './environment';
 export { testLogger } from './logger';
 export { createTestSchema, type TestSchema } from './postgres';
 export { readMessages } from './read-messages';
+export { buildServices, freePort, type ServiceProcess, spawnService } from './service-process';
 export { createTestTopics, testKafka, testTopicNames, uniqueName } from './topics';
 export { waitFor } from './wait-for';

@@ -1,6 +1,6 @@
-export { type AppOptions, createApp } from './app';
+export { type AppOptions, createApp, type ReadApiAuth } from './app';
 export { createMemoryCache, createRedisCache, type FeatureCache } from './cache';
-export { type InsightsConfig, insightsEnv, type MigrateConfig, migrateEnv } from './config';
+export { type InsightsConfig, insightsEnv, type MigrateConfig, migrateEnv, readApiAuth } from './config';
 export { createPool, openStores } from './db';
 export { createInsightsMetrics, type InsightsMetrics } from './metrics';
 export { MINIMAL_USERS_COMMENT, MigrationError, runMigrations, type UsersTableOptions } from './migrations';

@@ -17,12 +17,14 @@ import {
   createWorker,
   insightsEnv,
   openStores,
+  readApiAuth,
   runMigrations,
 } from '.';
 import { createMemoryCache, createRedisCache } from './cache';
 
 runMain(async () => {
   const config = loadConfig(insightsEnv, process.env);
+  const auth = readApiAuth(config);
   const topics = topicNamesFromEnv(process.env);
   const logger = createLogger({ name: 'insights-processor', level: config.LOG_LEVEL });
   const usersTable = { table: config.USERS_TABLE, keyColumn: config.USERS_KEY_COLUMN };
@@ -74,6 +76,7 @@ runMain(async () => {
   await worker.start();
 
   const app = createApp({
+    auth,
     users,
     cache,
     metrics,
@@ -89,6 +92,7 @@ runMain(async () => {
     },
   });
   const server = await listen(app, config.PORT);
+  if (auth === 'none') logger.warn('INSIGHTS_API_AUTH=none: the read API answers without a token');
   logger.info(
     { port: config.PORT, cache: cache.kind, usersTable: config.USERS_TABLE },
     'insights-processor started',

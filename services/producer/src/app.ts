@@ -1,4 +1,11 @@
-import { createHttpApp, finishHttpApp, HttpError, jsonBody, type ReadinessChecks } from '@cio-bridge/http';
+import {
+  bearerAuth,
+  createHttpApp,
+  finishHttpApp,
+  HttpError,
+  jsonBody,
+  type ReadinessChecks,
+} from '@cio-bridge/http';
 import { type OutgoingMessage, PublishTimeoutError, type TopicNames } from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
 import {
@@ -16,7 +23,6 @@ import {
 } from '@cio-bridge/schemas';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import type { Registry } from 'prom-client';
-import { bearerAuth } from './auth';
 import { type Outcome, type ProducerMetrics, producerMetrics } from './metrics';
 
 /** What the producer needs from Kafka: `publish` resolving once every message is acknowledged (acks=all). */
