@@ -72,8 +72,9 @@ function requestMetrics(logger: Logger, registry: Registry): RequestHandler {
       requests.inc({ route, method: req.method, status: res.statusCode });
       duration.observe({ route, method: req.method }, seconds);
       const level = res.statusCode >= 500 ? 'warn' : res.statusCode >= 400 ? 'info' : 'debug';
+      // The route pattern, never the path: paths carry user ids and emails.
       logger[level](
-        { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000) },
+        { method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) },
         'request',
       );
     });

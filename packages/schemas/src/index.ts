@@ -14,6 +14,7 @@ export {
   transactionalExamples,
 } from './fixtures';
 export { operationIds } from './ids';
+export { type JsonTextError, locateSyntaxError, type ParsedJsonText, parseJsonText } from './json-text';
 export { LIMITS } from './limits';
 export {
   eventName,

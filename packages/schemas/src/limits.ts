@@ -18,4 +18,9 @@ export const LIMITS = {
   eventDataBytes: 100_000,
   /** Max bytes of one v2 operation (its JSON text): "32kb". */
   operationBytes: 32 * 1024,
+  /**
+   * Deepest nesting of objects and arrays accepted in any JSON we parse (ours, not
+   * Customer.io's): deeper values would overflow the stack of JSON.stringify.
+   */
+  jsonDepth: 64,
 } as const;
