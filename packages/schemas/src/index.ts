@@ -15,7 +15,7 @@ export {
 } from './fixtures';
 export { operationIds } from './ids';
 export { type JsonTextError, locateSyntaxError, type ParsedJsonText, parseJsonText } from './json-text';
-export { LIMITS } from './limits';
+export { LIMITS, sentOperationBytes } from './limits';
 export {
   eventName,
   identifierOf,

@@ -24,3 +24,35 @@ export const LIMITS = {
    */
   jsonDepth: 64,
 } as const;
+
+/** Length of the ULID the producer (or, without one, the worker) gives an operation. */
+const OPERATION_ID_CHARS = 26;
+
+/**
+ * The UTF-8 size of a Track operation as the worker sends it to Customer.io (a v2
+ * person operation): `"type":"person"` added, `"action":"event"` added when absent, an
+ * `id` added when absent, `data` renamed `attributes`, an identify without attributes
+ * sent with `"attributes":{}`; timestamps go as Unix seconds, never longer than as
+ * received. Exact for the common shapes, never less than the real size: the edge
+ * checks LIMITS.operationBytes on it, so nothing accepted there fails the worker's
+ * own check of the bytes it sends. Keep in step with the worker's toV2Operation.
+ *
+ * @param op the operation as received
+ * @param jsonBytes the UTF-8 size of its JSON text as received
+ */
+export function sentOperationBytes(
+  op: {
+    readonly action?: unknown;
+    readonly id?: unknown;
+    readonly data?: unknown;
+    readonly attributes?: unknown;
+  },
+  jsonBytes: number,
+): number {
+  let bytes = jsonBytes + '"type":"person",'.length;
+  if (op.action === undefined) bytes += '"action":"event",'.length;
+  if (op.id === undefined) bytes += ',"id":""'.length + OPERATION_ID_CHARS;
+  if (op.data !== undefined) bytes += 'attributes'.length - 'data'.length;
+  if (op.action === 'identify' && op.attributes === undefined) bytes += ',"attributes":{}'.length;
+  return bytes;
+}

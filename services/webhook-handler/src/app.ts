@@ -198,7 +198,12 @@ export function createApp(options: WebhookAppOptions): Express {
       });
       if (suppressOnBounce && isSuppressingEvent(classified.value)) {
         const suppress = suppressOperation(classified.value, receivedAt);
-        if (suppress) batches.push({ topic: topics.track, kind: 'suppress', message: suppress });
+        if (suppress?.ok) batches.push({ topic: topics.track, kind: 'suppress', message: suppress.message });
+        else if (suppress) {
+          // Pointers and reasons only: the values are personal data.
+          const errors = suppress.errors.map((e) => `${e.pointer} ${e.message}`);
+          logger.warn({ webhook_id: id, errors }, 'the bounce names no valid person: no suppress operation');
+        }
       }
     }
 
