@@ -27,20 +27,43 @@ describe('http app', () => {
     await request(build()).get('/healthz').expect(200, { status: 'ok' });
   });
 
-  it('reports readiness per dependency', async () => {
+  it('reports readiness per dependency by name and state only; the reason goes to the log', async () => {
     let kafkaUp = true;
-    const app = build({
-      kafka: () => {
-        if (!kafkaUp) throw new Error('Kafka did not answer');
-      },
+    const lines: string[] = [];
+    const logger = createLogger({
+      name: 't',
+      level: 'info',
+      destination: { write: (line: string) => lines.push(line) },
     });
+    const app = finishHttpApp(
+      createHttpApp({
+        logger,
+        registry: createRegistry('t'),
+        readiness: {
+          kafka: () => {
+            if (!kafkaUp) throw new Error('connect ECONNREFUSED 10.1.2.3:9092 (broker kafka-0.internal)');
+          },
+        },
+      }),
+    );
     await request(app)
       .get('/readyz')
       .expect(200, { status: 'ready', checks: { kafka: 'ok' } });
     kafkaUp = false;
-    await request(app)
-      .get('/readyz')
-      .expect(503, { status: 'not ready', checks: { kafka: 'Kafka did not answer' } });
+    const notReady = await request(app).get('/readyz').expect(503);
+    expect(notReady.body).toEqual({ status: 'not ready', checks: { kafka: 'failing' } });
+    expect(notReady.text).not.toContain('10.1.2.3');
+    await request(app).get('/readyz').expect(503);
+    // Logged once when it starts failing (not on every probe), and once when it recovers.
+    const failing = lines.map((line) => JSON.parse(line)).filter((entry) => entry.check === 'kafka');
+    expect(failing).toHaveLength(1);
+    expect(failing[0]).toMatchObject({
+      level: 'warn',
+      reason: 'connect ECONNREFUSED 10.1.2.3:9092 (broker kafka-0.internal)',
+    });
+    kafkaUp = true;
+    await request(app).get('/readyz').expect(200);
+    expect(lines.map((line) => JSON.parse(line)).filter((entry) => entry.check === 'kafka')).toHaveLength(2);
   });
 
   it('exposes metrics with request counts', async () => {

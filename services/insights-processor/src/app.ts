@@ -1,4 +1,11 @@
-import { bearerAuth, createHttpApp, finishHttpApp, HttpError, type ReadinessChecks } from '@cio-bridge/http';
+import {
+  bearerAuth,
+  createHttpApp,
+  finishHttpApp,
+  HttpError,
+  type HttpNetworkOptions,
+  type ReadinessChecks,
+} from '@cio-bridge/http';
 import type { Logger } from '@cio-bridge/logger';
 import type { Express, RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
@@ -18,6 +25,8 @@ export interface AppOptions {
   logger: Logger;
   registry: Registry;
   readiness?: ReadinessChecks;
+  /** management port and trusted proxies (MANAGEMENT_PORT, TRUST_PROXY) */
+  network?: HttpNetworkOptions;
 }
 
 /**
@@ -26,8 +35,9 @@ export interface AppOptions {
  * /readyz and /metrics. A request without a valid token gets 401 before any cache or
  * database lookup, so probing ids costs nothing.
  */
-export function createApp({ auth, users, cache, metrics, logger, registry, readiness }: AppOptions): Express {
-  const app = createHttpApp({ logger, registry, ...(readiness ? { readiness } : {}) });
+export function createApp(options: AppOptions): Express {
+  const { auth, users, cache, metrics, logger, registry, readiness } = options;
+  const app = createHttpApp({ logger, registry, ...(readiness ? { readiness } : {}), ...options.network });
   const authenticate: RequestHandler =
     auth === 'none' ? (_req, _res, next) => next() : bearerAuth(auth.tokens);
 

@@ -1,4 +1,4 @@
-import { bool, ConfigError, integer, kafkaEnv, logLevel, port, tokenList } from '@cio-bridge/config';
+import { bool, ConfigError, httpEnv, integer, kafkaEnv, logLevel, port, tokenList } from '@cio-bridge/config';
 import { z } from 'zod';
 
 /** A Postgres identifier we quote ourselves: letters, digits, `_`, optionally `schema.name`. */
@@ -15,6 +15,7 @@ const columnName = z.string().regex(identifier, 'must be a column name ([A-Za-z_
 export const insightsEnv = z.object({
   ...kafkaEnv,
   PORT: port(8083),
+  ...httpEnv,
   LOG_LEVEL: logLevel,
   /** bearer tokens accepted by the read API, comma-separated (several during a rotation), 16+ characters each */
   INSIGHTS_API_TOKENS: tokenList('bearer tokens').optional(),

@@ -1,4 +1,4 @@
-import { kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
+import { httpNetworkOptions, kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
 import { closeServer, createRegistry, listen } from '@cio-bridge/http';
 import {
   createConsumer,
@@ -77,6 +77,7 @@ runMain(async () => {
 
   const app = createApp({
     auth,
+    network: httpNetworkOptions(config),
     users,
     cache,
     metrics,

@@ -3,6 +3,7 @@ import {
   createHttpApp,
   finishHttpApp,
   HttpError,
+  type HttpNetworkOptions,
   jsonBody,
   type ReadinessChecks,
 } from '@cio-bridge/http';
@@ -51,6 +52,8 @@ export interface ProducerAppOptions {
    */
   maxPendingBytes?: number;
   readiness?: ReadinessChecks;
+  /** management port and trusted proxies (MANAGEMENT_PORT, TRUST_PROXY) */
+  network?: HttpNetworkOptions;
   /** operation ids (default: monotonic ULIDs, so ids sort by acceptance time) */
   newId?: () => string;
 }
@@ -97,7 +100,7 @@ export function createApp(options: ProducerAppOptions): Express {
   let pendingBytes = 0;
   const newId = options.newId ?? operationIds();
   const metrics: ProducerMetrics = producerMetrics(registry);
-  const app = createHttpApp({ logger, registry, readiness: options.readiness });
+  const app = createHttpApp({ logger, registry, readiness: options.readiness, ...options.network });
   const auth = bearerAuth(options.tokens);
   const body = jsonBody(maxBodyBytes);
 

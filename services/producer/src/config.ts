@@ -1,10 +1,11 @@
-import { integer, kafkaEnv, logLevel, port, tokenList } from '@cio-bridge/config';
+import { httpEnv, integer, kafkaEnv, logLevel, port, tokenList } from '@cio-bridge/config';
 import { z } from 'zod';
 
 /** The producer's environment; `loadConfig(producerEnv, process.env)` validates it. */
 export const producerEnv = z.object({
   ...kafkaEnv,
   PORT: port(8081),
+  ...httpEnv,
   LOG_LEVEL: logLevel,
   /** bearer tokens accepted by the HTTP API, comma-separated (several during a rotation), 16+ characters each */
   INGEST_API_TOKENS: tokenList('bearer tokens'),

@@ -461,7 +461,7 @@ describe('webhook-handler: operations', () => {
     kafkaUp = false;
     await request(app)
       .get('/readyz')
-      .expect(503, /Kafka did not answer/);
+      .expect(503, { status: 'not ready', checks: { kafka: 'failing' } });
     await post(app, churn).expect(200);
     const { text } = await request(app).get('/metrics').expect(200);
     expect(text).toMatch(/webhook_requests_total\{outcome="accepted",service="webhook-handler-test"\} 1/);

@@ -2,6 +2,7 @@ import {
   createHttpApp,
   finishHttpApp,
   HttpError,
+  type HttpNetworkOptions,
   parseJsonBody,
   type ReadinessChecks,
   readRawBody,
@@ -48,6 +49,8 @@ export interface WebhookAppOptions {
   /** Retry-After of a 503, in seconds */
   retryAfterSeconds?: number;
   readiness?: ReadinessChecks;
+  /** management port and trusted proxies (MANAGEMENT_PORT, TRUST_PROXY) */
+  network?: HttpNetworkOptions;
   now?: () => number;
 }
 
@@ -233,7 +236,7 @@ export function createApp(options: WebhookAppOptions): Express {
     res.json({ status: 'accepted', webhook_id: id });
   };
 
-  const app = createHttpApp({ logger, registry, readiness });
+  const app = createHttpApp({ logger, registry, readiness, ...options.network });
   for (const path of WEBHOOK_PATHS)
     app.post(path, record, requireJson, rawBody, verify, parseJsonBody, handle);
   return finishHttpApp(app);
