@@ -122,6 +122,19 @@ describe('http app', () => {
     expect(body.error).toMatch(message);
   });
 
+  it.each(['gzip', 'deflate', 'br'])(
+    'answers 400 naming Content-Encoding when the body is not %s',
+    async (encoding) => {
+      const { body } = await request(build())
+        .post('/echo')
+        .set('Content-Type', 'application/json')
+        .set('Content-Encoding', encoding)
+        .send('{"a":1}')
+        .expect(400);
+      expect(body.error).toBe('request body does not match its Content-Encoding');
+    },
+  );
+
   it('rejects invalid UTF-8 instead of replacing it with U+FFFD', async () => {
     const server = await listen(build(), 0, '127.0.0.1');
     try {

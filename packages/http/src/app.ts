@@ -160,11 +160,23 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
 /** body-parser's errors carry `type` and `status`; everything else unknown is a 500. */
 function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
-  const e = error as { type?: string; status?: number; limit?: number; message?: string };
+  const e = error as {
+    type?: string;
+    status?: number;
+    limit?: number;
+    message?: string;
+    errno?: unknown;
+    code?: unknown;
+  };
   if (e.type === 'entity.too.large')
     return new HttpError(413, `request body exceeds the limit of ${e.limit} bytes`);
   if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
     return new HttpError(415, e.message ?? 'unsupported encoding');
+  // zlib's errors (a body that is not what its Content-Encoding says): name the header.
+  if (typeof e.errno === 'number' && typeof e.code === 'string')
+    return new HttpError(400, 'request body does not match its Content-Encoding');
+  if (e.type === 'request.size.invalid')
+    return new HttpError(400, 'request body size does not match Content-Length');
   if (e.status && e.status >= 400 && e.status < 500)
     return new HttpError(e.status, e.message ?? 'bad request');
   return new HttpError(500, 'internal error');

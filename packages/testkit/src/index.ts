@@ -1,5 +1,15 @@
 export { type DedicatedBroker, startKafkaBroker } from './dedicated-broker';
 export { testDatabaseUrl, testKafkaBrokers, testRedisUrl } from './environment';
+export {
+  answerProblem,
+  type FuzzRequest,
+  fuzzBodies,
+  fuzzRequests,
+  fuzzRuns,
+  fuzzSeed,
+  type RawAnswer,
+  rawRequest,
+} from './fuzz';
 export { testLogger } from './logger';
 export { createTestSchema, type TestSchema } from './postgres';
 export { readMessages } from './read-messages';
