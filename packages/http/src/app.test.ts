@@ -151,6 +151,19 @@ describe('http app', () => {
     }
   });
 
+  it('answers 400 for a path with malformed percent-encoding, quoting nothing of it', async () => {
+    const app = createHttpApp({
+      logger: createLogger({ name: 't', level: 'silent' }),
+      registry: createRegistry('t'),
+    });
+    app.get('/v1/users/:id', (_req, res) => {
+      res.json({});
+    });
+    finishHttpApp(app);
+    const { body } = await request(app).get('/v1/users/ada%E0%A4@example.com').expect(400);
+    expect(body).toEqual({ error: 'malformed path: invalid percent-encoding' });
+  });
+
   it('logs the route pattern, never the path (paths carry ids and emails)', async () => {
     const lines: string[] = [];
     const logger = createLogger({

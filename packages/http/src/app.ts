@@ -175,6 +175,8 @@ function toHttpError(error: unknown): HttpError {
   // zlib's errors (a body that is not what its Content-Encoding says): name the header.
   if (typeof e.errno === 'number' && typeof e.code === 'string')
     return new HttpError(400, 'request body does not match its Content-Encoding');
+  // express could not decode a path parameter; its message would quote the path.
+  if (error instanceof URIError) return new HttpError(400, 'malformed path: invalid percent-encoding');
   if (e.type === 'request.size.invalid')
     return new HttpError(400, 'request body size does not match Content-Length');
   if (e.status && e.status >= 400 && e.status < 500)
