@@ -50,6 +50,10 @@ describe('parseJsonText', () => {
   it(`rejects nesting deeper than ${LIMITS.jsonDepth} levels, naming the limit`, () => {
     const deep = `${'['.repeat(LIMITS.jsonDepth + 1)}${']'.repeat(LIMITS.jsonDepth + 1)}`;
     expect(failure(deep).message).toBe(`nested deeper than the limit of ${LIMITS.jsonDepth} levels`);
+    expect(failure(Buffer.from(deep)).message).toBe(
+      `nested deeper than the limit of ${LIMITS.jsonDepth} levels`,
+    );
+    expect(parseJsonText(Buffer.from(JSON.stringify({ s: '['.repeat(1_000), t: '\\"[[[' }))).ok).toBe(true);
     const deepest = `${'{"a":'.repeat(LIMITS.jsonDepth - 1)}[]${'}'.repeat(LIMITS.jsonDepth - 1)}`;
     expect(parseJsonText(deepest).ok).toBe(true);
     // Brackets inside strings do not nest.
@@ -83,6 +87,9 @@ describe('parseJsonText', () => {
           valid = false;
         }
         const result = parseJsonText(text);
+        // Bytes and text take different scanners: they must agree.
+        if (parseJsonText(Buffer.from(text, 'utf8')).ok !== result.ok && !/[\ud800-\udfff]/.test(text))
+          return false;
         if (valid) return result.ok;
         if (result.ok) return false;
         const match = /^malformed JSON at character (\d+): (.+)$/.exec(result.message);

