@@ -32,10 +32,10 @@ const OPERATION_ID_CHARS = 26;
  * The UTF-8 size of a Track operation as the worker sends it to Customer.io (a v2
  * person operation): `"type":"person"` added, `"action":"event"` added when absent, an
  * `id` added when absent, `data` renamed `attributes`, an identify without attributes
- * sent with `"attributes":{}`; timestamps go as Unix seconds, never longer than as
- * received. Exact for the common shapes, never less than the real size: the edge
- * checks LIMITS.operationBytes on it, so nothing accepted there fails the worker's
- * own check of the bytes it sends. Keep in step with the worker's toV2Operation.
+ * sent with `"attributes":{}`, RFC 3339 timestamps sent as Unix seconds. Exact for
+ * events and identifies, never less than the real size: the edge checks
+ * LIMITS.operationBytes on it, so nothing accepted there fails the worker's own check
+ * of the bytes it sends. Keep in step with the worker's toV2Operation.
  *
  * @param op the operation as received
  * @param jsonBytes the UTF-8 size of its JSON text as received
@@ -46,6 +46,7 @@ export function sentOperationBytes(
     readonly id?: unknown;
     readonly data?: unknown;
     readonly attributes?: unknown;
+    readonly timestamp?: unknown;
   },
   jsonBytes: number,
 ): number {
@@ -54,5 +55,11 @@ export function sentOperationBytes(
   if (op.id === undefined) bytes += ',"id":""'.length + OPERATION_ID_CHARS;
   if (op.data !== undefined) bytes += 'attributes'.length - 'data'.length;
   if (op.action === 'identify' && op.attributes === undefined) bytes += ',"attributes":{}'.length;
+  if (typeof op.timestamp === 'string') {
+    // Sent as Unix seconds: usually shorter than the RFC 3339 text.
+    const seconds = Math.floor(Date.parse(op.timestamp) / 1000);
+    const shorter = Buffer.byteLength(JSON.stringify(op.timestamp)) - String(seconds).length;
+    if (Number.isFinite(seconds) && shorter > 0) bytes -= shorter;
+  }
   return bytes;
 }

@@ -28,7 +28,7 @@ describe('the sent size of an operation, as predicted at the edge', () => {
     },
   );
 
-  it('is exact for events and identifies without string timestamps', () => {
+  it('is exact for events and identifies', () => {
     const data = fc.dictionary(
       fc.string({ maxLength: 10 }),
       fc.oneof(fc.string(), fc.integer(), fc.boolean()),
@@ -37,7 +37,16 @@ describe('the sent size of an operation, as predicted at the edge', () => {
       },
     );
     const operation = fc.oneof(
-      fc.record({ name: fc.string({ minLength: 1, maxLength: 20 }), data }, { requiredKeys: ['name'] }),
+      fc.record(
+        {
+          name: fc.string({ minLength: 1, maxLength: 20 }),
+          data,
+          timestamp: fc
+            .date({ min: new Date('1971-01-01'), max: new Date('2100-01-01'), noInvalidDate: true })
+            .map((date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z')),
+        },
+        { requiredKeys: ['name'] },
+      ),
       fc.record(
         {
           action: fc.constant('identify'),
