@@ -1,3 +1,4 @@
+import { maskEmails } from '@cio-bridge/logger';
 import { CustomerIORequestError } from 'customerio-node';
 
 /** The dead-letter topic's `x-dlq-error-class` values. */
@@ -47,10 +48,12 @@ export function parseRetryAfter(value: string | undefined | null, now = Date.now
   return Math.min(Math.max(0, ms), maxMs);
 }
 
+// Customer.io's answer goes to logs and x-dlq-error-message: it may quote the operation,
+// so emails in it are masked.
 const bodyMessage = (error: CustomerIORequestError): string => {
   const body = error.body?.trim();
-  if (!body) return error.message;
-  return body.length > 300 ? `${body.slice(0, 300)}...` : body;
+  if (!body) return maskEmails(error.message);
+  return maskEmails(body.length > 300 ? `${body.slice(0, 300)}...` : body);
 };
 
 /**
