@@ -158,15 +158,38 @@ export function fuzzRequests(
       arbitrary: fc.constantFrom('gzip', 'deflate', 'identity', 'gzip-claimed', 'br-claimed', 'x-unknown'),
     },
   );
-  return fc.tuple(bodies, contentType, encoding, extra).map(([plain, type, enc, more]) => {
-    const headers: Record<string, string> = { ...more };
-    if (type !== '') headers['content-type'] = type;
-    let body = plain;
-    if (enc === 'gzip') body = gzipSync(plain);
-    if (enc === 'deflate') body = deflateSync(plain);
-    if (enc !== 'none') headers['content-encoding'] = enc.replace('-claimed', '');
-    return { headers, body, plain };
-  });
+  // Headers a client may add, with any printable value.
+  const others = fc.dictionary(
+    fc.constantFrom(
+      'x-forwarded-for',
+      'accept',
+      'accept-charset',
+      'user-agent',
+      'x-request-id',
+      'forwarded',
+      'expect',
+    ),
+    fc.string({ unit: 'grapheme-ascii', maxLength: 40 }),
+    { maxKeys: 2 },
+  );
+  const chunked = fc.oneof(
+    { weight: 5, arbitrary: fc.constant(false) },
+    { weight: 1, arbitrary: fc.constant(true) },
+  );
+  return fc
+    .tuple(bodies, contentType, encoding, extra, others, chunked)
+    .map(([plain, type, enc, more, other, chunks]) => {
+      const headers: Record<string, string> = { ...other, ...more };
+      // `expect` other than 100-continue gets 417 from node itself, before the app.
+      if (headers.expect !== undefined) headers.expect = '100-continue';
+      if (chunks) headers['transfer-encoding'] = 'chunked';
+      if (type !== '') headers['content-type'] = type;
+      let body = plain;
+      if (enc === 'gzip') body = gzipSync(plain);
+      if (enc === 'deflate') body = deflateSync(plain);
+      if (enc !== 'none') headers['content-encoding'] = enc.replace('-claimed', '');
+      return { headers, body, plain };
+    });
 }
 
 /** What a 4xx answer's error must name, by status: the field, the header, or the body's problem. */
