@@ -48,6 +48,36 @@ export function rawRequest(
   });
 }
 
+/**
+ * Announces `body` (Content-Length) but sends only its first `sent` bytes, then hangs
+ * up: a client that goes away mid-request. Resolves once the socket is closed.
+ */
+export function abortedRequest(
+  url: string,
+  {
+    path,
+    headers = {},
+    body,
+    sent,
+  }: { path: string; headers?: Record<string, string>; body: Buffer; sent: number },
+): Promise<void> {
+  return new Promise((resolve) => {
+    const { hostname, port } = new URL(url);
+    const req = request({
+      hostname,
+      port,
+      method: 'POST',
+      path,
+      headers: { ...headers, 'content-length': String(body.length) },
+    });
+    req.on('error', () => resolve());
+    req.on('close', () => resolve());
+    req.write(body.subarray(0, Math.min(sent, body.length - 1)), () => {
+      setTimeout(() => req.destroy(), 5);
+    });
+  });
+}
+
 /** A JSON value nested `depth` levels deep around `inner`. */
 const nest = (inner: string, depth: number, open = '{"a":', close = '}') =>
   `${open.repeat(depth)}${inner}${close.repeat(depth)}`;

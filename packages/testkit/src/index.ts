@@ -1,6 +1,7 @@
 export { type DedicatedBroker, startKafkaBroker } from './dedicated-broker';
 export { testDatabaseUrl, testKafkaBrokers, testRedisUrl } from './environment';
 export {
+  abortedRequest,
   answerProblem,
   type FuzzRequest,
   fuzzBodies,

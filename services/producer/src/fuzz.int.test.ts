@@ -4,6 +4,7 @@
 // what was accepted reaches Kafka.
 import { operationExamples, seedExamples, transactionalExamples } from '@cio-bridge/schemas';
 import {
+  abortedRequest,
   answerProblem,
   buildServices,
   fuzzBodies,
@@ -112,6 +113,27 @@ describe('producer fuzz', () => {
     }
     expect(accepted.track.length).toBeGreaterThan(0);
     expect(accepted.transactional.length).toBeGreaterThan(0);
+    expect((await fetch(`${producer.url}/healthz`)).status).toBe(200);
+  });
+
+  it('survives clients that hang up in the middle of a request', async () => {
+    const body = Buffer.from(JSON.stringify({ batch: Object.values(seedExamples()) }));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat({ max: body.length }),
+        fc.constantFrom('track', 'transactional'),
+        async (sent, name) => {
+          await abortedRequest(producer.url, {
+            path: `/v1/${name}`,
+            headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+            body,
+            sent,
+          });
+          if (producer.child.exitCode !== null) throw new Error(`the producer exited: ${producer.output()}`);
+        },
+      ),
+      { seed: fuzzSeed(), numRuns: fuzzRuns(30) },
+    );
     expect((await fetch(`${producer.url}/healthz`)).status).toBe(200);
   });
 });
