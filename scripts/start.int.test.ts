@@ -69,6 +69,12 @@ it('runs the whole pipeline with sample traffic and stops cleanly on SIGINT', as
   });
   expect(figure(complete, 'events accepted')).toBe(1200);
   expect(figure(complete, 'retried')).toBeGreaterThan(0);
+  // The read API wants the token that npm start configured and printed.
+  const token = /read API: curl -H 'Authorization: Bearer ([^']+)'/.exec(output)?.[1];
+  expect(token).toBeDefined();
+  const features = 'http://127.0.0.1:8083/v1/users/1/ai-features';
+  expect((await fetch(features)).status).toBe(401);
+  expect((await fetch(features, { headers: { authorization: `Bearer ${token}` } })).status).not.toBe(401);
 
   started.kill('SIGINT');
   expect(await exited).toBe(0);

@@ -23,6 +23,7 @@ const sandboxUrl = 'http://127.0.0.1:8090';
 const local = {
   ingestToken: env.INGEST_API_TOKENS?.split(',')[0] ?? 'local-ingest-token',
   signingKey: env.CIO_WEBHOOK_SIGNING_KEYS?.split(',')[0] ?? 'local-webhook-signing-key',
+  readToken: env.INSIGHTS_API_TOKENS?.split(',')[0] ?? 'local-insights-read-token',
 };
 /** Redis is used when REDIS_URL is set, or when the local default answers PING. */
 function localRedisAnswers() {
@@ -63,7 +64,11 @@ const services = [
     port: 8082,
     env: { CIO_WEBHOOK_SIGNING_KEYS: env.CIO_WEBHOOK_SIGNING_KEYS ?? local.signingKey },
   },
-  { name: 'insights-processor', port: 8083, env: {} },
+  {
+    name: 'insights-processor',
+    port: 8083,
+    env: { INSIGHTS_API_TOKENS: env.INSIGHTS_API_TOKENS ?? local.readToken },
+  },
 ].map((service) => ({ ...service, url: `http://127.0.0.1:${service.port}` }));
 
 const say = (line) => process.stderr.write(`start: ${line}\n`);
@@ -150,6 +155,12 @@ say(
   realCustomerIo
     ? 'all services ready; delivering to Customer.io'
     : `all services ready; Customer.io is the sandbox at ${sandboxUrl}`,
+);
+say(
+  `read API: curl -H 'Authorization: Bearer ${local.readToken}' http://127.0.0.1:8083/v1/users/<id>/ai-features` +
+    (env.INSIGHTS_API_TOKENS
+      ? ' (the first token of INSIGHTS_API_TOKENS)'
+      : ' (set INSIGHTS_API_TOKENS to choose the token)'),
 );
 
 const started = Date.now();

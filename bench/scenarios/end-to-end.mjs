@@ -37,7 +37,7 @@ export default async function run({ durationMs, repeats, log }) {
   );
   const producer = await startService(
     'producer',
-    { PORT: String(ports.producer), INGEST_API_TOKENS: 'bench-token', ...topics },
+    { PORT: String(ports.producer), INGEST_API_TOKENS: 'bench-end-to-end-token', ...topics },
     { readyUrl: `http://127.0.0.1:${ports.producer}/readyz` },
   );
   const worker = await startService(
@@ -61,7 +61,7 @@ export default async function run({ durationMs, repeats, log }) {
     httpLoad({
       url: `http://127.0.0.1:${ports.producer}/v1/track`,
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer bench-token' },
+      headers: { 'content-type': 'application/json', authorization: 'Bearer bench-end-to-end-token' },
       requests: [{ setupRequest: (request) => ({ ...request, body: bodies[next++ % PEOPLE] }) }],
       connections: 20,
       overallRate: RATE,

@@ -16,6 +16,9 @@ const PORT = 18183;
 const USERS = 50_000;
 const BACKLOG = 80_000;
 const BASELINE_BATCH = 1_000;
+/** the read API's bearer token (INSIGHTS_API_TOKENS) */
+const READ_TOKEN = 'bench-insights-read-token';
+const readHeaders = { authorization: `Bearer ${READ_TOKEN}` };
 const CONCURRENCY = 6; // INSIGHTS_PARTITIONS_CONCURRENCY's default
 const HOT_USERS = 1_000; // ids the read benchmark cycles through
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cio_bridge';
@@ -120,7 +123,14 @@ export default async function run({ durationMs, repeats, log }) {
   const start = async (env) => {
     const service = await startService(
       'insights-processor',
-      { PORT: String(PORT), DATABASE_URL: url, NODE_OPTIONS: flags, ...topics, ...env },
+      {
+        PORT: String(PORT),
+        DATABASE_URL: url,
+        INSIGHTS_API_TOKENS: READ_TOKEN,
+        NODE_OPTIONS: flags,
+        ...topics,
+        ...env,
+      },
       { readyUrl: `http://127.0.0.1:${PORT}/readyz` },
     );
     services.push(service);
@@ -172,7 +182,9 @@ export default async function run({ durationMs, repeats, log }) {
         await Promise.all(
           hotPaths
             .slice(i, i + 50)
-            .map((path) => fetch(`http://127.0.0.1:${PORT}${path}`).then((r) => r.arrayBuffer())),
+            .map((path) =>
+              fetch(`http://127.0.0.1:${PORT}${path}`, { headers: readHeaders }).then((r) => r.arrayBuffer()),
+            ),
         );
       }
       const missesBefore = await metric('insights_cache_misses_total');
@@ -180,7 +192,11 @@ export default async function run({ durationMs, repeats, log }) {
       const result = await httpLoad({
         url: `http://127.0.0.1:${PORT}`,
         requests: [
-          { method: 'GET', setupRequest: (req) => ({ ...req, path: hotPaths[next++ % HOT_USERS] }) },
+          {
+            method: 'GET',
+            headers: readHeaders,
+            setupRequest: (req) => ({ ...req, path: hotPaths[next++ % HOT_USERS] }),
+          },
         ],
         duration: durationMs / 1000,
       });

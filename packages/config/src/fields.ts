@@ -11,6 +11,16 @@ export const commaList = (what: string) =>
     )
     .refine((items) => items.length > 0, `must be a comma-separated list of ${what}`);
 
+/** Shortest accepted bearer token: long enough that guessing one is hopeless. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** Comma-separated secrets (several during a rotation), each at least MIN_TOKEN_LENGTH long. */
+export const tokenList = (what: string) =>
+  commaList(what).refine(
+    (tokens) => tokens.every((token) => token.length >= MIN_TOKEN_LENGTH),
+    `must hold tokens of at least ${MIN_TOKEN_LENGTH} characters each`,
+  );
+
 export const integer = (min: number, max: number) =>
   z
     .string()

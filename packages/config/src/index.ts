@@ -1,5 +1,6 @@
 export { type CioEnv, cioAppUrl, cioEnv, cioTrackUrl } from './cio-env';
-export { bool, commaList, integer, logLevel, port } from './fields';
+export { bool, commaList, integer, logLevel, MIN_TOKEN_LENGTH, port, tokenList } from './fields';
+export { type HttpEnv, httpEnv, httpNetworkOptions } from './http-env';
 export { type KafkaEnv, kafkaClientOptions, kafkaEnv } from './kafka-env';
 export { ConfigError, loadConfig } from './load';
 export { runMain } from './run-main';

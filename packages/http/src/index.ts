@@ -1,5 +1,13 @@
-export { createHttpApp, finishHttpApp, type HttpAppOptions, type ReadinessChecks } from './app';
+export {
+  createHttpApp,
+  finishHttpApp,
+  type HttpAppOptions,
+  managementRoutes,
+  type ReadinessChecks,
+} from './app';
+export { bearerAuth } from './bearer-auth';
 export { HttpError } from './errors';
 export { jsonBody, parseJsonBody, readRawBody, requireJson } from './json-body';
 export { createRegistry } from './metrics';
+export type { HttpNetworkOptions, TrustProxy } from './network';
 export { closeServer, listen } from './server';

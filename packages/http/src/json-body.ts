@@ -1,3 +1,4 @@
+import { parseJsonText } from '@cio-bridge/schemas';
 import express, { type RequestHandler } from 'express';
 import { HttpError } from './errors';
 
@@ -19,21 +20,27 @@ export const requireJson: RequestHandler = (req, _res, next) => {
 export const readRawBody = (limit: string | number): RequestHandler =>
   express.raw({ type: () => true, limit });
 
-/** Keeps the bytes read by `readRawBody` in `req.rawBody` and parses them (400 for malformed JSON). */
+/**
+ * Keeps the bytes read by `readRawBody` in `req.rawBody` and parses them: 400 for
+ * invalid UTF-8, malformed JSON or too deep nesting, with a message that names a
+ * position and a reason but quotes nothing of the body.
+ */
 export const parseJsonBody: RequestHandler = (req, _res, next) => {
   const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   req.rawBody = raw;
-  try {
-    req.body = JSON.parse(raw.toString('utf8'));
+  const parsed = parseJsonText(raw);
+  if (parsed.ok) {
+    req.body = parsed.value;
     next();
-  } catch (error) {
-    next(new HttpError(400, `malformed JSON: ${(error as Error).message}`));
+  } else {
+    next(new HttpError(400, parsed.kind === 'syntax' ? parsed.message : `request body is ${parsed.message}`));
   }
 };
 
 /**
  * Accepts only `application/json` (415 otherwise), up to `limit` (413 above it),
- * keeps the raw bytes in `req.rawBody` and parses them (400 for malformed JSON).
+ * keeps the raw bytes in `req.rawBody` and parses them (400 for malformed JSON,
+ * invalid UTF-8 or too deep nesting).
  */
 export function jsonBody(limit: string | number = '1mb'): RequestHandler[] {
   return [requireJson, readRawBody(limit), parseJsonBody];

@@ -1,5 +1,6 @@
 import pino, { type Logger, type LoggerOptions } from 'pino';
 
+export { maskEmail, maskEmails } from './mask-emails';
 export type { Logger };
 
 // Keys whose values are secrets or personal data, at any of the first levels of a
@@ -51,10 +52,3 @@ export interface MessageLocation {
 }
 
 export const messageLogger = (logger: Logger, location: MessageLocation): Logger => logger.child(location);
-
-/** Masks an email address for logs and listings: `j***@example.com`. */
-export function maskEmail(value: string): string {
-  const at = value.indexOf('@');
-  if (at <= 0) return value;
-  return `${value[0]}***${value.slice(at)}`;
-}

@@ -14,7 +14,8 @@ export {
   transactionalExamples,
 } from './fixtures';
 export { operationIds } from './ids';
-export { LIMITS } from './limits';
+export { type JsonTextError, locateSyntaxError, type ParsedJsonText, parseJsonText } from './json-text';
+export { LIMITS, sentOperationBytes } from './limits';
 export {
   eventName,
   identifierOf,

@@ -21,6 +21,7 @@ import {
   schemaDir,
   seedExamples,
   seedPredictionExamples,
+  sentOperationBytes,
   type TrackOperation,
   transactionalExamples,
   type Validation,
@@ -154,19 +155,30 @@ describe('invalid track operations', () => {
     expect(event('e'.repeat(LIMITS.eventNameBytes + 1)).ok).toBe(false);
   });
 
-  it('rejects an operation above 32 KB as JSON, measured on the whole operation', () => {
+  it('rejects an operation above 32 KB as sent: type, action and id added, data sent as attributes', () => {
     const base = { name: 'big', identifiers: { id: 'u' }, data: { blob: '' } };
-    const overhead = JSON.stringify(base).length;
+    const sent = {
+      type: 'person',
+      action: 'event',
+      id: '01HZY3J8W6Q2V7K9R4T5X1N0PA',
+      identifiers: { id: 'u' },
+    };
+    const overhead = JSON.stringify({ ...sent, name: 'big', attributes: { blob: '' } }).length;
     const fits = { ...base, data: { blob: 'x'.repeat(LIMITS.operationBytes - overhead) } };
-    expect(JSON.stringify(fits).length).toBe(LIMITS.operationBytes);
+    expect(sentOperationBytes(fits, JSON.stringify(fits).length)).toBe(LIMITS.operationBytes);
     expect(validateTrackOperation(fits).ok).toBe(true);
     const over = { ...base, data: { blob: 'x'.repeat(LIMITS.operationBytes - overhead + 1) } };
     expect(errorsOf(validateTrackOperation(over))).toEqual([
       {
         pointer: '',
-        message: `must be at most ${LIMITS.operationBytes} bytes as JSON (is ${LIMITS.operationBytes + 1})`,
+        message: `is ${LIMITS.operationBytes + 1} bytes as sent to Customer.io (with type, action and id added, data sent as attributes), more than the limit of ${LIMITS.operationBytes} bytes`,
       },
     ]);
+    // The received form alone above the limit still fails the schema's own check.
+    const huge = { ...base, data: { blob: 'x'.repeat(LIMITS.operationBytes) } };
+    expect(errorsOf(validateTrackOperation(huge))[0]?.message).toMatch(
+      /^must be at most 32768 bytes as JSON/,
+    );
   });
 
   it('names the unknown action and lists the valid ones', () => {

@@ -1,6 +1,7 @@
 import type { ValidateFunction } from 'ajv';
 import { utf8Bytes, validatorFor, withKnownSize } from './ajv';
 import { toFieldErrors } from './errors';
+import { LIMITS, sentOperationBytes } from './limits';
 import {
   type FieldError,
   type IdentifierKind,
@@ -109,9 +110,16 @@ export function validateTrackOperationJson(value: unknown): TrackValidation {
   } catch (error) {
     return { ok: false, errors: [{ pointer: '', message: `must be JSON: ${(error as Error).message}` }] };
   }
-  if (withKnownSize(utf8Bytes(json), () => validate(value)))
-    return { ok: true, value: value as TrackOperation, json };
-  return { ok: false, errors: toFieldErrors(validate.errors) };
+  const bytes = utf8Bytes(json);
+  if (!withKnownSize(bytes, () => validate(value)))
+    return { ok: false, errors: toFieldErrors(validate.errors) };
+  // The limit applies to what is sent, which is larger than what was received.
+  const sent = sentOperationBytes(value, bytes);
+  if (sent > LIMITS.operationBytes) {
+    const message = `is ${sent} bytes as sent to Customer.io (with type, action and id added, data sent as attributes), more than the limit of ${LIMITS.operationBytes} bytes`;
+    return { ok: false, errors: [{ pointer: '', message }] };
+  }
+  return { ok: true, value: value as TrackOperation, json };
 }
 
 /**

@@ -1,9 +1,6 @@
-import { maskEmail } from '@cio-bridge/logger';
+import { maskEmails } from '@cio-bridge/logger';
 
-const emailPattern = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
-
-/** Masks every email address in a text: `jane@example.com` -> `j***@example.com`. */
-export const maskEmails = (text: string): string => text.replace(emailPattern, (email) => maskEmail(email));
+export { maskEmails };
 
 // Attribute names whose values are personal data beyond emails.
 const personalKeys =

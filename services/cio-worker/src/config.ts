@@ -1,4 +1,13 @@
-import { cioAppUrl, cioEnv, cioTrackUrl, integer, kafkaEnv, logLevel, port } from '@cio-bridge/config';
+import {
+  cioAppUrl,
+  cioEnv,
+  cioTrackUrl,
+  httpEnv,
+  integer,
+  kafkaEnv,
+  logLevel,
+  port,
+} from '@cio-bridge/config';
 import { z } from 'zod';
 import type { WorkerTuning } from './settings';
 
@@ -7,6 +16,7 @@ export const workerEnv = z.object({
   ...kafkaEnv,
   ...cioEnv,
   PORT: port(8084),
+  ...httpEnv,
   LOG_LEVEL: logLevel,
   /** shared rate-limit budget for several worker instances */
   REDIS_URL: z.url({ message: 'must be a redis:// URL' }).optional(),

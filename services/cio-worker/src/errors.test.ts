@@ -8,6 +8,14 @@ const httpError = (
 ) => new CustomerIORequestError(JSON.parse(body), status, { statusCode: status, headers, ok: false }, body);
 
 describe('classifyError', () => {
+  it('masks emails that Customer.io quotes in its answer (it goes to logs and dead-letter headers)', () => {
+    const body = '{"meta":{"error":"identifiers.email ada.lovelace@example.com is not valid"}}';
+    const error = classifyError(httpError(400, {}, body));
+    expect(error.message).toBe(
+      'Customer.io answered 400: {"meta":{"error":"identifiers.email a***@example.com is not valid"}}',
+    );
+  });
+
   it.each([
     [400, 'http_4xx', false],
     [404, 'http_4xx', false],

@@ -1,4 +1,5 @@
 import type { ErrorClass } from '@cio-bridge/contracts';
+import { maskEmails } from '@cio-bridge/logger';
 import { CustomerIORequestError } from 'customerio-node';
 
 /** The dead-letter topic's `x-dlq-error-class` values (owned by @cio-bridge/contracts). */
@@ -41,10 +42,12 @@ export function parseRetryAfter(value: string | undefined | null, now = Date.now
   return Math.min(Math.max(0, ms), maxMs);
 }
 
+// Customer.io's answer goes to logs and x-dlq-error-message: it may quote the operation,
+// so emails in it are masked.
 const bodyMessage = (error: CustomerIORequestError): string => {
   const body = error.body?.trim();
-  if (!body) return error.message;
-  return body.length > 300 ? `${body.slice(0, 300)}...` : body;
+  if (!body) return maskEmails(error.message);
+  return maskEmails(body.length > 300 ? `${body.slice(0, 300)}...` : body);
 };
 
 /**

@@ -1,6 +1,6 @@
 // First: may re-execute the process with its V8 heap settings before anything else loads.
 import './heap-settings';
-import { kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
+import { httpNetworkOptions, kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
 import { createRegistry } from '@cio-bridge/http';
 import { createKafka, ensureTopics, onShutdown, topicNamesFromEnv, topicSpecs } from '@cio-bridge/kafka';
 import { createLogger } from '@cio-bridge/logger';
@@ -29,6 +29,7 @@ runMain(async () => {
     registry: createRegistry('cio-worker'),
     redis,
     port: env.PORT,
+    network: httpNetworkOptions(env),
     tuning: tuningOptions(env),
     onFatal: (error) => {
       logger.fatal({ err: error }, 'the Kafka consumer gave up: stopping');

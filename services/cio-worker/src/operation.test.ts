@@ -94,7 +94,17 @@ describe('decodeTrack', () => {
   });
 
   it.each([
-    ['not JSON', Buffer.from('{"name": '), /not JSON/],
+    [
+      'not JSON',
+      Buffer.from('{"name": '),
+      /^the value is malformed JSON at character 9: unexpected end of input$/,
+    ],
+    [
+      'not JSON, quoting nothing',
+      Buffer.from('ada@example.com'),
+      /^the value is malformed JSON at character 0: unexpected character$/,
+    ],
+    ['not UTF-8', Buffer.from([0x7b, 0xff, 0x7d]), /^the value is not valid UTF-8 \(at byte 1\)$/],
     ['empty', null, /no value/],
     ['without a name', json({ identifiers: { id: 'u' } }), /\/name/],
     [

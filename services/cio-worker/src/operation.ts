@@ -3,6 +3,7 @@ import {
   eventName,
   identifierOf,
   operationAction,
+  parseJsonText,
   personKey,
   type TrackOperation,
   type TransactionalSend,
@@ -103,13 +104,12 @@ const describe = (errors: { pointer: string; message: string }[]): string =>
     .map((e) => `${e.pointer || '(value)'} ${e.message}`)
     .join('; ');
 
+/** The message's JSON; the error names a position and a reason, never the content (it goes to logs and headers). */
 function parseJson(value: Buffer | null): unknown {
   if (value === null || value.length === 0) throw new ValidationError('the message has no value');
-  try {
-    return JSON.parse(value.toString('utf8'));
-  } catch (error) {
-    throw new ValidationError(`the value is not JSON: ${(error as Error).message}`);
-  }
+  const parsed = parseJsonText(value);
+  if (!parsed.ok) throw new ValidationError(`the value is ${parsed.message}`);
+  return parsed.value;
 }
 
 /** The ordering key: the Kafka key (the producers' person key), else the operation's own. */

@@ -1,6 +1,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeServer, createHttpApp, finishHttpApp, listen } from '@cio-bridge/http';
+import {
+  closeServer,
+  createHttpApp,
+  finishHttpApp,
+  type HttpNetworkOptions,
+  listen,
+  managementRoutes,
+} from '@cio-bridge/http';
 import { createConsumer, kafkaReadiness, Publisher, type TopicNames } from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
 import type { Express } from 'express';
@@ -39,6 +46,8 @@ export interface WorkerDeps {
   redis?: Redis;
   /** serve /healthz, /readyz and /metrics on this port (0: any free one); omitted: no HTTP server */
   port?: number;
+  /** management port and trusted proxies (MANAGEMENT_PORT, TRUST_PROXY) */
+  network?: HttpNetworkOptions;
   tuning?: Partial<WorkerTuning>;
   /** the consumer failed for good (kafkajs gave up restarting it); main.ts exits */
   onFatal?: (error: Error) => void;
@@ -310,6 +319,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const app = createHttpApp({
     logger,
     registry: deps.registry,
+    ...deps.network,
     readiness: {
       kafka: async () => {
         if (crashed) throw new Error(`Kafka consumer failed: ${crashed.message}`);
@@ -329,7 +339,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       },
     },
   });
-  app.get('/status', (_req, res) => {
+  managementRoutes(app).get('/status', (_req, res) => {
     res.json(status());
   });
   finishHttpApp(app);

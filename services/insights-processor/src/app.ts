@@ -1,30 +1,47 @@
-import { createHttpApp, finishHttpApp, HttpError, type ReadinessChecks } from '@cio-bridge/http';
+import {
+  bearerAuth,
+  createHttpApp,
+  finishHttpApp,
+  HttpError,
+  type HttpNetworkOptions,
+  type ReadinessChecks,
+} from '@cio-bridge/http';
 import type { Logger } from '@cio-bridge/logger';
-import type { Express } from 'express';
+import type { Express, RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
 import type { FeatureCache } from './cache';
 import type { InsightsMetrics } from './metrics';
 import { parseUserId } from './user-key';
 import type { UsersStore } from './users-store';
 
+/** The read API's bearer tokens, or `none` (INSIGHTS_API_AUTH=none) to serve without them. */
+export type ReadApiAuth = { tokens: readonly string[] } | 'none';
+
 export interface AppOptions {
+  auth: ReadApiAuth;
   users: UsersStore;
   cache: FeatureCache;
   metrics: InsightsMetrics;
   logger: Logger;
   registry: Registry;
   readiness?: ReadinessChecks;
+  /** management port and trusted proxies (MANAGEMENT_PORT, TRUST_PROXY) */
+  network?: HttpNetworkOptions;
 }
 
 /**
  * The read API: `GET /v1/users/:id/ai-features` answers `{user_id, ai_features,
  * updated_at}` from the cache, else from Postgres (then caches it); plus /healthz,
- * /readyz and /metrics.
+ * /readyz and /metrics. A request without a valid token gets 401 before any cache or
+ * database lookup, so probing ids costs nothing.
  */
-export function createApp({ users, cache, metrics, logger, registry, readiness }: AppOptions): Express {
-  const app = createHttpApp({ logger, registry, ...(readiness ? { readiness } : {}) });
+export function createApp(options: AppOptions): Express {
+  const { auth, users, cache, metrics, logger, registry, readiness } = options;
+  const app = createHttpApp({ logger, registry, ...(readiness ? { readiness } : {}), ...options.network });
+  const authenticate: RequestHandler =
+    auth === 'none' ? (_req, _res, next) => next() : bearerAuth(auth.tokens);
 
-  app.get('/v1/users/:id/ai-features', async (req, res) => {
+  app.get('/v1/users/:id/ai-features', authenticate, async (req, res) => {
     const id = parseUserId(users.key, req.params.id);
     if (!id.ok)
       throw new HttpError(400, `malformed user id: id ${id.reason}`, [{ field: 'id', message: id.reason }]);

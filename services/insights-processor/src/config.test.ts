@@ -1,5 +1,5 @@
 import { loadConfig } from '@cio-bridge/config';
-import { insightsEnv } from './config';
+import { insightsEnv, readApiAuth } from './config';
 
 const base = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/cio_bridge' };
 
@@ -36,5 +36,42 @@ describe('configuration', () => {
 
   it('accepts a schema-qualified table', () => {
     expect(loadConfig(insightsEnv, { ...base, USERS_TABLE: 'app.users' }).USERS_TABLE).toBe('app.users');
+  });
+
+  describe('read API authentication', () => {
+    const token = 'read-token-0123456789';
+
+    it('takes the tokens from INSIGHTS_API_TOKENS', () => {
+      const config = loadConfig(insightsEnv, {
+        ...base,
+        INSIGHTS_API_TOKENS: `${token}, other-token-0123456789`,
+      });
+      expect(readApiAuth(config)).toEqual({ tokens: [token, 'other-token-0123456789'] });
+    });
+
+    it('refuses to start without tokens, naming the variable', () => {
+      expect(() => readApiAuth(loadConfig(insightsEnv, base))).toThrow(
+        'configuration error: INSIGHTS_API_TOKENS is required (or set INSIGHTS_API_AUTH=none to serve the read API without authentication)',
+      );
+    });
+
+    it('serves without authentication only when INSIGHTS_API_AUTH=none says so', () => {
+      expect(readApiAuth(loadConfig(insightsEnv, { ...base, INSIGHTS_API_AUTH: 'none' }))).toBe('none');
+      expect(() => loadConfig(insightsEnv, { ...base, INSIGHTS_API_AUTH: 'off' })).toThrow(
+        'configuration error: INSIGHTS_API_AUTH must be bearer or none',
+      );
+    });
+
+    it('refuses tokens shorter than 16 characters without printing them', () => {
+      const load = () => loadConfig(insightsEnv, { ...base, INSIGHTS_API_TOKENS: `${token},tiny-secret` });
+      expect(load).toThrow(
+        'configuration error: INSIGHTS_API_TOKENS must hold tokens of at least 16 characters each',
+      );
+      try {
+        load();
+      } catch (error) {
+        expect((error as Error).message).not.toContain('tiny-secret');
+      }
+    });
   });
 });

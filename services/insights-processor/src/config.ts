@@ -1,4 +1,4 @@
-import { bool, integer, kafkaEnv, logLevel, port } from '@cio-bridge/config';
+import { bool, ConfigError, httpEnv, integer, kafkaEnv, logLevel, port, tokenList } from '@cio-bridge/config';
 import { z } from 'zod';
 
 /** A Postgres identifier we quote ourselves: letters, digits, `_`, optionally `schema.name`. */
@@ -27,7 +27,12 @@ const duration = z
 export const insightsEnv = z.object({
   ...kafkaEnv,
   PORT: port(8083),
+  ...httpEnv,
   LOG_LEVEL: logLevel,
+  /** bearer tokens accepted by the read API, comma-separated (several during a rotation), 16+ characters each */
+  INSIGHTS_API_TOKENS: tokenList('bearer tokens').optional(),
+  /** `none` serves the read API without authentication (only behind something that authenticates) */
+  INSIGHTS_API_AUTH: z.enum(['bearer', 'none'], { message: 'must be bearer or none' }).default('bearer'),
   DATABASE_URL: z.string().refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// URL'),
   /** the pool behind the consumer (one connection per partition in flight) and the read API */
   DATABASE_POOL_MAX: integer(2, 100).prefault('10'),
@@ -58,6 +63,24 @@ export const insightsEnv = z.object({
 });
 
 export type InsightsConfig = z.infer<typeof insightsEnv>;
+
+/**
+ * How the read API authenticates: the configured tokens, or `none` when explicitly
+ * asked for. No tokens and no explicit `none` refuses to start: the API serves
+ * personal data and must never be open by accident.
+ */
+export function readApiAuth(
+  config: Pick<InsightsConfig, 'INSIGHTS_API_TOKENS' | 'INSIGHTS_API_AUTH'>,
+): { tokens: string[] } | 'none' {
+  if (config.INSIGHTS_API_AUTH === 'none') return 'none';
+  if (!config.INSIGHTS_API_TOKENS) {
+    throw new ConfigError(
+      'INSIGHTS_API_TOKENS',
+      'is required (or set INSIGHTS_API_AUTH=none to serve the read API without authentication)',
+    );
+  }
+  return { tokens: config.INSIGHTS_API_TOKENS };
+}
 
 /** The subset the `migrate` command needs. */
 export const migrateEnv = insightsEnv.pick({

@@ -1,6 +1,6 @@
-export { type AppOptions, createApp } from './app';
+export { type AppOptions, createApp, type ReadApiAuth } from './app';
 export { createMemoryCache, createRedisCache, type FeatureCache } from './cache';
-export { type InsightsConfig, insightsEnv, type MigrateConfig, migrateEnv } from './config';
+export { type InsightsConfig, insightsEnv, type MigrateConfig, migrateEnv, readApiAuth } from './config';
 export { createPool, openStores } from './db';
 export { type MessagePublisher, predictionDeadLetter } from './dead-letter';
 export { createInsightsMetrics, type InsightsMetrics } from './metrics';

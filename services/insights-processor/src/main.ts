@@ -1,4 +1,4 @@
-import { kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
+import { httpNetworkOptions, kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
 import { closeServer, createRegistry, listen } from '@cio-bridge/http';
 import {
   createConsumer,
@@ -21,12 +21,14 @@ import {
   insightsEnv,
   openStores,
   PendingStore,
+  readApiAuth,
   runMigrations,
 } from '.';
 import { createMemoryCache, createRedisCache } from './cache';
 
 runMain(async () => {
   const config = loadConfig(insightsEnv, process.env);
+  const auth = readApiAuth(config);
   const topics = topicNamesFromEnv(process.env);
   const logger = createLogger({ name: 'insights-processor', level: config.LOG_LEVEL });
   const usersTable = { table: config.USERS_TABLE, keyColumn: config.USERS_KEY_COLUMN };
@@ -102,6 +104,8 @@ runMain(async () => {
   if (!users.upsert) sweeper.start();
 
   const app = createApp({
+    auth,
+    network: httpNetworkOptions(config),
     users,
     cache,
     metrics,
@@ -117,6 +121,7 @@ runMain(async () => {
     },
   });
   const server = await listen(app, config.PORT);
+  if (auth === 'none') logger.warn('INSIGHTS_API_AUTH=none: the read API answers without a token');
   logger.info(
     { port: config.PORT, cache: cache.kind, usersTable: config.USERS_TABLE },
     'insights-processor started',

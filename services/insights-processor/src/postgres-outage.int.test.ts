@@ -73,8 +73,8 @@ it('pauses while Postgres is down, commits nothing it did not write, and loses n
     what: 'failed write attempts',
   });
   const notReady = await request(processor.app).get('/readyz').expect(503);
-  expect(notReady.body.checks.consumer).toMatch(/^writes to postgres fail: /);
-  expect(notReady.body.checks.postgres).not.toBe('ok');
+  expect(notReady.body.checks.consumer).toBe('failing');
+  expect(notReady.body.checks.postgres).toBe('failing');
   expect(await processor.metric('insights_postgres_available')).toBe(0);
   expect(await persisted()).toBe(100);
   expect(await committedMessages()).toBe(100);

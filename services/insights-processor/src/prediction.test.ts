@@ -28,7 +28,7 @@ describe('prediction messages', () => {
 
   it.each([
     [null, 'value', 'is empty'],
-    ['{', 'value', 'is not JSON'],
+    ['{', 'value', 'is malformed JSON at character 1: unexpected end of input'],
     ['[]', 'value', 'must be a JSON object'],
     [
       '{"user_id":"abc","predictions":{},"as_of":"2024-05-22T18:35:12Z"}',

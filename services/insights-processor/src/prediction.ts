@@ -1,3 +1,4 @@
+import { parseJsonText } from '@cio-bridge/schemas';
 import { parseUserId, type UserKey } from './user-key';
 
 /** The value of `customerio.predictions`, as the webhook-handler publishes it. */
@@ -30,12 +31,10 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 /** Parses and checks one message value; the reason names the offending field. */
 export function parsePrediction(value: Buffer | string | null, key: UserKey): ParsedPrediction {
   if (value === null || value.length === 0) return { ok: false, field: 'value', reason: 'is empty' };
-  let message: unknown;
-  try {
-    message = JSON.parse(value.toString());
-  } catch {
-    return { ok: false, field: 'value', reason: 'is not JSON' };
-  }
+  // The reason names a position, never the content (it is logged).
+  const parsed = parseJsonText(value);
+  if (!parsed.ok) return { ok: false, field: 'value', reason: `is ${parsed.message}` };
+  const message: unknown = parsed.value;
   if (!isPlainObject(message)) return { ok: false, field: 'value', reason: 'must be a JSON object' };
   const id = parseUserId(key, message.user_id);
   if (!id.ok) return { ok: false, field: 'user_id', reason: id.reason };

@@ -1,3 +1,4 @@
+import { parseJsonText } from '@cio-bridge/schemas';
 import type { Pool } from 'pg';
 
 /** A reporting webhook event as Customer.io sent it (see reporting-webhooks.openapi.json). */
@@ -36,12 +37,10 @@ const idOf = (value: unknown): string | null =>
 /** Parses one message value; the reason names the offending field. */
 export function parseReporting(value: Buffer | string | null): ParsedReporting {
   if (value === null || value.length === 0) return { ok: false, field: 'value', reason: 'is empty' };
-  let event: unknown;
-  try {
-    event = JSON.parse(value.toString());
-  } catch {
-    return { ok: false, field: 'value', reason: 'is not JSON' };
-  }
+  // The reason names a position, never the content (it is logged).
+  const parsed = parseJsonText(value);
+  if (!parsed.ok) return { ok: false, field: 'value', reason: `is ${parsed.message}` };
+  const event: unknown = parsed.value;
   if (!isPlainObject(event)) return { ok: false, field: 'value', reason: 'must be a JSON object' };
   if (!nonEmpty(event.event_id, 255))
     return { ok: false, field: 'event_id', reason: 'must be a non-empty string' };

@@ -1,5 +1,6 @@
+import type { AddressInfo } from 'node:net';
 import { PublishTimeoutError } from '@cio-bridge/kafka';
-import { operationExamples, seedExamples, type TrackOperation } from '@cio-bridge/schemas';
+import { LIMITS, operationExamples, seedExamples, type TrackOperation } from '@cio-bridge/schemas';
 import { waitFor } from '@cio-bridge/testkit';
 import request from 'supertest';
 import { buildApp, TOKEN } from './test-helpers';
@@ -227,6 +228,46 @@ describe('POST /v1/transactional', () => {
   it('requires the bearer token', async () => {
     const { app } = buildApp();
     await request(app).post('/v1/transactional').send(send).expect(401);
+  });
+
+  it('answers 400 naming the nesting limit for a deeply nested send (not a 500 from JSON.stringify)', async () => {
+    const { app, publisher } = buildApp();
+    const depth = 20_000;
+    const body = `{"transactional_message_id":"password_reset","to":"jane@example.com","identifiers":{"id":"user-9"},"message_data":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`;
+    const res = await request(app)
+      .post('/v1/transactional')
+      .set(auth)
+      .set('Content-Type', 'application/json')
+      .send(body)
+      .expect(400);
+    expect(res.body.error).toBe(`request body is nested deeper than the limit of ${LIMITS.jsonDepth} levels`);
+    expect(publisher.calls).toHaveLength(0);
+  });
+});
+
+describe('bytes that are not UTF-8', () => {
+  it('answers 400 instead of publishing U+FFFD in their place', async () => {
+    const { app, publisher } = buildApp();
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const bytes = Buffer.concat([
+        Buffer.from('{"name":"page_viewed","identifiers":{"id":"caf'),
+        Buffer.from([0xe9]),
+        Buffer.from('"}}'),
+      ]);
+      const response = await fetch(`http://127.0.0.1:${port}/v1/track`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: bytes,
+      });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ error: 'request body is not valid UTF-8 (at byte 46)' });
+      expect(publisher.calls).toHaveLength(0);
+    } finally {
+      server.close();
+    }
   });
 });
 

@@ -1,4 +1,12 @@
-import { createHttpApp, finishHttpApp, HttpError, jsonBody, type ReadinessChecks } from '@cio-bridge/http';
+import {
+  bearerAuth,
+  createHttpApp,
+  finishHttpApp,
+  HttpError,
+  type HttpNetworkOptions,
+  jsonBody,
+  type ReadinessChecks,
+} from '@cio-bridge/http';
 import { type OutgoingMessage, PublishTimeoutError, type TopicNames } from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
 import {
@@ -16,7 +24,6 @@ import {
 } from '@cio-bridge/schemas';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import type { Registry } from 'prom-client';
-import { bearerAuth } from './auth';
 import { type Outcome, type ProducerMetrics, producerMetrics } from './metrics';
 
 /** What the producer needs from Kafka: `publish` resolving once every message is acknowledged (acks=all). */
@@ -45,6 +52,8 @@ export interface ProducerAppOptions {
    */
   maxPendingBytes?: number;
   readiness?: ReadinessChecks;
+  /** management port and trusted proxies (MANAGEMENT_PORT, TRUST_PROXY) */
+  network?: HttpNetworkOptions;
   /** operation ids (default: monotonic ULIDs, so ids sort by acceptance time) */
   newId?: () => string;
 }
@@ -91,7 +100,7 @@ export function createApp(options: ProducerAppOptions): Express {
   let pendingBytes = 0;
   const newId = options.newId ?? operationIds();
   const metrics: ProducerMetrics = producerMetrics(registry);
-  const app = createHttpApp({ logger, registry, readiness: options.readiness });
+  const app = createHttpApp({ logger, registry, readiness: options.readiness, ...options.network });
   const auth = bearerAuth(options.tokens);
   const body = jsonBody(maxBodyBytes);
 

@@ -1,12 +1,15 @@
 import { ConfigError, loadConfig } from '@cio-bridge/config';
 import { producerEnv } from './config';
 
+const A = 'token-a-0123456789';
+const B = 'token-b-0123456789';
+
 describe('producer configuration', () => {
   it('has defaults for everything but the tokens', () => {
-    const env = loadConfig(producerEnv, { INGEST_API_TOKENS: 'a, b' });
+    const env = loadConfig(producerEnv, { INGEST_API_TOKENS: `${A}, ${B}` });
     expect(env).toMatchObject({
       PORT: 8081,
-      INGEST_API_TOKENS: ['a', 'b'],
+      INGEST_API_TOKENS: [A, B],
       PRODUCER_MAX_BODY_BYTES: 1024 * 1024,
       PRODUCER_MAX_BATCH_ITEMS: 1000,
       PRODUCER_PUBLISH_TIMEOUT_MS: 5000,
@@ -23,11 +26,15 @@ describe('producer configuration', () => {
       'configuration error: INGEST_API_TOKENS must be a comma-separated list of bearer tokens',
     ],
     [
-      { INGEST_API_TOKENS: 't', PORT: 'http' },
+      { INGEST_API_TOKENS: `${A},short-token` },
+      'configuration error: INGEST_API_TOKENS must hold tokens of at least 16 characters each',
+    ],
+    [
+      { INGEST_API_TOKENS: A, PORT: 'http' },
       'configuration error: PORT must be a whole number from 1 to 65535',
     ],
     [
-      { INGEST_API_TOKENS: 't', PRODUCER_MAX_BODY_BYTES: '10' },
+      { INGEST_API_TOKENS: A, PRODUCER_MAX_BODY_BYTES: '10' },
       /^configuration error: PRODUCER_MAX_BODY_BYTES must be/,
     ],
   ])('refuses %p with one line naming the variable', (env, message) => {
@@ -35,10 +42,13 @@ describe('producer configuration', () => {
     expect(() => loadConfig(producerEnv, env)).toThrow(message);
   });
 
-  it('never puts a token in the error', () => {
+  it.each([
+    { INGEST_API_TOKENS: 'secret-token-0123456789', PORT: '0' },
+    { INGEST_API_TOKENS: 'secret-token' },
+  ])('never puts a token in the error (%#)', (env) => {
+    expect(() => loadConfig(producerEnv, env)).toThrow(ConfigError);
     try {
-      loadConfig(producerEnv, { INGEST_API_TOKENS: 'secret-token', PORT: '0' });
-      throw new Error('expected a ConfigError');
+      loadConfig(producerEnv, env);
     } catch (error) {
       expect((error as Error).message).not.toContain('secret-token');
     }

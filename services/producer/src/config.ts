@@ -1,13 +1,14 @@
-import { commaList, integer, kafkaEnv, logLevel, port } from '@cio-bridge/config';
+import { httpEnv, integer, kafkaEnv, logLevel, port, tokenList } from '@cio-bridge/config';
 import { z } from 'zod';
 
 /** The producer's environment; `loadConfig(producerEnv, process.env)` validates it. */
 export const producerEnv = z.object({
   ...kafkaEnv,
   PORT: port(8081),
+  ...httpEnv,
   LOG_LEVEL: logLevel,
-  /** bearer tokens accepted by the HTTP API, comma-separated (several during a rotation) */
-  INGEST_API_TOKENS: commaList('bearer tokens'),
+  /** bearer tokens accepted by the HTTP API, comma-separated (several during a rotation), 16+ characters each */
+  INGEST_API_TOKENS: tokenList('bearer tokens'),
   /** largest accepted request body (413 above it) */
   PRODUCER_MAX_BODY_BYTES: integer(1_024, 10 * 1024 * 1024).prefault(String(1024 * 1024)),
   /** most operations in one {"batch": [...]} */

@@ -1,4 +1,4 @@
-import { kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
+import { httpNetworkOptions, kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
 import { closeServer, createRegistry, listen } from '@cio-bridge/http';
 import {
   createKafka,
@@ -44,6 +44,7 @@ runMain(async () => {
     retryAfterSeconds: env.PRODUCER_RETRY_AFTER_SECONDS,
     maxPendingBytes: env.PRODUCER_MAX_PENDING_BYTES,
     readiness: { kafka: kafkaReadiness(kafka) },
+    network: httpNetworkOptions(env),
   });
   const server = await listen(app, env.PORT);
   logger.info(

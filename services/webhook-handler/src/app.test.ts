@@ -450,6 +450,40 @@ describe('webhook-handler: suppress on bounce', () => {
     },
   );
 
+  const bounceOf = (data: Record<string, unknown>, eventId: string) =>
+    JSON.stringify({
+      ...reportingExamples().email_bounced,
+      event_id: eventId,
+      data: { subject: 'Hi', ...data },
+    });
+
+  it('validates the suppress operation like any Track operation: a recipient that is no email suppresses nobody', async () => {
+    const { app, publisher } = build({ suppressOnBounce: true });
+    const raw = bounceOf(
+      { recipient: 'jane at example dot com', identifiers: {} },
+      '01E4C4CT6YDC7Y5M7FE1GWWPR1',
+    );
+    await post(app, raw).expect(200);
+    expect(publisher.on(topics.reporting)).toHaveLength(1);
+    expect(publisher.on(topics.track)).toHaveLength(0);
+  });
+
+  it('falls back to the next identifier when one would make an invalid operation', async () => {
+    const { app, publisher } = build({ suppressOnBounce: true });
+    const raw = bounceOf(
+      {
+        recipient: 'jane.doe@example.com',
+        identifiers: { id: 'x'.repeat(151), email: 'jane.doe@example.com' },
+      },
+      '01E4C4CT6YDC7Y5M7FE1GWWPR2',
+    );
+    await post(app, raw).expect(200);
+    const [op] = publisher.on(topics.track);
+    const operation = JSON.parse(String(op?.value));
+    expect(operation).toMatchObject({ action: 'suppress', identifiers: { email: 'jane.doe@example.com' } });
+    expect(validateTrackOperation(operation).ok).toBe(true);
+  });
+
   it('gives a redelivered bounce the same operation id, so Customer.io drops the duplicate', async () => {
     const first = build({ suppressOnBounce: true });
     const second = build({ suppressOnBounce: true });
@@ -483,7 +517,7 @@ describe('webhook-handler: operations', () => {
     kafkaUp = false;
     await request(app)
       .get('/readyz')
-      .expect(503, /Kafka did not answer/);
+      .expect(503, { status: 'not ready', checks: { kafka: 'failing' } });
     await post(app, churn).expect(200);
     const { text } = await request(app).get('/metrics').expect(200);
     expect(text).toMatch(/webhook_requests_total\{outcome="accepted",service="webhook-handler-test"\} 1/);

@@ -2,6 +2,7 @@ import {
   createHttpApp,
   finishHttpApp,
   HttpError,
+  type HttpNetworkOptions,
   parseJsonBody,
   type ReadinessChecks,
   readRawBody,
@@ -46,6 +47,8 @@ export interface WebhookAppOptions {
   /** Retry-After of a 503, in seconds */
   retryAfterSeconds?: number;
   readiness?: ReadinessChecks;
+  /** management port and trusted proxies (MANAGEMENT_PORT, TRUST_PROXY) */
+  network?: HttpNetworkOptions;
   now?: () => number;
 }
 
@@ -146,7 +149,7 @@ export function createApp(options: WebhookAppOptions): Express {
   const handle = async (req: Request, res: Response, _next: NextFunction) => {
     const raw = req.rawBody ?? Buffer.alloc(0);
     const id = webhookId(raw);
-    const { classification, messages } = routeWebhook(
+    const { classification, messages, suppressErrors } = routeWebhook(
       {
         raw,
         id,
@@ -162,6 +165,13 @@ export function createApp(options: WebhookAppOptions): Express {
       { suppressOnBounce },
     );
     const kind = classification.kind;
+    if (suppressErrors) {
+      // Pointers and reasons only: the values are personal data.
+      logger.warn(
+        { webhook_id: id, errors: suppressErrors },
+        'the bounce names no valid person: no suppress operation',
+      );
+    }
 
     let claim: Awaited<ReturnType<ReplayStore['claim']>>;
     try {
@@ -223,7 +233,7 @@ export function createApp(options: WebhookAppOptions): Express {
     res.json({ status: 'accepted', webhook_id: id });
   };
 
-  const app = createHttpApp({ logger, registry, readiness });
+  const app = createHttpApp({ logger, registry, readiness, ...options.network });
   for (const path of WEBHOOK_PATHS)
     app.post(path, record, requireJson, rawBody, verify, parseJsonBody, handle);
   return finishHttpApp(app);

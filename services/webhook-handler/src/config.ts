@@ -1,10 +1,11 @@
-import { bool, commaList, integer, kafkaEnv, logLevel, port } from '@cio-bridge/config';
+import { bool, commaList, httpEnv, integer, kafkaEnv, logLevel, port } from '@cio-bridge/config';
 import { z } from 'zod';
 
 /** The webhook-handler's environment; `loadConfig(webhookEnv, process.env)` validates it. */
 export const webhookEnv = z.object({
   ...kafkaEnv,
   PORT: port(8082),
+  ...httpEnv,
   LOG_LEVEL: logLevel,
   /** one or more keys, comma-separated: during a rotation both the old and the new key */
   CIO_WEBHOOK_SIGNING_KEYS: commaList('webhook signing keys'),

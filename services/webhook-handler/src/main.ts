@@ -1,4 +1,4 @@
-import { kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
+import { httpNetworkOptions, kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
 import { closeServer, createRegistry, listen } from '@cio-bridge/http';
 import {
   createKafka,
@@ -44,6 +44,7 @@ runMain(async () => {
     publishTimeoutMs: env.WEBHOOK_PUBLISH_TIMEOUT_MS,
     replayStore: replay.store,
     readiness: { kafka: kafkaReadiness(kafka), ...replay.readiness },
+    network: httpNetworkOptions(env),
   });
   const server = await listen(app, env.PORT);
   logger.info(

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { OutgoingMessage } from '@cio-bridge/kafka';
 import {
+  type FieldError,
   type PredictionWebhook,
   personKey,
   type ReportingWebhook,
   type TrackOperation,
+  validateTrackOperationJson,
 } from '@cio-bridge/schemas';
 import { ulid } from 'ulid';
 
@@ -82,31 +84,40 @@ export function deterministicUlid(seed: string, timeMs: number): string {
 
 const MAX_ULID_TIME = 2 ** 48 - 1;
 
+/** A suppress operation to publish, or why the event yields none (field errors, no content). */
+export type SuppressOutcome = { ok: true; message: OutgoingMessage } | { ok: false; errors: FieldError[] };
+
 /**
  * The `suppress` Track operation for a bounced or spammed email, on the person's first
- * identifier of `id`, `cio_id`, `email` (the recipient when no identifier is set);
- * undefined when the event names nobody.
+ * identifier of `id`, `cio_id`, `email` (the recipient when no identifier is set) that
+ * makes a valid Track operation: validated like every operation the producer accepts,
+ * so a recipient that is no email address suppresses nobody. Undefined when the event
+ * names nobody.
  */
-export function suppressOperation(event: ReportingWebhook, nowMs: number): OutgoingMessage | undefined {
+export function suppressOperation(event: ReportingWebhook, nowMs: number): SuppressOutcome | undefined {
   const identifiers = event.data.identifiers ?? {};
   const id = present(identifiers.id) ?? present(event.data.customer_id);
   const cioId = present(identifiers.cio_id);
   const email = present(identifiers.email) ?? present(event.data.recipient);
-  const chosen: TrackOperation['identifiers'] = id
-    ? { id }
-    : cioId
-      ? { cio_id: cioId }
-      : email
-        ? { email }
-        : undefined;
-  if (!chosen) return undefined;
+  const candidates: TrackOperation['identifiers'][] = [
+    ...(id ? [{ id }] : []),
+    ...(cioId ? [{ cio_id: cioId }] : []),
+    ...(email ? [{ email }] : []),
+  ];
+  if (candidates.length === 0) return undefined;
   const eventMs = event.timestamp * 1000;
   const timeMs = Number.isSafeInteger(eventMs) && eventMs >= 0 && eventMs <= MAX_ULID_TIME ? eventMs : nowMs;
-  const operation: TrackOperation = {
-    id: deterministicUlid(`suppress:${event.event_id}`, timeMs),
-    action: 'suppress',
-    type: 'person',
-    identifiers: chosen,
-  };
-  return { key: personKey(operation), value: JSON.stringify(operation) };
+  const errors: FieldError[] = [];
+  for (const chosen of candidates) {
+    const operation: TrackOperation = {
+      id: deterministicUlid(`suppress:${event.event_id}`, timeMs),
+      action: 'suppress',
+      type: 'person',
+      identifiers: chosen,
+    };
+    const validation = validateTrackOperationJson(operation);
+    if (validation.ok) return { ok: true, message: { key: personKey(operation), value: validation.json } };
+    errors.push(...validation.errors);
+  }
+  return { ok: false, errors };
 }

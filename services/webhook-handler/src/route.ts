@@ -34,6 +34,8 @@ export interface RoutedMessage {
 export interface Routing {
   classification: Classification;
   messages: RoutedMessage[];
+  /** why a bounce yields no suppress operation: field pointers and reasons, never values */
+  suppressErrors?: string[];
 }
 
 /** The body as JSON, or undefined when it is not JSON (such requests are refused before routing). */
@@ -57,6 +59,7 @@ export function routeWebhook(
 ): Routing {
   const classification = classifyWebhook(body);
   const messages: RoutedMessage[] = [];
+  let suppressErrors: string[] | undefined;
   if (classification.kind === 'prediction') {
     messages.push({
       topic: topics.predictions,
@@ -71,7 +74,8 @@ export function routeWebhook(
     });
     if (suppressOnBounce && classification.known && isSuppressingEvent(classification.value)) {
       const suppress = suppressOperation(classification.value, webhook.receivedAtMs);
-      if (suppress) messages.push({ topic: topics.track, kind: 'suppress', message: suppress });
+      if (suppress?.ok) messages.push({ topic: topics.track, kind: 'suppress', message: suppress.message });
+      else if (suppress) suppressErrors = suppress.errors.map((e) => `${e.pointer} ${e.message}`);
     }
   } else {
     messages.push({
@@ -89,5 +93,5 @@ export function routeWebhook(
       },
     });
   }
-  return { classification, messages };
+  return { classification, messages, ...(suppressErrors && { suppressErrors }) };
 }

@@ -89,6 +89,7 @@ export async function startTestProcessor(options: TestProcessorOptions): Promise
     ...(options.retry ? { retry: options.retry } : {}),
   });
   const app = createApp({
+    auth: 'none',
     users,
     cache,
     metrics,

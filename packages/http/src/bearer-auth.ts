@@ -1,6 +1,6 @@
 import { hash, timingSafeEqual } from 'node:crypto';
-import { HttpError } from '@cio-bridge/http';
 import type { RequestHandler } from 'express';
+import { HttpError } from './errors';
 
 const digest = (value: string): Buffer => hash('sha256', value, 'buffer');
 
@@ -8,7 +8,8 @@ const digest = (value: string): Buffer => hash('sha256', value, 'buffer');
  * `Authorization: Bearer <token>` checked against every configured token in
  * constant time: the tokens are compared as SHA-256 digests (equal length), and
  * all of them are compared whatever the outcome, so timing tells nothing about
- * how much of a token matched or which one did.
+ * how much of a token matched or which one did. A 401 carries
+ * `WWW-Authenticate: Bearer`; put it before anything that costs work.
  */
 export function bearerAuth(tokens: readonly string[]): RequestHandler {
   if (tokens.length === 0) throw new Error('bearerAuth needs at least one token');
