@@ -7,14 +7,6 @@ import { runCli } from './cli';
 // 100,000-message list stays under 200 MB at about the same speed.
 setFlagsFromString('--semi-space-growth-factor=1');
 
-// kafkajs schedules timers with negative delays, which Node 24 warns about on stderr;
-// an operator should see one clear line, not that. Other warnings still show.
-process.removeAllListeners('warning');
-process.on('warning', (warning) => {
-  if (warning.name !== 'TimeoutNegativeWarning')
-    process.stderr.write(`${warning.name}: ${warning.message}\n`);
-});
-
 // Output piped into `head` or `less` that closes early is not an error.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error: NodeJS.ErrnoException) => {
