@@ -1,6 +1,6 @@
 // The Prometheus configuration and alert rules: checked and unit-tested with promtool
 // (Debian's `prometheus` package), and kept consistent with the metrics the services
-// really export and with the README's runbooks.
+// really export and with the runbooks in docs/runbooks.md.
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -114,13 +114,13 @@ describe('alert rules', () => {
   });
 
   it.each(rules.map((rule) => [rule.alert, rule] as const))(
-    '%s has a severity, a component, a summary, a description and a README runbook',
+    '%s has a severity, a component, a summary, a description and a runbook_url into docs/runbooks.md',
     (name, rule) => {
       expect(['critical', 'warning']).toContain(rule.labels?.severity);
       expect(rule.labels?.component).toMatch(/^[a-z]+$/);
       expect(rule.annotations?.summary?.length).toBeGreaterThan(10);
       expect(rule.annotations?.description?.length).toBeGreaterThan(40);
-      expect(rule.annotations?.runbook).toBe(`README.md#alert-${name.toLowerCase()}`);
+      expect(rule.annotations?.runbook_url).toBe(`docs/runbooks.md#${name.toLowerCase()}`);
     },
   );
 
@@ -147,8 +147,8 @@ describe('alert rules', () => {
     expect(missing).toEqual([]);
   });
 
-  it('have a runbook section in the README for every alert', () => {
-    const readme = readText('README.md');
+  it('have a runbook section in docs/runbooks.md for every alert', () => {
+    const readme = readText('docs', 'runbooks.md');
     const anchors = new Set<string>();
     for (const [, heading] of readme.matchAll(/^#{1,6}\s+(.+)$/gm)) {
       anchors.add(
@@ -161,7 +161,7 @@ describe('alert rules', () => {
     }
     for (const [, id] of readme.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) anchors.add(id!);
     const missing = rules
-      .map((rule) => rule.annotations.runbook!.split('#')[1]!)
+      .map((rule) => rule.annotations.runbook_url!.split('#')[1]!)
       .filter((anchor) => !anchors.has(anchor));
     expect(missing).toEqual([]);
   });

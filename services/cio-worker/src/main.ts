@@ -15,7 +15,9 @@ runMain(async () => {
 
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, ['track', 'transactional', 'dlq']));
+  await ensureTopics(admin, topicSpecs(topics, ['track', 'transactional', 'dlq']), {
+    create: env.KAFKA_CREATE_TOPICS,
+  });
   await admin.disconnect();
 
   const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 }) : undefined;

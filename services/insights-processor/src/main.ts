@@ -51,7 +51,9 @@ runMain(async () => {
   const kafka = createKafka(kafkaClientOptions(config), logger);
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, ['predictions', 'reporting']));
+  await ensureTopics(admin, topicSpecs(topics, ['predictions', 'reporting']), {
+    create: config.KAFKA_CREATE_TOPICS,
+  });
   await admin.disconnect();
 
   const registry = createRegistry('insights-processor');

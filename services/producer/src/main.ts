@@ -21,7 +21,9 @@ runMain(async () => {
 
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, ['track', 'transactional']));
+  await ensureTopics(admin, topicSpecs(topics, ['track', 'transactional']), {
+    create: env.KAFKA_CREATE_TOPICS,
+  });
   await admin.disconnect();
 
   const producer = kafka.producer({

@@ -20,7 +20,9 @@ runMain(async () => {
 
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, ['predictions', 'reporting', 'track']));
+  await ensureTopics(admin, topicSpecs(topics, ['predictions', 'reporting', 'track']), {
+    create: env.KAFKA_CREATE_TOPICS,
+  });
   await admin.disconnect();
 
   const producer = createWebhookProducer(kafka);
