@@ -92,10 +92,10 @@ describe('promtool', () => {
     withTempDir((dir) => {
       copyFileSync(path.join(promDir, 'alerts.yml'), path.join(dir, 'alerts.yml'));
       const tests = readFileSync(path.join(promDir, 'alerts.test.yml'), 'utf8').replace(
-        '{ severity: critical, component: platform, job: cio-worker',
-        '{ severity: warning, component: platform, job: cio-worker',
+        'summary: "cio-bridge-cio-worker at cio-worker:8084 cannot be scraped"',
+        'summary: "cio-bridge-producer at producer:8081 cannot be scraped"',
       );
-      expect(tests).toContain('severity: warning, component: platform, job: cio-worker');
+      expect(tests).toContain('summary: "cio-bridge-producer at producer:8081 cannot be scraped"');
       writeFileSync(path.join(dir, 'alerts.test.yml'), tests);
       const result = promtool(['test', 'rules', 'alerts.test.yml'], dir);
       expect(result.status).not.toBe(0);
@@ -170,7 +170,7 @@ describe('alert rules', () => {
 describe('prometheus.yml', () => {
   const config = readYaml('infra', 'prometheus', 'prometheus.yml');
 
-  it('scrapes every service on its compose host name and port', () => {
+  it('scrapes every service on its compose host name and port, as job cio-bridge-<service>', () => {
     const targets = new Map<string, string[]>(
       (config.scrape_configs as Doc[]).map((job) => [
         job.job_name,
@@ -178,9 +178,9 @@ describe('prometheus.yml', () => {
       ]),
     );
     for (const [service, port] of Object.entries(SERVICE_PORTS)) {
-      expect(targets.get(service)).toEqual([`${service}:${port}`]);
+      expect(targets.get(`cio-bridge-${service}`)).toEqual([`${service}:${port}`]);
     }
-    expect(PRODUCTION_SERVICES.every((service) => targets.has(service))).toBe(true);
+    expect(PRODUCTION_SERVICES.every((service) => targets.has(`cio-bridge-${service}`))).toBe(true);
   });
 
   it('loads alerts.yml', () => {

@@ -8,7 +8,7 @@ import { createRegistry } from './metrics';
 function build(readiness = {}) {
   const app = createHttpApp({
     logger: createLogger({ name: 't', level: 'silent' }),
-    registry: createRegistry('t'),
+    registry: createRegistry(),
     readiness,
   });
   app.post('/echo', ...jsonBody(64), (req, res) => {
@@ -45,7 +45,7 @@ describe('http app', () => {
     const app = build();
     await request(app).get('/healthz');
     const { text } = await request(app).get('/metrics').expect(200);
-    expect(text).toMatch(/http_requests_total\{route="\/healthz",method="GET",status="200",service="t"\} 1/);
+    expect(text).toMatch(/cio_bridge_http_requests_total\{route="\/healthz",method="GET",status="200"\} 1/);
     expect(text).toContain('process_resident_memory_bytes');
   });
 

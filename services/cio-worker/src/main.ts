@@ -28,7 +28,7 @@ runMain(async () => {
     customerio: customerioOptions(env),
     rateLimitRps: env.CIO_RATE_LIMIT_RPS,
     logger,
-    registry: createRegistry('cio-worker'),
+    registry: createRegistry(),
     redis,
     port: env.PORT,
     tuning: tuningOptions(env),

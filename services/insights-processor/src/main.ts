@@ -56,7 +56,7 @@ runMain(async () => {
   });
   await admin.disconnect();
 
-  const registry = createRegistry('insights-processor');
+  const registry = createRegistry();
   const metrics = createInsightsMetrics(registry);
   const worker = createWorker({
     consumer: createConsumer(kafka, {

@@ -37,7 +37,7 @@ runMain(async () => {
 
   const app = createApp({
     logger,
-    registry: createRegistry('producer'),
+    registry: createRegistry(),
     publisher,
     topics,
     tokens: env.INGEST_API_TOKENS,

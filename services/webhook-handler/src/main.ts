@@ -36,7 +36,7 @@ runMain(async () => {
 
   const app = createApp({
     logger,
-    registry: createRegistry('webhook-handler'),
+    registry: createRegistry(),
     publisher,
     topics,
     signingKeys: env.CIO_WEBHOOK_SIGNING_KEYS,
