@@ -112,6 +112,12 @@ export class WorkerMetrics {
       buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
       registers,
     });
+    // Every per-API series exists from the start, so alerts and panels see 0, not nothing.
+    for (const api of ['track', 'app'] as const) {
+      this.throttled.inc({ api }, 0);
+      this.authFailures.inc({ api }, 0);
+      this.credentialsRejected.set({ api }, 0);
+    }
   }
 
   eventLabel(name: string): string {

@@ -5,7 +5,7 @@ export type InsightsMetrics = ReturnType<typeof createInsightsMetrics>;
 /** The service's own metrics, on the registry the composition root passes in. */
 export function createInsightsMetrics(registry: Registry) {
   const registers = [registry];
-  return {
+  const metrics = {
     predictionsPersisted: new Counter({
       name: 'cio_bridge_insights_predictions_persisted_total',
       help: 'Prediction messages whose batch the database committed (applied or already up to date)',
@@ -69,4 +69,10 @@ export function createInsightsMetrics(registry: Registry) {
       registers,
     }),
   };
+  // Every labelled series exists from the start, so alerts and panels see 0, not nothing.
+  for (const reason of ['invalid', 'unknown_user', 'rejected']) metrics.predictionsSkipped.inc({ reason }, 0);
+  for (const outcome of ['stored', 'duplicate', 'invalid', 'rejected'])
+    metrics.reportingStored.inc({ outcome }, 0);
+  for (const dependency of ['postgres', 'cache']) metrics.writeFailures.inc({ dependency }, 0);
+  return metrics;
 }
