@@ -6,6 +6,7 @@ import { createKafka, ensureTopics, onShutdown, topicNamesFromEnv, topicSpecs } 
 import { createLogger } from '@cio-bridge/logger';
 import { Redis } from 'ioredis';
 import { createWorker, customerioOptions, tuningOptions, workerEnv } from './index';
+import { receiptsTopicSpec } from './receipts';
 
 runMain(async () => {
   const env = loadConfig(workerEnv, process.env);
@@ -15,7 +16,8 @@ runMain(async () => {
 
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, ['track', 'transactional', 'dlq']), {
+  const receipts = env.WORKER_RECEIPTS_TOPIC ? [receiptsTopicSpec(env.WORKER_RECEIPTS_TOPIC)] : [];
+  await ensureTopics(admin, [...topicSpecs(topics, ['track', 'transactional', 'dlq']), ...receipts], {
     create: env.KAFKA_CREATE_TOPICS,
   });
   await admin.disconnect();
@@ -32,6 +34,7 @@ runMain(async () => {
     redis,
     port: env.PORT,
     tuning: tuningOptions(env),
+    receiptsTopic: env.WORKER_RECEIPTS_TOPIC,
     onFatal: (error) => {
       logger.fatal({ err: error }, 'the Kafka consumer gave up: stopping');
       void worker.stop().finally(() => process.exit(1));

@@ -28,6 +28,7 @@ export class WorkerMetrics {
   readonly authFailures: Counter<'api'>;
   readonly credentialsRejected: Gauge<'api'>;
   readonly batchSize: Histogram<'api'>;
+  readonly receipts: Counter<'result'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -110,6 +111,12 @@ export class WorkerMetrics {
       help: 'Operations per request',
       labelNames: ['api'],
       buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+      registers,
+    });
+    this.receipts = new Counter({
+      name: 'cio_bridge_worker_receipts_total',
+      help: 'Delivery receipts (WORKER_RECEIPTS_TOPIC) by result: published, or failed (lost)',
+      labelNames: ['result'],
       registers,
     });
     // Every per-API series exists from the start, so alerts and panels see 0, not nothing.

@@ -22,6 +22,7 @@ import { WorkerMetrics } from './metrics';
 import { OffsetTracker } from './offset-tracker';
 import { decodeTrack, decodeTransactional, type MessageCoordinates } from './operation';
 import { LocalBudget, RedisBudget, type RequestBudget } from './rate-limit';
+import { Receipts } from './receipts';
 import { defaultTuning, type WorkerTuning } from './settings';
 
 export interface WorkerDeps {
@@ -42,6 +43,8 @@ export interface WorkerDeps {
   tuning?: Partial<WorkerTuning>;
   /** the consumer failed for good (kafkajs gave up restarting it); main.ts exits */
   onFatal?: (error: Error) => void;
+  /** publish a delivery receipt per operation to this topic (WORKER_RECEIPTS_TOPIC; receipts.ts) */
+  receiptsTopic?: string;
 }
 
 export interface WorkerStatus {
@@ -91,6 +94,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
   let writeDeadLetter: ((letter: DeadLetter) => Promise<void>) | undefined;
+  let receipts: Receipts | undefined;
   let server: Server | undefined;
   let commitTimer: NodeJS.Timeout | undefined;
   let committing: Promise<void> | undefined;
@@ -125,6 +129,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       defaultRetryAfterMs: tuning.defaultRetryAfterMs,
       onAuthRejected: () => pauseTopic(topic),
       onAuthAccepted: () => resumeTopic(topic),
+      onSettled: (item, settlement) => receipts?.record(item, settlement),
     });
 
   const trackRoute: Route = {
@@ -360,6 +365,13 @@ export function createWorker(deps: WorkerDeps): Worker {
     producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     writeDeadLetter = deadLetterWriter(new Publisher({ producer }), producer, deps.topics.dlq, deps.groupId);
+    if (deps.receiptsTopic)
+      receipts = new Receipts({
+        publisher: new Publisher({ producer }),
+        topic: deps.receiptsTopic,
+        logger,
+        metrics,
+      });
 
     if (stopping) return;
     consumer = createConsumer(deps.kafka, {
@@ -422,6 +434,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       await Promise.all([...routes.values()].map((route) => route.engine.stop(deadline)));
       updateGauges();
       await commit();
+      await receipts?.flush();
       await consumer
         ?.disconnect()
         .catch((error: unknown) => logger.warn({ err: error }, 'consumer disconnect failed'));
