@@ -114,6 +114,8 @@ export interface EngineOptions {
   onAuthRejected?: (error: DeliveryError) => void;
   /** the credentials work again */
   onAuthAccepted?: () => void;
+  /** a request carrying `items` leaves; the function returned is called with its end (request-spans.ts) */
+  onRequest?: (items: Item[], endpoint: string) => (error?: DeliveryError) => void;
   /** an item was delivered or dead-lettered (receipts.ts) */
   onSettled?: (item: Item, settlement: Settlement) => void;
   now?: () => number;
@@ -469,9 +471,12 @@ export class DeliveryEngine {
 
   private async sendMany(items: Item[]): Promise<void> {
     let failures: Map<number, DeliveryError>;
+    const ended = this.options.onRequest?.(items, 'batch');
     try {
       failures = await this.options.channel.sendBatch!(items.map((item) => item.op!.body));
+      ended?.();
     } catch (error) {
+      ended?.(error as DeliveryError);
       this.requestFailed(items, error as DeliveryError);
       return;
     }
@@ -515,9 +520,12 @@ export class DeliveryEngine {
   }
 
   private async sendAlone(item: Item): Promise<void> {
+    const ended = this.options.onRequest?.([item], 'one');
     try {
       await this.options.channel.sendOne(item.op!.body);
+      ended?.();
     } catch (error) {
+      ended?.(error as DeliveryError);
       this.requestFailed([item], error as DeliveryError);
       return;
     }

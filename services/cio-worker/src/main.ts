@@ -4,6 +4,7 @@ import { kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
 import { createRegistry } from '@cio-bridge/http';
 import { createKafka, ensureTopics, onShutdown, topicNamesFromEnv, topicSpecs } from '@cio-bridge/kafka';
 import { createLogger } from '@cio-bridge/logger';
+import { startTracing } from '@cio-bridge/tracing';
 import { Redis } from 'ioredis';
 import { createWorker, customerioOptions, tuningOptions, workerEnv } from './index';
 import { receiptsTopicSpec } from './receipts';
@@ -12,6 +13,7 @@ runMain(async () => {
   const env = loadConfig(workerEnv, process.env);
   const topics = topicNamesFromEnv(process.env);
   const logger = createLogger({ name: 'cio-worker', level: env.LOG_LEVEL });
+  const tracing = startTracing({ serviceName: 'cio-bridge-cio-worker' });
   const kafka = createKafka(kafkaClientOptions(env, `${env.KAFKA_CLIENT_ID}-cio-worker`), logger);
 
   const admin = kafka.admin();
@@ -35,6 +37,7 @@ runMain(async () => {
     port: env.PORT,
     tuning: tuningOptions(env),
     receiptsTopic: env.WORKER_RECEIPTS_TOPIC,
+    tracing,
     onFatal: (error) => {
       logger.fatal({ err: error }, 'the Kafka consumer gave up: stopping');
       void worker.stop().finally(() => process.exit(1));
@@ -45,6 +48,7 @@ runMain(async () => {
     async () => {
       await worker.stop();
       await redis?.quit();
+      await tracing.shutdown();
     },
     { logger, timeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS + 10_000 },
   );

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { closeServer, createHttpApp, finishHttpApp, listen } from '@cio-bridge/http';
 import { createConsumer, kafkaReadiness, Publisher, type TopicNames } from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
+import type { Tracing } from '@cio-bridge/tracing';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
@@ -23,6 +24,7 @@ import { OffsetTracker } from './offset-tracker';
 import { decodeTrack, decodeTransactional, type MessageCoordinates } from './operation';
 import { LocalBudget, RedisBudget, type RequestBudget } from './rate-limit';
 import { Receipts } from './receipts';
+import { requestSpans } from './request-spans';
 import { defaultTuning, type WorkerTuning } from './settings';
 
 export interface WorkerDeps {
@@ -45,6 +47,8 @@ export interface WorkerDeps {
   onFatal?: (error: Error) => void;
   /** publish a delivery receipt per operation to this topic (WORKER_RECEIPTS_TOPIC; receipts.ts) */
   receiptsTopic?: string;
+  /** a span per Customer.io request, linked to the operations' traces (default: off) */
+  tracing?: Tracing;
 }
 
 export interface WorkerStatus {
@@ -130,6 +134,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       onAuthRejected: () => pauseTopic(topic),
       onAuthAccepted: () => resumeTopic(topic),
       onSettled: (item, settlement) => receipts?.record(item, settlement),
+      onRequest: deps.tracing?.enabled ? requestSpans(deps.tracing, channel.api) : undefined,
     });
 
   const trackRoute: Route = {

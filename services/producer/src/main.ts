@@ -10,6 +10,7 @@ import {
   topicSpecs,
 } from '@cio-bridge/kafka';
 import { createLogger } from '@cio-bridge/logger';
+import { startTracing } from '@cio-bridge/tracing';
 import { Partitioners } from 'kafkajs';
 import { createApp, producerEnv } from './index';
 
@@ -17,6 +18,7 @@ runMain(async () => {
   const env = loadConfig(producerEnv, process.env);
   const topics = topicNamesFromEnv(process.env);
   const logger = createLogger({ name: 'producer', level: env.LOG_LEVEL });
+  const tracing = startTracing({ serviceName: 'cio-bridge-producer' });
   const kafka = createKafka(kafkaClientOptions(env, `${env.KAFKA_CLIENT_ID}-producer`), logger);
 
   const admin = kafka.admin();
@@ -46,6 +48,7 @@ runMain(async () => {
     retryAfterSeconds: env.PRODUCER_RETRY_AFTER_SECONDS,
     maxPendingBytes: env.PRODUCER_MAX_PENDING_BYTES,
     readiness: { kafka: kafkaReadiness(kafka) },
+    tracing,
   });
   const server = await listen(app, env.PORT);
   logger.info(
@@ -57,6 +60,7 @@ runMain(async () => {
     async () => {
       await closeServer(server);
       await producer.disconnect();
+      await tracing.shutdown();
     },
     { logger },
   );
