@@ -4,13 +4,16 @@
 // id from the caller to the Customer.io request, each span the child of the one
 // before; and the dead-letter topic carries the trace on.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import { seedExamples } from '@cio-bridge/schemas';
 import {
+  createTestSchema,
   createTestTopics,
   readMessages,
+  type TestSchema,
   testKafka,
   testKafkaBrokers,
   testTopicNames,
@@ -43,6 +46,7 @@ const freePort = () =>
 
 const processes: ChildProcess[] = [];
 let receiver: Server | undefined;
+let schema: TestSchema | undefined;
 afterAll(async () => {
   await Promise.all(
     processes.map(
@@ -56,6 +60,7 @@ afterAll(async () => {
     ),
   );
   await new Promise((resolve) => (receiver ? receiver.close(resolve) : resolve(undefined)));
+  await schema?.drop();
 });
 
 /** An OTLP/HTTP (JSON) trace receiver: what the services' exporters send, span by span. */
@@ -202,4 +207,73 @@ it('one trace from the caller through the producer, Kafka and the worker to Cust
     { timeoutMs: 30_000, what: 'the failed request span' },
   );
   expect(failed.parentSpanId).toBe(String(letter!.headers?.traceparent).split('-')[2]);
+});
+
+it('one trace from a signed webhook through the webhook-handler, Kafka and insights-processor to Postgres', async () => {
+  const spans: ReceivedSpan[] = [];
+  receiver?.close();
+  const endpoint = await startReceiver(spans);
+  const kafka = await testKafka();
+  const topics = testTopicNames('trace-inbound');
+  await createTestTopics(kafka, topics);
+  schema = await createTestSchema('trace');
+  const ports = { webhook: await freePort(), insights: await freePort() };
+  const kafkaEnv = {
+    KAFKA_BROKERS: (await testKafkaBrokers()).join(','),
+    KAFKA_TOPIC_TRACK: topics.track,
+    KAFKA_TOPIC_PREDICTIONS: topics.predictions,
+    KAFKA_TOPIC_REPORTING: topics.reporting,
+  };
+  const otel = { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint, OTEL_BSP_SCHEDULE_DELAY: '100' };
+  const key = 'trace-signing-key';
+  const logs: Record<string, string[]> = { webhook: [], insights: [] };
+  start(
+    'webhook-handler',
+    { ...kafkaEnv, ...otel, CIO_WEBHOOK_SIGNING_KEYS: key, PORT: String(ports.webhook) },
+    logs.webhook!,
+  );
+  start(
+    'insights-processor',
+    {
+      ...kafkaEnv,
+      ...otel,
+      DATABASE_URL: schema.databaseUrl,
+      KAFKA_GROUP_ID: `${topics.predictions}.insights`,
+      PORT: String(ports.insights),
+    },
+    logs.insights!,
+  );
+  await ready(`http://127.0.0.1:${ports.webhook}`, logs.webhook!);
+  await ready(`http://127.0.0.1:${ports.insights}`, logs.insights!);
+
+  const caller = { traceId: '7a1e5c4b3d2f1e0a9b8c7d6e5f4a3b2c', spanId: '1122334455667788' };
+  const body = JSON.stringify({ user_id: 424242, predictions: { churn_probability: 0.4 } });
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const response = await fetch(`http://127.0.0.1:${ports.webhook}/webhooks/customer-io`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-cio-timestamp': timestamp,
+      'x-cio-signature': createHmac('sha256', key).update(`v0:${timestamp}:${body}`).digest('hex'),
+      traceparent: `00-${caller.traceId}-${caller.spanId}-01`,
+    },
+    body,
+  });
+  expect(response.status).toBe(200);
+  const inTrace = () => spans.filter((span) => span.traceId === caller.traceId);
+  await waitFor(() => inTrace().some((span) => span.service === 'cio-bridge-insights-processor'), {
+    timeoutMs: 60_000,
+    what: 'the insights span of the traced prediction',
+  }).catch((error: Error) => {
+    throw new Error(
+      `${error.message}; spans: ${JSON.stringify(spans)}; insights: ${logs.insights!.join('')}`,
+    );
+  });
+  const check = inTrace().find((span) => span.name === 'webhook check');
+  const publish = inTrace().find((span) => span.name === 'publish webhook');
+  const merge = inTrace().find((span) => span.service === 'cio-bridge-insights-processor');
+  expect(check).toMatchObject({ service: 'cio-bridge-webhook-handler', parentSpanId: caller.spanId });
+  expect(publish).toMatchObject({ service: 'cio-bridge-webhook-handler', parentSpanId: caller.spanId });
+  expect(merge).toMatchObject({ name: 'postgres merge users.ai_features', parentSpanId: publish!.spanId });
+  expect(merge!.links).toEqual([{ traceId: caller.traceId, spanId: publish!.spanId }]);
 });

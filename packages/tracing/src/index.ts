@@ -9,5 +9,6 @@ export {
 } from '@opentelemetry/api';
 export { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 export { tracingEnabled } from './config';
+export { startLinkedSpan } from './linked-span';
 export { contextFromHeaders, TRACE_HEADERS, traceHeaders } from './propagation';
 export { disabledTracing, startTracing, type Tracing, type TracingOptions } from './tracing';

@@ -10,6 +10,7 @@ import {
   topicSpecs,
 } from '@cio-bridge/kafka';
 import { createLogger } from '@cio-bridge/logger';
+import { startTracing } from '@cio-bridge/tracing';
 import {
   createApp,
   createInsightsMetrics,
@@ -25,6 +26,7 @@ runMain(async () => {
   const config = loadConfig(insightsEnv, process.env);
   const topics = topicNamesFromEnv(process.env);
   const logger = createLogger({ name: 'insights-processor', level: config.LOG_LEVEL });
+  const tracing = startTracing({ serviceName: 'cio-bridge-insights-processor' });
   const usersTable = { table: config.USERS_TABLE, keyColumn: config.USERS_KEY_COLUMN };
 
   if (config.MIGRATE_ON_START) {
@@ -72,6 +74,7 @@ runMain(async () => {
     metrics,
     logger,
     partitionsConcurrently: config.INSIGHTS_PARTITIONS_CONCURRENCY,
+    tracing,
   });
   await worker.start();
 
@@ -100,6 +103,7 @@ runMain(async () => {
     async () => {
       await closeServer(server);
       await worker.stop();
+      await tracing.shutdown();
       await redis?.quit().catch(() => redis.disconnect());
       await pool.end();
     },

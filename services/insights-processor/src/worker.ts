@@ -1,4 +1,5 @@
 import { type Logger, messageLogger } from '@cio-bridge/logger';
+import { SpanKind, startLinkedSpan, type Tracing } from '@cio-bridge/tracing';
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { FeatureCache } from './cache';
 import type { InsightsMetrics } from './metrics';
@@ -19,6 +20,8 @@ export interface WorkerOptions {
   partitionsConcurrently?: number;
   /** backoff between attempts while Postgres or the cache fails */
   retry?: { initialMs?: number; maxMs?: number };
+  /** a span per Postgres merge, linked to the predictions' traces (default: off) */
+  tracing?: Tracing;
 }
 
 export interface Worker {
@@ -46,6 +49,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * the idempotent writes make harmless.
  */
 export function createWorker(options: WorkerOptions): Worker {
+  const { tracing } = options;
   const { consumer, topics, users, reporting, cache, metrics, logger } = options;
   const initialMs = options.retry?.initialMs ?? 250;
   const maxMs = options.retry?.maxMs ?? 10_000;
@@ -174,7 +178,19 @@ export function createWorker(options: WorkerOptions): Worker {
     }
     const where = { topic, partition, offset: batch.firstOffset() };
     const rows = collapse(valid);
+    const span = tracing?.enabled
+      ? startLinkedSpan(
+          tracing,
+          'postgres merge users.ai_features',
+          messages.map((m) => m.headers),
+          {
+            kind: SpanKind.CLIENT,
+            attributes: { 'db.system.name': 'postgresql', 'messaging.batch.message_count': messages.length },
+          },
+        )
+      : undefined;
     const result = await persistently('postgres', () => merge(rows), ctx, where);
+    span?.end();
     if (result === ABANDONED) return false;
     const records: FeaturesRecord[] = [...result.changed, ...result.current];
     if ((await persistently('cache', () => cache.offer(records), ctx, where)) === ABANDONED) return false;

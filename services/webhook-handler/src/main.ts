@@ -10,12 +10,14 @@ import {
   topicSpecs,
 } from '@cio-bridge/kafka';
 import { createLogger } from '@cio-bridge/logger';
+import { startTracing } from '@cio-bridge/tracing';
 import { createApp, createReplayStore, createWebhookProducer, webhookEnv } from './index';
 
 runMain(async () => {
   const env = loadConfig(webhookEnv, process.env);
   const topics = topicNamesFromEnv(process.env);
   const logger = createLogger({ name: 'webhook-handler', level: env.LOG_LEVEL });
+  const tracing = startTracing({ serviceName: 'cio-bridge-webhook-handler' });
   const kafka = createKafka(kafkaClientOptions(env, `${env.KAFKA_CLIENT_ID}-webhook-handler`), logger);
 
   const admin = kafka.admin();
@@ -35,6 +37,7 @@ runMain(async () => {
   });
 
   const app = createApp({
+    tracing,
     logger,
     registry: createRegistry(),
     publisher,
@@ -61,6 +64,7 @@ runMain(async () => {
     async () => {
       await closeServer(server);
       await producer.disconnect();
+      await tracing.shutdown();
       await replay.close();
     },
     { logger },
