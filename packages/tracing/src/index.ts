@@ -10,5 +10,5 @@ export {
 export { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 export { tracingEnabled } from './config';
 export { startLinkedSpan } from './linked-span';
-export { contextFromHeaders, TRACE_HEADERS, traceHeaders } from './propagation';
+export { activeTraceHeaders, contextFromHeaders, TRACE_HEADERS, traceHeaders } from './propagation';
 export { disabledTracing, startTracing, type Tracing, type TracingOptions } from './tracing';

@@ -1,4 +1,4 @@
-import { type Context, ROOT_CONTEXT, type TextMapGetter, trace } from '@opentelemetry/api';
+import { type Context, context, ROOT_CONTEXT, type TextMapGetter, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 
 /** The W3C Trace Context headers: `traceparent` and `tracestate`, in HTTP and in Kafka. */
@@ -34,3 +34,10 @@ export function traceHeaders(context: Context): Record<string, string> {
   });
   return headers;
 }
+
+/**
+ * The headers for the caller's active OpenTelemetry context: in a library (the SDK)
+ * whose host app runs its own OpenTelemetry setup, a publish inside a traced request
+ * continues that trace. Empty when the app traces nothing.
+ */
+export const activeTraceHeaders = (): Record<string, string> => traceHeaders(context.active());

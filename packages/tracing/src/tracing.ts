@@ -1,5 +1,4 @@
 import { type Tracer, type TracerProvider, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -37,8 +36,8 @@ export const disabledTracing: Tracing = {
 /**
  * Tracing for one service, configured by the standard OTEL_* variables (OTLP over
  * HTTP: OTEL_EXPORTER_OTLP_ENDPOINT, ..._TRACES_ENDPOINT, ..._HEADERS, OTEL_SERVICE_NAME).
- * Off by default. Nothing is registered globally except, when on, the async context
- * manager; spans are parented explicitly with the contexts the code passes around.
+ * Off by default. Nothing is registered globally: spans are parented explicitly with
+ * the contexts the code passes around (from HTTP and Kafka headers).
  */
 export function startTracing(options: TracingOptions): Tracing {
   const env = options.env ?? process.env;
@@ -50,14 +49,10 @@ export function startTracing(options: TracingOptions): Tracing {
     resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || options.serviceName }),
     spanProcessors: [processor],
   });
-  const contextManager = new AsyncLocalStorageContextManager().enable();
   return {
     enabled: true,
     tracer: provider.getTracer('cio-bridge'),
-    shutdown: async () => {
-      await provider.shutdown();
-      contextManager.disable();
-    },
+    shutdown: () => provider.shutdown(),
   };
 }
 
