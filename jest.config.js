@@ -32,6 +32,7 @@ module.exports = {
       testMatch: [
         '<rootDir>/{packages,services}/*/src/**/*.int.test.ts',
         '<rootDir>/scripts/**/*.int.test.ts',
+        '<rootDir>/infra/**/*.int.test.ts',
       ],
       slowTestThreshold: 30,
     },

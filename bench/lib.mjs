@@ -32,7 +32,8 @@ export function peakRssMb(pid) {
  * answers 200 (when given). Returns { pid, stop(), peakRssMb() }.
  */
 export async function startService(name, env, { readyUrl, timeoutMs = 60_000 } = {}) {
-  const child = spawn(process.execPath, [join(root, 'services', name, 'dist/main.js')], {
+  // as npm start and the image run it: with the V8 flags of infra/node-flags.json (same PID)
+  const child = spawn(process.execPath, [join(root, 'infra/run-service.mjs'), name], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

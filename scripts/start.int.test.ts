@@ -1,11 +1,27 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 
 // `npm start` as a newcomer meets it (without the build and infrastructure steps,
 // which `npm test` has done): the demo's events are delivered to the sandbox,
-// some are dead-lettered, predictions are stored, and SIGINT stops everything.
-jest.setTimeout(180_000);
+// some are dead-lettered, predictions are stored, SIGINT stops everything, and for
+// the minute it ran no service printed a warning.
+jest.setTimeout(240_000);
+
+/** How long the pipeline runs before it is stopped: long enough for periodic timers to fire. */
+const RUN_MS = 60_000;
+
+/** A Node process warning (`(node:123) SomeWarning: ...`) or a log entry at warn level or above. */
+function isWarningLine(line: string): boolean {
+  if (/^\(node:\d+\) (\[\w+\] )?\w*Warning\b/.test(line) || /^\w*Warning: /.test(line)) return true;
+  if (!line.startsWith('{')) return false;
+  try {
+    return Number((JSON.parse(line) as { level?: unknown }).level) >= 40;
+  } catch {
+    return false;
+  }
+}
 
 const ports = [8081, 8082, 8083, 8084, 8090];
 const portOpen = (port: number) =>
@@ -32,6 +48,7 @@ const figure = (line: string, name: string) =>
 
 it('runs the whole pipeline with sample traffic and stops cleanly on SIGINT', async () => {
   for (const port of ports) expect({ port, open: await portOpen(port) }).toEqual({ port, open: false });
+  const startedAt = Date.now();
   child = spawn(process.execPath, [join(__dirname, 'start.mjs'), '--broker-was-running=yes'], {
     env: { ...process.env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -76,8 +93,38 @@ it('runs the whole pipeline with sample traffic and stops cleanly on SIGINT', as
   expect((await fetch(features)).status).toBe(401);
   expect((await fetch(features, { headers: { authorization: `Bearer ${token}` } })).status).not.toBe(401);
 
+  const elapsed = Date.now() - startedAt;
+  if (elapsed < RUN_MS) await new Promise((resolve) => setTimeout(resolve, RUN_MS - elapsed));
   started.kill('SIGINT');
   expect(await exited).toBe(0);
   expect(output).toContain('start: stopped');
   for (const port of ports) expect({ port, open: await portOpen(port) }).toEqual({ port, open: false });
+
+  const logDir = join(__dirname, '..', '.cache', 'logs');
+  const logs = readdirSync(logDir).filter((file) => file.endsWith('.log'));
+  expect(logs.sort()).toEqual(
+    ['cio-sandbox', 'cio-worker', 'insights-processor', 'producer', 'webhook-handler'].map((s) => `${s}.log`),
+  );
+  const warnings = [
+    ...output.split('\n').map((line) => `start: ${line}`),
+    ...logs.flatMap((file) =>
+      readFileSync(join(logDir, file), 'utf8')
+        .split('\n')
+        .map((line) => `${file}: ${line}`),
+    ),
+  ].filter((line) => isWarningLine(line.slice(line.indexOf(': ') + 2)));
+  expect(warnings).toEqual([]);
+});
+
+it('recognises warning lines', () => {
+  expect(isWarningLine('(node:4242) TimeoutNegativeWarning: -1747359280440 is a negative number.')).toBe(
+    true,
+  );
+  expect(
+    isWarningLine('(node:4242) [DEP0040] DeprecationWarning: The `punycode` module is deprecated.'),
+  ).toBe(true);
+  expect(isWarningLine('{"level":40,"msg":"redis connection error"}')).toBe(true);
+  expect(isWarningLine('{"level":50,"msg":"failed"}')).toBe(true);
+  expect(isWarningLine('{"level":30,"msg":"producer listening"}')).toBe(false);
+  expect(isWarningLine('summary events accepted=1,200')).toBe(false);
 });

@@ -81,7 +81,8 @@ function startService(service) {
   const log = createWriteStream(join(logDir, `${service.name}.log`));
   // detached: the terminal's Ctrl-C reaches only this script, which stops the
   // services once and in order.
-  const child = spawn(process.execPath, [join(root, 'services', service.name, 'dist/main.js')], {
+  // run-service.mjs starts the service with its V8 flags (infra/node-flags.json), as the image does.
+  const child = spawn(process.execPath, [join(root, 'infra/run-service.mjs'), service.name], {
     env: { ...env, ...common, ...service.env, PORT: String(service.port) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

@@ -24,6 +24,4 @@ if [ "$(node_major)" -lt 22 ]; then
   export PATH="$bin:$PATH"
 fi
 export PATH="$root/node_modules/.bin:$PATH"
-# kafkajs schedules timers with negative delays on Node >= 24; the warning is noise.
-export NODE_OPTIONS="${NODE_OPTIONS:-} --disable-warning=TimeoutNegativeWarning"
 exec "$@"

@@ -187,7 +187,7 @@ export default async function run({ durationMs, repeats, log }) {
             ),
         );
       }
-      const missesBefore = await metric('insights_cache_misses_total');
+      const missesBefore = await metric('cio_bridge_insights_cache_misses_total');
       let next = 0;
       const result = await httpLoad({
         url: `http://127.0.0.1:${PORT}`,
@@ -203,7 +203,7 @@ export default async function run({ durationMs, repeats, log }) {
       if (result.non2xx > 0 || result.errors > 0) {
         throw new Error(`read API: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
       }
-      return { ...result, misses: (await metric('insights_cache_misses_total')) - missesBefore };
+      return { ...result, misses: (await metric('cio_bridge_insights_cache_misses_total')) - missesBefore };
     };
 
     const rates = [];
@@ -222,7 +222,7 @@ export default async function run({ durationMs, repeats, log }) {
       for (;;) {
         await sleep(250);
         const now = Date.now();
-        persisted = await metric('insights_predictions_persisted_total');
+        persisted = await metric('cio_bridge_insights_predictions_persisted_total');
         if (persisted > 0 && firstAt === undefined) firstAt = now;
         if (firstAt !== undefined && t0 === undefined && now - firstAt >= 1_000) {
           t0 = now;
@@ -236,11 +236,11 @@ export default async function run({ durationMs, repeats, log }) {
       const rate = (persisted - c0) / ((t1 - t0) / 1000);
       rates.push(rate);
       log(
-        `insights: repeat ${r + 1}: ${Math.round(rate)} predictions/s (${await metric('insights_batch_size_count')} batches)`,
+        `insights: repeat ${r + 1}: ${Math.round(rate)} predictions/s (${await metric('cio_bridge_insights_batch_messages_count')} batches)`,
       );
       for (let i = 0; i < 300 && persisted < BACKLOG; i++) {
         await sleep(100);
-        persisted = await metric('insights_predictions_persisted_total');
+        persisted = await metric('cio_bridge_insights_predictions_persisted_total');
       }
       const read = await readRate();
       reads.push(read);

@@ -120,9 +120,9 @@ async function checkCounters(port) {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const value = (pattern) =>
     Number(new RegExp(`^${pattern}[^\\n]* (\\d+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
-  const accepted = value('webhook_requests_total\\{outcome="accepted"');
-  const replayed = value('webhook_requests_total\\{outcome="replayed"');
-  const published = value('webhook_messages_published_total\\{kind="prediction"');
+  const accepted = value('cio_bridge_webhook_requests_total\\{outcome="accepted"');
+  const replayed = value('cio_bridge_webhook_requests_total\\{outcome="replayed"');
+  const published = value('cio_bridge_webhook_messages_published_total\\{kind="prediction"');
   if (replayed !== 0 || accepted !== published)
     throw new Error(`handler counters: accepted ${accepted}, published ${published}, replayed ${replayed}`);
   return accepted;

@@ -1,4 +1,4 @@
-// Used by the services' Dockerfiles: removes one workspace's devDependencies from its
+// Used by the Dockerfile: removes one workspace's devDependencies from its
 // package.json AND from package-lock.json, so that
 //   npm ci --omit=dev --workspace <dir>
 // installs exactly that workspace's production closure. (npm otherwise follows

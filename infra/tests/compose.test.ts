@@ -1,6 +1,6 @@
 // docker-compose.yml: validated by Compose itself (`docker-compose config`, Debian's
 // docker-compose package; no Docker daemon needed), and checked against the services:
-// their ports, their configuration schemas, the Dockerfiles and the Kafka version.
+// their ports, their configuration schemas, the Dockerfile and the Kafka version.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -90,6 +90,7 @@ describe('the compose stack', () => {
       ['kafka', 'postgres', 'redis', ...SERVICES, 'prometheus', 'grafana', 'cio-dlq'].sort(),
     );
     expect(services['cio-dlq'].profiles).toEqual(['tools']);
+    expect(services['cio-dlq'].build).toMatchObject({ context: path.dirname(composeFile), target: 'cli' });
   });
 
   it('runs Kafka as a single KRaft node of the version the local broker uses', () => {
@@ -128,10 +129,11 @@ describe('the compose stack', () => {
     }
   });
 
-  it.each(SERVICES)('builds %s from its Dockerfile, listens on its port and checks /healthz', (name) => {
+  it.each(SERVICES)('builds %s from the one Dockerfile, listens on its port and checks /healthz', (name) => {
     const service = services[name];
     const port = SERVICE_PORTS[name];
-    expect(service.build.dockerfile).toBe(`services/${name}/Dockerfile`);
+    expect(service.build.dockerfile ?? 'Dockerfile').toBe('Dockerfile');
+    expect(service.build.args).toEqual({ SERVICE: name });
     expect(service.build.context).toBe(path.dirname(composeFile));
     expect(service.environment.PORT).toBe(String(port));
     expect(service.ports).toEqual([expect.objectContaining({ target: port, published: port })]);

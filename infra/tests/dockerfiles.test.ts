@@ -1,21 +1,23 @@
-// The services' Dockerfiles: multi-stage builds on Node 24 that install only the one
-// workspace's production dependencies and run it as a non-root user with a health
-// check; .dockerignore keeps local state out of the build context. There is no Docker
-// daemon in CI, so the files are parsed and checked, and the helper script they run is
-// exercised for real.
+// The one Dockerfile: `ARG SERVICE` selects the service, a `cli` target builds the
+// cio-dlq command line; `turbo prune --docker` splits manifests from sources so the
+// dependency installs are cached by manifest; the image runs node through
+// infra/run-service.mjs with the V8 flags of infra/node-flags.json, as `npm start`
+// does, as a non-root user with a health check. There is no Docker daemon in CI, so
+// the file is parsed and checked, and the scripts it runs are exercised for real.
 import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Doc, readText, repoPath, SERVICE_PORTS, SERVICES, type ServiceName } from './helpers';
+import { type Doc, readText, repoPath, SERVICE_PORTS, SERVICES } from './helpers';
 
 interface Instruction {
   keyword: string;
@@ -52,87 +54,196 @@ const KEYWORDS = new Set([
   'LABEL',
 ]);
 
-/** The instructions of each stage, the global ARGs before the first FROM as stage -1. */
-function stages(instructions: Instruction[]): Instruction[][] {
-  const result: Instruction[][] = [[]];
-  for (const instruction of instructions) {
-    if (instruction.keyword === 'FROM') result.push([]);
-    result[result.length - 1]!.push(instruction);
-  }
-  return result.slice(1);
+interface Stage {
+  name: string;
+  from: string;
+  instructions: Instruction[];
 }
 
-const IMAGES = [...SERVICES, 'cio-dlq'] as const;
+/** The stages by name (`FROM image AS name`). */
+function stages(instructions: Instruction[]): Map<string, Stage> {
+  const result = new Map<string, Stage>();
+  let current: Stage | undefined;
+  for (const instruction of instructions) {
+    if (instruction.keyword === 'FROM') {
+      const [from, as, name] = instruction.args.split(/\s+/);
+      current = {
+        name: as?.toUpperCase() === 'AS' ? name! : `#${result.size}`,
+        from: from!,
+        instructions: [],
+      };
+      result.set(current.name, current);
+    } else current?.instructions.push(instruction);
+  }
+  return result;
+}
 
-describe.each(IMAGES)('services/%s/Dockerfile', (name) => {
-  const file = path.join('services', name, 'Dockerfile');
-  const instructions = parseDockerfile(readText(file));
-  const all = stages(instructions);
-  const final = all[all.length - 1]!;
-  const text = (keyword: string, stage = instructions) =>
-    stage
-      .filter((i) => i.keyword === keyword)
-      .map((i) => i.args)
-      .join('\n');
+/** `${NAME}` as the Dockerfile writes a variable. */
+const ref = (name: string) => `$${'{'}${name}}`;
+
+const instructions = parseDockerfile(readText('Dockerfile'));
+const byName = stages(instructions);
+const stage = (name: string) => {
+  const found = byName.get(name);
+  if (!found) throw new Error(`no stage ${name}`);
+  return found;
+};
+const args = (name: string, keyword: string) =>
+  stage(name)
+    .instructions.filter((i) => i.keyword === keyword)
+    .map((i) => i.args);
+/** A stage and the stages it is built FROM, innermost last. */
+const lineage = (name: string): Stage[] => {
+  const own = stage(name);
+  return byName.has(own.from) ? [own, ...lineage(own.from)] : [own];
+};
+
+describe('the Dockerfile', () => {
+  it('is the only one: no service keeps its own', () => {
+    const own = [...readdirSync(repoPath('services')), ...readdirSync(repoPath('packages'))].filter(
+      (name) =>
+        existsSync(repoPath('services', name, 'Dockerfile')) ||
+        existsSync(repoPath('packages', name, 'Dockerfile')),
+    );
+    expect(own).toEqual([]);
+  });
 
   it('uses only known instructions', () => {
     expect(instructions.map((i) => i.keyword).filter((k) => !KEYWORDS.has(k))).toEqual([]);
   });
 
-  it('builds in several stages, all from a Node 24 image', () => {
-    expect(all.length).toBeGreaterThanOrEqual(3);
-    expect(text('ARG')).toMatch(/^NODE_IMAGE=node:24(-[a-z]+)*-slim$/m);
-    for (const stage of all) expect(stage[0]!.args).toMatch(/^\$\{NODE_IMAGE\}/);
+  it('builds every stage from a Node 24 image or an earlier stage', () => {
+    const nodeImage = /ARG NODE_IMAGE=node:24-[a-z]+-slim/.test(readText('Dockerfile'));
+    expect(nodeImage).toBe(true);
+    for (const { name, from } of byName.values())
+      expect({ name, from }).toEqual({ name, from: expect.stringMatching(/^\$\{NODE_IMAGE\}$|^[a-z-]+$/) });
+    for (const { from } of byName.values())
+      if (from !== `${ref('NODE_IMAGE')}`) expect(byName.has(from)).toBe(true);
   });
 
-  it('compiles the workspace and its dependencies with a locked install', () => {
-    const run = text('RUN');
-    expect(run).toContain('npm ci ');
-    expect(run).toContain(`turbo run build --filter=@cio-bridge/${name}...`);
+  it('takes the service as ARG SERVICE and has a target for the CLI and one for services', () => {
+    for (const name of ['prune', 'build', 'runtime-tree', 'service'])
+      expect(args(name, 'ARG').join(' ')).toMatch(/\bSERVICE\b/);
+    expect(args('cli', 'ENTRYPOINT')).toEqual(['["node", "infra/run-service.mjs", "cio-dlq"]']);
+    expect(args('service', 'ENV')).toContain(`CIO_BRIDGE_SERVICE=${ref('SERVICE')}`);
+    expect(args('service', 'CMD')).toEqual(['["node", "infra/run-service.mjs"]']);
+    // the default target (the last stage) is a service, and refuses to build without one
+    expect([...byName.keys()].at(-1)).toBe('service');
+    expect(args('service', 'RUN').join(' ')).toMatch(/test -n "\$\{SERVICE\}"/);
   });
 
-  it("installs only this workspace's production dependencies", () => {
-    const run = text('RUN');
-    expect(run).toContain(`node infra/docker/drop-dev-dependencies.mjs services/${name}`);
-    expect(run).toMatch(new RegExp(`npm ci --omit=dev .*--workspace services/${name}\\b`));
+  it('prunes the monorepo with turbo prune --docker, at the locked turbo version', () => {
+    expect(args('prune', 'RUN').join(' ')).toContain(
+      `turbo prune "@cio-bridge/${ref('SERVICE')}" --docker --out-dir /pruned`,
+    );
+    const lock = JSON.parse(readText('package-lock.json'));
+    const turbo = /ARG TURBO_VERSION=(\S+)/.exec(readText('Dockerfile'))?.[1];
+    expect(turbo).toBe(lock.packages['node_modules/turbo'].version);
+  });
+
+  it.each(['deps', 'runtime-tree'])(
+    '%s installs from the manifests and the lock only, before any source',
+    (name) => {
+      const own = stage(name).instructions;
+      const install = own.findIndex((i) => i.keyword === 'RUN' && i.args.includes('npm ci'));
+      expect(install).toBeGreaterThan(-1);
+      const before = own.slice(0, install).filter((i) => i.keyword === 'COPY');
+      expect(before.map((i) => i.args)).toEqual(
+        expect.arrayContaining(['--from=prune /pruned/json/ ./', 'scripts/patch-dependencies.mjs scripts/']),
+      );
+      // nothing but manifests, the lock and the two small scripts reaches the install layer
+      for (const copy of before)
+        expect(copy.args).toMatch(
+          /^--from=prune \/pruned\/json\/ \.\/$|^scripts\/patch-dependencies\.mjs |^infra\/docker\/drop-dev-dependencies\.mjs /,
+        );
+      expect(own[install]!.args).toContain('--ignore-scripts');
+      expect(own[install]!.args).toContain('node scripts/patch-dependencies.mjs');
+    },
+  );
+
+  it('compiles the sources after the install, with turbo, for the service and its workspaces', () => {
+    const copies = args('build', 'COPY');
+    expect(copies).toContain('--from=prune /pruned/full/ ./');
+    expect(stage('build').from).toBe('deps');
+    expect(args('build', 'RUN').join(' ')).toContain(
+      `turbo run build --filter="@cio-bridge/${ref('SERVICE')}..."`,
+    );
+  });
+
+  it("installs only the service's production dependencies in the runtime tree", () => {
+    const run = args('runtime-tree', 'RUN').join(' ');
+    expect(run).toContain(`node infra/docker/drop-dev-dependencies.mjs "services/${ref('SERVICE')}"`);
+    expect(run).toContain('npm ci --omit=dev');
+    expect(run).toContain(`--workspace "services/${ref('SERVICE')}"`);
   });
 
   it('runs as the unprivileged node user, from files of earlier stages only', () => {
-    const users = final.filter((i) => i.keyword === 'USER').map((i) => i.args);
-    expect(users).toEqual(['node']);
-    const copies = final.filter((i) => i.keyword === 'COPY');
-    expect(copies.length).toBeGreaterThan(0);
-    for (const copy of copies) expect(copy.args).toMatch(/^--from=/);
-    expect(text('ENV', final)).toContain('NODE_ENV=production');
+    const runtime = stage('runtime').instructions;
+    expect(runtime.filter((i) => i.keyword === 'COPY').every((i) => i.args.startsWith('--from='))).toBe(true);
+    expect(runtime.filter((i) => i.keyword === 'USER').map((i) => i.args)).toEqual(['node']);
+    expect(lineage('service').map((s) => s.name)).toEqual(['service', 'runtime']);
+    expect(lineage('cli').map((s) => s.name)).toEqual(['cli', 'runtime']);
   });
 
-  if (name === 'cio-dlq') {
-    it('is a command-line tool image without a health check', () => {
-      expect(text('HEALTHCHECK', final)).toBe('NONE');
-      expect(JSON.parse(text('ENTRYPOINT', final))).toEqual(['node', 'services/cio-dlq/dist/main.js']);
-      expect(existsSync(repoPath('services', 'cio-dlq', 'src', 'main.ts'))).toBe(true);
-    });
-  } else {
-    const port = SERVICE_PORTS[name as ServiceName];
+  it('checks /healthz of a service on its port with node (the image has no curl); the CLI has no health check', () => {
+    const check = args('service', 'HEALTHCHECK').join(' ');
+    expect(check).toContain('/healthz');
+    expect(check).toContain('process.env.PORT');
+    for (const [name, port] of Object.entries(SERVICE_PORTS))
+      expect(check).toContain(`'${name}': ${port}`.replace(`'producer'`, 'producer'));
+    expect(args('cli', 'HEALTHCHECK')).toEqual(['NONE']);
+  });
+});
 
-    it(`listens on ${port} and checks /healthz with node (the image has no curl)`, () => {
-      expect(text('EXPOSE', final)).toBe(String(port));
-      expect(text('ENV', final)).toContain(`PORT=${port}`);
-      const healthcheck = text('HEALTHCHECK', final);
-      const command = JSON.parse(healthcheck.slice(healthcheck.indexOf('CMD ') + 4));
-      expect(command.slice(0, 2)).toEqual(['node', '-e']);
-      expect(command[2]).toContain('/healthz');
-      expect(healthcheck).not.toMatch(/curl|wget/);
-    });
+describe('V8 flags in one place (infra/node-flags.json)', () => {
+  const flags = JSON.parse(readText('infra', 'node-flags.json'));
 
-    it("starts the compiled main with the V8 flags of the service's start script (the measured memory)", () => {
-      const start: string = JSON.parse(readText('services', name, 'package.json')).scripts.start;
-      const flags = start.split(/\s+/).filter((word) => word.startsWith('--'));
-      expect(JSON.parse(text('CMD', final))).toEqual(['node', ...flags, `services/${name}/dist/main.js`]);
-      expect(existsSync(repoPath('services', name, 'src', 'main.ts'))).toBe(true);
-      expect(text('STOPSIGNAL', final)).toBe('SIGTERM');
-    });
-  }
+  it('lists every service and the CLI', () => {
+    expect(
+      Object.keys(flags)
+        .filter((k) => !k.startsWith('$'))
+        .sort(),
+    ).toEqual([...SERVICES, 'cio-dlq'].sort());
+    for (const name of Object.keys(flags).filter((k) => !k.startsWith('$')))
+      for (const flag of flags[name]) expect(flag).toMatch(/^--[a-z-]+=\d+$/);
+  });
+
+  it("is what each workspace's start script and npm start run", () => {
+    for (const name of SERVICES) {
+      const manifest = JSON.parse(readText('services', name, 'package.json'));
+      expect(manifest.scripts.start).toBe(`node ../../infra/run-service.mjs ${name}`);
+    }
+    expect(readText('scripts', 'start.mjs')).toContain("join(root, 'infra/run-service.mjs'), service.name");
+  });
+
+  it('infra/run-service.mjs starts the compiled main with them, and refuses an unknown service', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cio-run-service-'));
+    try {
+      mkdirSync(path.join(dir, 'infra'));
+      mkdirSync(path.join(dir, 'services', 'producer', 'dist'), { recursive: true });
+      copyFileSync(repoPath('infra', 'run-service.mjs'), path.join(dir, 'infra', 'run-service.mjs'));
+      copyFileSync(repoPath('infra', 'node-flags.json'), path.join(dir, 'infra', 'node-flags.json'));
+      writeFileSync(
+        path.join(dir, 'services', 'producer', 'dist', 'main.js'),
+        'process.stdout.write(JSON.stringify({ execArgv: process.execArgv, argv: process.argv.slice(2), pid: process.pid }))',
+      );
+      const run = (argv: string[], env: NodeJS.ProcessEnv = {}) =>
+        spawnSync(process.execPath, [path.join(dir, 'infra', 'run-service.mjs'), ...argv], {
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH, ...env },
+        });
+      const byArg = run(['producer', '--x']);
+      expect(byArg.stderr).toBe('');
+      expect(JSON.parse(byArg.stdout)).toMatchObject({ execArgv: flags.producer, argv: ['--x'] });
+      const byEnv = run([], { CIO_BRIDGE_SERVICE: 'producer' });
+      expect(JSON.parse(byEnv.stdout)).toMatchObject({ execArgv: flags.producer });
+      const unknown = run(['nope']);
+      expect(unknown.status).toBe(2);
+      expect(unknown.stderr).toContain('run-service: name a service');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('.dockerignore', () => {
@@ -145,8 +256,17 @@ describe('.dockerignore', () => {
     expect(patterns).toEqual(expect.arrayContaining(['.git', '**/node_modules', '**/dist', '.cache']));
   });
 
-  it('keeps what the Dockerfiles need', () => {
-    const needed = ['package.json', 'package-lock.json', 'turbo.json', 'tsconfig.base.json', 'infra/docker'];
+  it('keeps what the Dockerfile needs', () => {
+    const needed = [
+      'package.json',
+      'package-lock.json',
+      'turbo.json',
+      'tsconfig.base.json',
+      'infra/docker',
+      'infra/run-service.mjs',
+      'infra/node-flags.json',
+      'scripts/patch-dependencies.mjs',
+    ];
     const excluded = needed.filter((file) =>
       patterns.some(
         (pattern) => !pattern.startsWith('!') && (pattern === file || file.startsWith(`${pattern}/`)),

@@ -73,16 +73,29 @@ describe('Grafana dashboards', () => {
   it('show both directions of the flow', () => {
     const exprs = allQueries.map((query) => query.expr).join('\n');
     for (const metric of [
-      'producer_operations_published_total',
-      'cio_worker_operations_delivered_total',
-      'cio_worker_operations_dead_lettered_total',
-      'cio_worker_consumer_lag',
-      'webhook_requests_total',
-      'webhook_processing_seconds_bucket',
-      'insights_predictions_persisted_total',
+      'cio_bridge_producer_operations_published_total',
+      'cio_bridge_worker_operations_delivered_total',
+      'cio_bridge_worker_operations_dead_lettered_total',
+      'cio_bridge_worker_consumer_lag_messages',
+      'cio_bridge_webhook_requests_total',
+      'cio_bridge_webhook_processing_duration_seconds_bucket',
+      'cio_bridge_insights_predictions_persisted_total',
     ]) {
       expect(exprs).toContain(metric);
     }
+  });
+
+  it('select one or all deployments: every metric read is filtered by the namespace variable', () => {
+    const unfiltered = allQueries.flatMap((query) =>
+      metricsInPromql(query.expr)
+        .filter((metric) => !new RegExp(`\\b${metric}\\{[^}]*namespace=~"\\$namespace"`).test(query.expr))
+        .map((metric) => `${query.panel}: ${metric}`),
+    );
+    expect(unfiltered).toEqual([]);
+    const variable = (loadDashboard(dashboardFiles[0]!).templating.list as Doc[]).find(
+      (v) => v.name === 'namespace',
+    );
+    expect(variable).toMatchObject({ includeAll: true, multi: true, allValue: '.*' });
   });
 
   it('read only metrics that the services export', () => {

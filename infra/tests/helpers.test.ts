@@ -18,19 +18,19 @@ describe('metricCatalog', () => {
   const catalog = metricCatalog();
 
   it('holds the shared HTTP metrics with the histogram series', () => {
-    expect(catalog.has('http_requests_total')).toBe(true);
-    expect(catalog.has('http_request_duration_seconds_bucket')).toBe(true);
-    expect(catalog.has('http_request_duration_seconds_count')).toBe(true);
+    expect(catalog.has('cio_bridge_http_requests_total')).toBe(true);
+    expect(catalog.has('cio_bridge_http_request_duration_seconds_bucket')).toBe(true);
+    expect(catalog.has('cio_bridge_http_request_duration_seconds_count')).toBe(true);
   });
 
   it("holds the services' own metrics, prom-client's defaults and up", () => {
-    expect(catalog.has('webhook_requests_total')).toBe(true);
+    expect(catalog.has('cio_bridge_webhook_requests_total')).toBe(true);
     expect(catalog.has('process_resident_memory_bytes')).toBe(true);
     expect(catalog.has('up')).toBe(true);
   });
 
   it('does not hold names no service exports', () => {
     expect(catalog.has('http_requests_totally_made_up')).toBe(false);
-    expect(catalog.has('webhook_requests_total_bucket')).toBe(false);
+    expect(catalog.has('cio_bridge_webhook_requests_total_bucket')).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 // Validates Kubernetes objects against the Kubernetes and KEDA OpenAPI schemas shipped in
-// the npm packages kubernetes-models and @kubernetes-models/keda (no network, no cluster).
+// the npm packages kubernetes-models, @kubernetes-models/keda and
+// @kubernetes-models/prometheus-operator (no network, no cluster).
 // Those packages are ES modules only, so infra/tests/k8s.test.ts runs this as a child
 // process: a JSON array of objects on stdin, a JSON array of results on stdout.
 //   [{ "apiVersion": "apps/v1", "kind": "Deployment", ... }]  ->  [{ "ok": true }, { "ok": false, "error": "..." }]
@@ -17,6 +18,8 @@ function modelModule(apiVersion, kind) {
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
   if (!/^[a-z0-9.]*$/.test(group) || !/^v[0-9a-z]+$/.test(version ?? '')) return null;
   if (group === 'keda.sh') return `@kubernetes-models/keda/keda.sh/${version}/${kind}`;
+  if (group === 'monitoring.coreos.com')
+    return `@kubernetes-models/prometheus-operator/monitoring.coreos.com/${version}/${kind}`;
   if (group === '') return `kubernetes-models/${version}/${kind}`;
   return `kubernetes-models/${group}/${version}/${kind}`;
 }

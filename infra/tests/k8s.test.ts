@@ -28,6 +28,7 @@ const kustomization = readYaml('infra', 'k8s', 'kustomization.yaml');
 const resourceFiles: string[] = kustomization.resources;
 const objects: Doc[] = resourceFiles.flatMap((file) => readYamlDocuments('infra', 'k8s', file));
 const exampleSecret: Doc = readYamlDocuments('infra', 'k8s', 'secret.example.yaml')[0];
+const exampleIngress: Doc = readYamlDocuments('infra', 'k8s', 'webhook-ingress.example.yaml')[0];
 const ofKind = (kind: string) => objects.filter((object) => object.kind === kind);
 const named = (kind: string, name: string) => ofKind(kind).find((object) => object.metadata.name === name);
 const configMap = named('ConfigMap', 'cio-bridge-config');
@@ -51,8 +52,8 @@ function validate(docs: Doc[]): Validation[] {
 }
 
 describe('schema validation', () => {
-  it('accepts every object of the kustomization and the example Secret', () => {
-    const all = [...objects, exampleSecret];
+  it('accepts every object of the kustomization and the examples (Secret, Ingress)', () => {
+    const all = [...objects, exampleSecret, exampleIngress];
     const results = validate(all);
     const failures = results.flatMap((result, index) =>
       result.ok ? [] : [`${all[index].kind}/${all[index].metadata?.name}: ${result.error}`],
@@ -83,9 +84,9 @@ describe('schema validation', () => {
 });
 
 describe('kustomization', () => {
-  it('lists every manifest of infra/k8s except the example Secret', () => {
+  it('lists every manifest of infra/k8s except the examples', () => {
     const manifests = readdirSync(k8sDir).filter(
-      (file) => file.endsWith('.yaml') && !['kustomization.yaml', 'secret.example.yaml'].includes(file),
+      (file) => file.endsWith('.yaml') && file !== 'kustomization.yaml' && !file.endsWith('.example.yaml'),
     );
     expect([...resourceFiles].sort()).toEqual(manifests.sort());
   });
@@ -184,6 +185,20 @@ describe('Services', () => {
       expect(service.spec.selector).toEqual(named('Deployment', name).spec.selector.matchLabels);
     },
   );
+
+  it('the example Ingress exposes exactly the webhook path of the webhook-handler Service, over TLS', () => {
+    const [rule] = exampleIngress.spec.rules;
+    expect(exampleIngress.spec.rules).toHaveLength(1);
+    expect(rule.http.paths).toEqual([
+      {
+        path: '/webhooks/customer-io',
+        pathType: 'Exact',
+        backend: { service: { name: 'webhook-handler', port: { name: 'http' } } },
+      },
+    ]);
+    expect(named('Service', 'webhook-handler').spec.ports.map((p: Doc) => p.name)).toContain('http');
+    expect(exampleIngress.spec.tls[0].hosts).toEqual([rule.host]);
+  });
 
   it('are not needed for cio-worker (health and metrics only) nor deployed for the sandbox', () => {
     expect(named('Service', 'cio-worker')).toBeUndefined();

@@ -1,6 +1,6 @@
 // The Prometheus configuration and alert rules: checked and unit-tested with promtool
 // (Debian's `prometheus` package), and kept consistent with the metrics the services
-// really export and with the README's runbooks.
+// really export and with the runbooks in docs/runbooks.md.
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -92,10 +92,10 @@ describe('promtool', () => {
     withTempDir((dir) => {
       copyFileSync(path.join(promDir, 'alerts.yml'), path.join(dir, 'alerts.yml'));
       const tests = readFileSync(path.join(promDir, 'alerts.test.yml'), 'utf8').replace(
-        '{ severity: critical, component: platform, job: cio-worker',
-        '{ severity: warning, component: platform, job: cio-worker',
+        'summary: "cio-bridge-cio-worker at cio-worker:8084 cannot be scraped"',
+        'summary: "cio-bridge-producer at producer:8081 cannot be scraped"',
       );
-      expect(tests).toContain('severity: warning, component: platform, job: cio-worker');
+      expect(tests).toContain('summary: "cio-bridge-producer at producer:8081 cannot be scraped"');
       writeFileSync(path.join(dir, 'alerts.test.yml'), tests);
       const result = promtool(['test', 'rules', 'alerts.test.yml'], dir);
       expect(result.status).not.toBe(0);
@@ -114,13 +114,13 @@ describe('alert rules', () => {
   });
 
   it.each(rules.map((rule) => [rule.alert, rule] as const))(
-    '%s has a severity, a component, a summary, a description and a README runbook',
+    '%s has a severity, a component, a summary, a description and a runbook_url into docs/runbooks.md',
     (name, rule) => {
       expect(['critical', 'warning']).toContain(rule.labels?.severity);
       expect(rule.labels?.component).toMatch(/^[a-z]+$/);
       expect(rule.annotations?.summary?.length).toBeGreaterThan(10);
       expect(rule.annotations?.description?.length).toBeGreaterThan(40);
-      expect(rule.annotations?.runbook).toBe(`README.md#alert-${name.toLowerCase()}`);
+      expect(rule.annotations?.runbook_url).toBe(`docs/runbooks.md#${name.toLowerCase()}`);
     },
   );
 
@@ -147,8 +147,8 @@ describe('alert rules', () => {
     expect(missing).toEqual([]);
   });
 
-  it('have a runbook section in the README for every alert', () => {
-    const readme = readText('README.md');
+  it('have a runbook section in docs/runbooks.md for every alert', () => {
+    const readme = readText('docs', 'runbooks.md');
     const anchors = new Set<string>();
     for (const [, heading] of readme.matchAll(/^#{1,6}\s+(.+)$/gm)) {
       anchors.add(
@@ -161,7 +161,7 @@ describe('alert rules', () => {
     }
     for (const [, id] of readme.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) anchors.add(id!);
     const missing = rules
-      .map((rule) => rule.annotations.runbook!.split('#')[1]!)
+      .map((rule) => rule.annotations.runbook_url!.split('#')[1]!)
       .filter((anchor) => !anchors.has(anchor));
     expect(missing).toEqual([]);
   });
@@ -170,7 +170,7 @@ describe('alert rules', () => {
 describe('prometheus.yml', () => {
   const config = readYaml('infra', 'prometheus', 'prometheus.yml');
 
-  it('scrapes every service on its compose host name and port', () => {
+  it('scrapes every service on its compose host name and port, as job cio-bridge-<service>', () => {
     const targets = new Map<string, string[]>(
       (config.scrape_configs as Doc[]).map((job) => [
         job.job_name,
@@ -178,9 +178,9 @@ describe('prometheus.yml', () => {
       ]),
     );
     for (const [service, port] of Object.entries(SERVICE_PORTS)) {
-      expect(targets.get(service)).toEqual([`${service}:${port}`]);
+      expect(targets.get(`cio-bridge-${service}`)).toEqual([`${service}:${port}`]);
     }
-    expect(PRODUCTION_SERVICES.every((service) => targets.has(service))).toBe(true);
+    expect(PRODUCTION_SERVICES.every((service) => targets.has(`cio-bridge-${service}`))).toBe(true);
   });
 
   it('loads alerts.yml', () => {

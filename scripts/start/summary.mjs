@@ -41,11 +41,11 @@ export async function printSummary({ services, tty, started, realCustomerIo }) {
   );
   const latency = realCustomerIo ? {} : await latencies(byName['cio-sandbox'].url).catch(() => ({}));
   const figures = [
-    ['events accepted', fmt(metricSum(producer, 'producer_operations_published_total'))],
-    ['delivered', fmt(metricSum(worker, 'cio_worker_operations_delivered_total'))],
-    ['retried', fmt(metricSum(worker, 'cio_worker_operations_retried_total'))],
-    ['dead-lettered', fmt(metricSum(worker, 'cio_worker_operations_dead_lettered_total'))],
-    ['predictions stored', fmt(metricSum(insights, 'insights_predictions_persisted_total'))],
+    ['events accepted', fmt(metricSum(producer, 'cio_bridge_producer_operations_published_total'))],
+    ['delivered', fmt(metricSum(worker, 'cio_bridge_worker_operations_delivered_total'))],
+    ['retried', fmt(metricSum(worker, 'cio_bridge_worker_operations_retried_total'))],
+    ['dead-lettered', fmt(metricSum(worker, 'cio_bridge_worker_operations_dead_lettered_total'))],
+    ['predictions stored', fmt(metricSum(insights, 'cio_bridge_insights_predictions_persisted_total'))],
     [
       'latency p50 / p95',
       latency.p50 === undefined

@@ -21,6 +21,8 @@ export const kafkaEnv = {
     .optional(),
   KAFKA_SASL_USERNAME: z.string().optional(),
   KAFKA_SASL_PASSWORD: z.string().optional(),
+  /** false where services may not create topics: they then only check that the topics exist */
+  KAFKA_CREATE_TOPICS: bool(true),
 };
 
 const kafkaEnvSchema = z.object(kafkaEnv);

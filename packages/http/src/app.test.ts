@@ -10,7 +10,7 @@ import { closeServer, listen } from './server';
 function build(readiness = {}) {
   const app = createHttpApp({
     logger: createLogger({ name: 't', level: 'silent' }),
-    registry: createRegistry('t'),
+    registry: createRegistry(),
     readiness,
   });
   app.post('/echo', ...jsonBody(1024), (req, res) => {
@@ -38,7 +38,7 @@ describe('http app', () => {
     const app = finishHttpApp(
       createHttpApp({
         logger,
-        registry: createRegistry('t'),
+        registry: createRegistry(),
         readiness: {
           kafka: () => {
             if (!kafkaUp) throw new Error('connect ECONNREFUSED 10.1.2.3:9092 (broker kafka-0.internal)');
@@ -70,7 +70,7 @@ describe('http app', () => {
     const app = build();
     await request(app).get('/healthz');
     const { text } = await request(app).get('/metrics').expect(200);
-    expect(text).toMatch(/http_requests_total\{route="\/healthz",method="GET",status="200",service="t"\} 1/);
+    expect(text).toMatch(/cio_bridge_http_requests_total\{route="\/healthz",method="GET",status="200"\} 1/);
     expect(text).toContain('process_resident_memory_bytes');
   });
 
@@ -154,7 +154,7 @@ describe('http app', () => {
   it('answers 400 for a path with malformed percent-encoding, quoting nothing of it', async () => {
     const app = createHttpApp({
       logger: createLogger({ name: 't', level: 'silent' }),
-      registry: createRegistry('t'),
+      registry: createRegistry(),
     });
     app.get('/v1/users/:id', (_req, res) => {
       res.json({});
@@ -171,7 +171,7 @@ describe('http app', () => {
       level: 'debug',
       destination: { write: (line: string) => lines.push(line) },
     });
-    const app = createHttpApp({ logger, registry: createRegistry('t') });
+    const app = createHttpApp({ logger, registry: createRegistry() });
     app.get('/v1/users/:id/ai-features', (_req, res) => {
       res.json({});
     });

@@ -106,13 +106,13 @@ export function separateManagement(app: Express): { app: Express; port: number }
 
 function requestMetrics(logger: Logger, registry: Registry): RequestHandler {
   const requests = new Counter({
-    name: 'http_requests_total',
+    name: 'cio_bridge_http_requests_total',
     help: 'HTTP requests by route, method and status',
     labelNames: ['route', 'method', 'status'],
     registers: [registry],
   });
   const duration = new Histogram({
-    name: 'http_request_duration_seconds',
+    name: 'cio_bridge_http_request_duration_seconds',
     help: 'HTTP request processing time by route',
     labelNames: ['route', 'method'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],

@@ -19,7 +19,7 @@ function freePort(): Promise<number> {
 function build(network: { managementPort?: number; trustProxy?: TrustProxy } = {}) {
   const app = createHttpApp({
     logger: createLogger({ name: 't', level: 'silent' }),
-    registry: createRegistry('t'),
+    registry: createRegistry(),
     ...network,
   });
   app.get('/v1/ip', (req, res) => {

@@ -6,7 +6,9 @@ export { type KafkaReadiness, kafkaReadiness } from './readiness';
 export { onShutdown, type ShutdownOptions } from './shutdown';
 export {
   defaultTopicNames,
+  type EnsureTopicsOptions,
   ensureTopics,
+  MissingTopicsError,
   TOPICS,
   type TopicKey,
   type TopicNames,

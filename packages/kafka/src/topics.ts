@@ -43,18 +43,41 @@ export function topicSpecs(
   return keys.map((key) => ({ ...TOPICS[key], name: names[key] }));
 }
 
+export interface EnsureTopicsOptions {
+  /**
+   * Create missing topics (the default). With false (`KAFKA_CREATE_TOPICS=false`, for
+   * clusters where services may not create topics) a missing topic is a start-up error.
+   */
+  create?: boolean;
+  /** -1: the broker's default.replication.factor, so one setting serves one node and a cluster. */
+  replicationFactor?: number;
+}
+
+/** Topics that must be provisioned before the service can start (topic creation is off). */
+export class MissingTopicsError extends Error {
+  constructor(readonly topics: string[]) {
+    super(
+      `KAFKA_CREATE_TOPICS=false and these topics do not exist: ${topics.join(', ')} ` +
+        '(provision them first, see docs/production.md)',
+    );
+    this.name = 'MissingTopicsError';
+  }
+}
+
 /**
  * Creates the topics that do not exist yet and waits until every partition of every
  * spec has a leader; returns the names it created. Safe to run concurrently: several
  * services starting together on a new cluster all return once the topics are usable.
+ * With `create: false` it only verifies, and throws MissingTopicsError naming the missing ones.
  */
 export async function ensureTopics(
   admin: Admin,
   specs: TopicSpec[],
-  replicationFactor = -1,
+  { create = true, replicationFactor = -1 }: EnsureTopicsOptions = {},
 ): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((spec) => !existing.has(spec.name));
+  if (!create && missing.length > 0) throw new MissingTopicsError(missing.map((spec) => spec.name));
   let createError: unknown;
   if (missing.length > 0) {
     // A service starting at the same moment may create them first; kafkajs then fails
@@ -65,7 +88,6 @@ export async function ensureTopics(
         topics: missing.map((spec) => ({
           topic: spec.name,
           numPartitions: spec.partitions,
-          // -1: the broker's default.replication.factor, so one file serves one node and a cluster.
           replicationFactor,
           configEntries: [{ name: 'retention.ms', value: String(spec.retentionMs) }],
         })),

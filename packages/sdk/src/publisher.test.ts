@@ -1,5 +1,7 @@
 import { type OutgoingMessage, PublishTimeoutError } from '@cio-bridge/kafka';
 import { seedExamples, type TrackOperation, validateTrackOperation } from '@cio-bridge/schemas';
+import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   CioPublisher,
   InvalidOperationError,
@@ -41,6 +43,29 @@ function setup(options: { maxMessagesPerPublish?: number } = {}) {
 
 const seed = seedExamples();
 const dataOf = <N extends keyof SeedEventData>(name: N) => seed[name]?.data as unknown as SeedEventData[N];
+
+describe('CioPublisher: trace context', () => {
+  it("writes the app's active W3C trace context into the message headers, and nothing without one", async () => {
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    try {
+      const { fake, sdk } = setup();
+      const spanContext = {
+        traceId: '0af7651916cd43dd8448eb211c80319c',
+        spanId: 'b7ad6b7169203331',
+        traceFlags: 1,
+      };
+      const active = trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext(spanContext));
+      await context.with(active, () => sdk.send(seed.product_scanned as TrackOperation));
+      await sdk.send(seed.product_scanned as TrackOperation);
+      const [traced, untraced] = fake.messages;
+      expect(traced?.headers?.traceparent).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+      expect(untraced?.headers?.traceparent).toBeUndefined();
+    } finally {
+      context.disable();
+    }
+  });
+});
 
 describe('CioPublisher: Track operations', () => {
   it('sends a seed payload as-is plus a ULID id, keyed by the person, on the track topic', async () => {

@@ -10,6 +10,7 @@ import {
   validateTrackOperation,
   validateTransactionalSend,
 } from '@cio-bridge/schemas';
+import { activeTraceHeaders } from '@cio-bridge/tracing';
 import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 import { InvalidOperationError, type ItemError, PublishError } from './errors';
 import {
@@ -231,7 +232,8 @@ export class CioPublisher {
         message: {
           key: keyOf(value),
           value: JSON.stringify(value),
-          headers: { 'x-operation-id': value.id, 'x-producer': this.source },
+          // the app's active trace (its own OpenTelemetry setup), when there is one
+          headers: { 'x-operation-id': value.id, 'x-producer': this.source, ...activeTraceHeaders() },
         },
       };
     });

@@ -18,7 +18,7 @@ it('readyz turns unready when the broker stops and ready again when it returns',
   const kafka = createKafka({ brokers: broker.brokers, clientId: 'readiness-test' }, logger);
   const app = createHttpApp({
     logger,
-    registry: createRegistry('t'),
+    registry: createRegistry(),
     readiness: { kafka: kafkaReadiness(kafka, 1_000) },
   });
   const status = async () => (await request(app).get('/readyz')).status;

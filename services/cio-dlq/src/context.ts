@@ -141,7 +141,9 @@ export class Session {
   /** Creates the state and audit topics if they are missing (only commands that write need them). */
   async ensureStateTopics(dlqTopic: string): Promise<StateTopics> {
     const topics = this.stateTopics(dlqTopic);
-    await ensureTopics(await this.admin(), stateTopicSpecs(topics));
+    await ensureTopics(await this.admin(), stateTopicSpecs(topics), {
+      create: this.config.kafka.KAFKA_CREATE_TOPICS,
+    });
     return topics;
   }
 

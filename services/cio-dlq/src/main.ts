@@ -12,14 +12,6 @@ setFlagsFromString('--semi-space-growth-factor=1');
 // messages about 175-215 MB instead of 245-310 MB, for some 10 % more CPU.
 setFlagsFromString('--heap-growing-percent=50');
 
-// kafkajs schedules timers with negative delays, which Node 24 warns about on stderr;
-// an operator should see one clear line, not that. Other warnings still show.
-process.removeAllListeners('warning');
-process.on('warning', (warning) => {
-  if (warning.name !== 'TimeoutNegativeWarning')
-    process.stderr.write(`${warning.name}: ${warning.message}\n`);
-});
-
 // Output piped into `head` or `less` that closes early is not an error.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error: NodeJS.ErrnoException) => {

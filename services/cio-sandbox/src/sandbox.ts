@@ -161,7 +161,7 @@ export function createSandbox(options: SandboxOptions = {}): SandboxApp {
       : logger;
   const app = createHttpApp({
     logger: httpLogger,
-    registry: options.registry ?? createRegistry('cio-sandbox'),
+    registry: options.registry ?? createRegistry(),
   });
   app.set('etag', false);
 

@@ -21,6 +21,11 @@ export const workerEnv = z.object({
   /** shared rate-limit budget for several worker instances */
   REDIS_URL: z.url({ message: 'must be a redis:// URL' }).optional(),
   KAFKA_GROUP_ID: z.string().min(1, 'must not be empty').default('cio-worker'),
+  /** opt-in: one delivery receipt per operation on this topic (receipts.ts); unset: none */
+  WORKER_RECEIPTS_TOPIC: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a Kafka topic name')
+    .optional(),
   /** how long the group waits for a silent member (a killed process) before its partitions move */
   KAFKA_SESSION_TIMEOUT_MS: integer(6_000, 300_000).prefault('30000'),
   /** request budget towards the App API (transactional sends), which Customer.io limits separately */

@@ -295,8 +295,8 @@ describe('cio-worker delivering to Customer.io (sandbox)', () => {
       what: 'several probes',
     });
     const metrics = await (await fetch(`http://127.0.0.1:${worker.port}/metrics`)).text();
-    expect(metrics).toMatch(/cio_worker_auth_failures_total\{[^}]*api="track"[^}]*\} [1-9]/);
-    expect(metrics).toMatch(/cio_worker_credentials_rejected\{[^}]*api="track"[^}]*\} 1/);
+    expect(metrics).toMatch(/cio_bridge_worker_auth_failures_total\{[^}]*api="track"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/cio_bridge_worker_credentials_rejected\{[^}]*api="track"[^}]*\} 1/);
     expect((await harness.admin<SandboxCounters>('/counters')).accepted).toBe(0);
     expect(await harness.deadLetters({ timeoutMs: 1_000 })).toHaveLength(0);
 

@@ -114,7 +114,18 @@ export interface EngineOptions {
   onAuthRejected?: (error: DeliveryError) => void;
   /** the credentials work again */
   onAuthAccepted?: () => void;
+  /** a request carrying `items` leaves; the function returned is called with its end (request-spans.ts) */
+  onRequest?: (items: Item[], endpoint: string) => (error?: DeliveryError) => void;
+  /** an item was delivered or dead-lettered (receipts.ts) */
+  onSettled?: (item: Item, settlement: Settlement) => void;
   now?: () => number;
+}
+
+/** How an item ended: the HTTP status of the request that settled it (null: no answer). */
+export interface Settlement {
+  outcome: 'delivered' | 'dead_lettered';
+  status: number | null;
+  errorClass?: string;
 }
 
 // `{"batch":[` + `]}` around the comma-separated items.
@@ -460,9 +471,12 @@ export class DeliveryEngine {
 
   private async sendMany(items: Item[]): Promise<void> {
     let failures: Map<number, DeliveryError>;
+    const ended = this.options.onRequest?.(items, 'batch');
     try {
       failures = await this.options.channel.sendBatch!(items.map((item) => item.op!.body));
+      ended?.();
     } catch (error) {
+      ended?.(error as DeliveryError);
       this.requestFailed(items, error as DeliveryError);
       return;
     }
@@ -477,7 +491,7 @@ export class DeliveryEngine {
         if (entry) entry.count++;
         else counts.set(key, { action, event, count: 1 });
         this.releaseHead(item);
-        this.settle(item);
+        this.settle(item, { outcome: 'delivered', status: failures.size > 0 ? 207 : 200 });
       } else if (item.source.revoked) {
         this.dropHead(item);
       } else {
@@ -506,9 +520,12 @@ export class DeliveryEngine {
   }
 
   private async sendAlone(item: Item): Promise<void> {
+    const ended = this.options.onRequest?.([item], 'one');
     try {
       await this.options.channel.sendOne(item.op!.body);
+      ended?.();
     } catch (error) {
+      ended?.(error as DeliveryError);
       this.requestFailed([item], error as DeliveryError);
       return;
     }
@@ -583,7 +600,7 @@ export class DeliveryEngine {
       event: this.options.metrics.eventLabel(op.event),
     });
     this.releaseHead(item);
-    this.settle(item);
+    this.settle(item, { outcome: 'delivered', status: 200 });
   }
 
   /** Removes the item from the head of its person's queue and readies the next one. */
@@ -631,7 +648,11 @@ export class DeliveryEngine {
     const write = this.writeDeadLetter(letter).then(
       () => {
         this.options.metrics.deadLettered.inc(labels);
-        this.settle(item);
+        this.settle(item, {
+          outcome: 'dead_lettered',
+          status: error.status ?? null,
+          errorClass: error.errorClass,
+        });
       },
       (failure: unknown) => {
         this.options.logger.error(
@@ -668,9 +689,10 @@ export class DeliveryEngine {
     }
   }
 
-  private settle(item: Item): void {
+  private settle(item: Item, settlement: Settlement): void {
     if (item.state === 'settled') return;
     item.state = 'settled';
+    this.options.onSettled?.(item, settlement);
     this.bufferedCount--;
     item.source.finish(item.envelope.offset);
     this.capacity.notify();

@@ -5,5 +5,6 @@ export { DeliveryError, type ErrorClass, ValidationError } from './errors';
 export { OffsetTracker } from './offset-tracker';
 export { decodeTrack, decodeTransactional, derivedOperationId, toV2Operation } from './operation';
 export { LocalBudget, RedisBudget, type RequestBudget } from './rate-limit';
+export { type Receipt, receiptOf, receiptsTopicSpec } from './receipts';
 export { defaultTuning, type WorkerTuning } from './settings';
 export { createWorker, type Worker, type WorkerDeps, type WorkerStatus } from './worker';

@@ -4,18 +4,24 @@ import { httpNetworkOptions, kafkaClientOptions, loadConfig, runMain } from '@ci
 import { createRegistry } from '@cio-bridge/http';
 import { createKafka, ensureTopics, onShutdown, topicNamesFromEnv, topicSpecs } from '@cio-bridge/kafka';
 import { createLogger } from '@cio-bridge/logger';
+import { startTracing } from '@cio-bridge/tracing';
 import { Redis } from 'ioredis';
 import { createWorker, customerioOptions, tuningOptions, workerEnv } from './index';
+import { receiptsTopicSpec } from './receipts';
 
 runMain(async () => {
   const env = loadConfig(workerEnv, process.env);
   const topics = topicNamesFromEnv(process.env);
   const logger = createLogger({ name: 'cio-worker', level: env.LOG_LEVEL });
+  const tracing = startTracing({ serviceName: 'cio-bridge-cio-worker' });
   const kafka = createKafka(kafkaClientOptions(env, `${env.KAFKA_CLIENT_ID}-cio-worker`), logger);
 
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, ['track', 'transactional', 'dlq']));
+  const receipts = env.WORKER_RECEIPTS_TOPIC ? [receiptsTopicSpec(env.WORKER_RECEIPTS_TOPIC)] : [];
+  await ensureTopics(admin, [...topicSpecs(topics, ['track', 'transactional', 'dlq']), ...receipts], {
+    create: env.KAFKA_CREATE_TOPICS,
+  });
   await admin.disconnect();
 
   const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 }) : undefined;
@@ -26,11 +32,13 @@ runMain(async () => {
     customerio: customerioOptions(env),
     rateLimitRps: env.CIO_RATE_LIMIT_RPS,
     logger,
-    registry: createRegistry('cio-worker'),
+    registry: createRegistry(),
     redis,
     port: env.PORT,
     network: httpNetworkOptions(env),
     tuning: tuningOptions(env),
+    receiptsTopic: env.WORKER_RECEIPTS_TOPIC,
+    tracing,
     onFatal: (error) => {
       logger.fatal({ err: error }, 'the Kafka consumer gave up: stopping');
       void worker.stop().finally(() => process.exit(1));
@@ -41,6 +49,7 @@ runMain(async () => {
     async () => {
       await worker.stop();
       await redis?.quit();
+      await tracing.shutdown();
     },
     { logger, timeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS + 10_000 },
   );

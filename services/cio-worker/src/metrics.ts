@@ -28,90 +28,103 @@ export class WorkerMetrics {
   readonly authFailures: Counter<'api'>;
   readonly credentialsRejected: Gauge<'api'>;
   readonly batchSize: Histogram<'api'>;
+  readonly receipts: Counter<'result'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
     this.delivered = new Counter({
-      name: 'cio_worker_operations_delivered_total',
+      name: 'cio_bridge_worker_operations_delivered_total',
       help: 'Operations Customer.io accepted, by API, action and event name',
       labelNames: ['api', 'action', 'event'],
       registers,
     });
     this.retried = new Counter({
-      name: 'cio_worker_operations_retried_total',
+      name: 'cio_bridge_worker_operations_retried_total',
       help: 'Delivery attempts that failed transiently and will be retried',
       labelNames: ['api', 'action', 'event', 'error_class'],
       registers,
     });
     this.deadLettered = new Counter({
-      name: 'cio_worker_operations_dead_lettered_total',
+      name: 'cio_bridge_worker_operations_dead_lettered_total',
       help: 'Operations written to the dead-letter topic',
       labelNames: ['api', 'action', 'event', 'error_class'],
       registers,
     });
     this.requestDuration = new Histogram({
-      name: 'cio_worker_request_duration_seconds',
+      name: 'cio_bridge_worker_request_duration_seconds',
       help: 'Customer.io request latency by API, endpoint and status (or timeout/network)',
       labelNames: ['api', 'endpoint', 'status'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
     this.inFlight = new Gauge({
-      name: 'cio_worker_in_flight_operations',
+      name: 'cio_bridge_worker_operations_in_flight',
       help: 'Operations taken from Kafka and not yet delivered or dead-lettered',
       labelNames: ['topic'],
       registers,
     });
     this.requestsInFlight = new Gauge({
-      name: 'cio_worker_requests_in_flight',
+      name: 'cio_bridge_worker_requests_in_flight',
       help: 'Requests to Customer.io awaiting an answer',
       labelNames: ['api'],
       registers,
     });
     this.lag = new Gauge({
-      name: 'cio_worker_consumer_lag',
+      name: 'cio_bridge_worker_consumer_lag_messages',
       help: 'Messages in the partition after the committable offset (high watermark minus it)',
       labelNames: ['topic', 'partition'],
       registers,
     });
     this.rateLimitWait = new Histogram({
-      name: 'cio_worker_rate_limit_wait_seconds',
+      name: 'cio_bridge_worker_rate_limit_wait_seconds',
       help: 'Time requests waited for rate-limit budget (the sum is the total time spent waiting)',
       labelNames: ['api'],
       buckets: [0, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
       registers,
     });
     this.rateLimitRps = new Gauge({
-      name: 'cio_worker_rate_limit_rps',
+      name: 'cio_bridge_worker_rate_limit_requests_per_second',
       help: 'Current request rate allowed towards Customer.io (lower after 429s)',
       labelNames: ['api'],
       registers,
     });
     this.throttled = new Counter({
-      name: 'cio_worker_rate_limited_responses_total',
+      name: 'cio_bridge_worker_rate_limited_responses_total',
       help: 'Responses 429 from Customer.io',
       labelNames: ['api'],
       registers,
     });
     this.authFailures = new Counter({
-      name: 'cio_worker_auth_failures_total',
+      name: 'cio_bridge_worker_auth_failures_total',
       help: 'Requests Customer.io rejected with 401/403 (credentials)',
       labelNames: ['api'],
       registers,
     });
     this.credentialsRejected = new Gauge({
-      name: 'cio_worker_credentials_rejected',
+      name: 'cio_bridge_worker_credentials_rejected',
       help: '1 while Customer.io rejects the credentials of the API and consuming is paused',
       labelNames: ['api'],
       registers,
     });
     this.batchSize = new Histogram({
-      name: 'cio_worker_batch_operations',
+      name: 'cio_bridge_worker_batch_operations',
       help: 'Operations per request',
       labelNames: ['api'],
       buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
       registers,
     });
+    this.receipts = new Counter({
+      name: 'cio_bridge_worker_receipts_total',
+      help: 'Delivery receipts (WORKER_RECEIPTS_TOPIC) by result: published, or failed (lost)',
+      labelNames: ['result'],
+      registers,
+    });
+    // Every per-API series exists from the start, so alerts and panels see 0, not nothing.
+    for (const api of ['track', 'app'] as const) {
+      this.throttled.inc({ api }, 0);
+      this.authFailures.inc({ api }, 0);
+      this.credentialsRejected.set({ api }, 0);
+    }
   }
 
   eventLabel(name: string): string {

@@ -91,10 +91,10 @@ describe('the request budget shared through Redis', () => {
 
       const perWorker = await Promise.all(
         registries.map(async (registry) => {
-          const metric = await registry.getSingleMetric('cio_worker_batch_operations')!.get();
+          const metric = await registry.getSingleMetric('cio_bridge_worker_batch_operations')!.get();
           return (
             metric.values.find(
-              (v) => (v as { metricName?: string }).metricName === 'cio_worker_batch_operations_count',
+              (v) => (v as { metricName?: string }).metricName === 'cio_bridge_worker_batch_operations_count',
             )?.value ?? 0
           );
         }),

@@ -10,6 +10,7 @@ import {
 } from '@cio-bridge/http';
 import { createConsumer, kafkaReadiness, Publisher, type TopicNames } from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
+import type { Tracing } from '@cio-bridge/tracing';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
@@ -29,6 +30,8 @@ import { WorkerMetrics } from './metrics';
 import { OffsetTracker } from './offset-tracker';
 import { decodeTrack, decodeTransactional, type MessageCoordinates } from './operation';
 import { LocalBudget, RedisBudget, type RequestBudget } from './rate-limit';
+import { Receipts } from './receipts';
+import { requestSpans } from './request-spans';
 import { defaultTuning, type WorkerTuning } from './settings';
 
 export interface WorkerDeps {
@@ -51,6 +54,10 @@ export interface WorkerDeps {
   tuning?: Partial<WorkerTuning>;
   /** the consumer failed for good (kafkajs gave up restarting it); main.ts exits */
   onFatal?: (error: Error) => void;
+  /** publish a delivery receipt per operation to this topic (WORKER_RECEIPTS_TOPIC; receipts.ts) */
+  receiptsTopic?: string;
+  /** a span per Customer.io request, linked to the operations' traces (default: off) */
+  tracing?: Tracing;
 }
 
 export interface WorkerStatus {
@@ -100,6 +107,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
   let writeDeadLetter: ((letter: DeadLetter) => Promise<void>) | undefined;
+  let receipts: Receipts | undefined;
   let server: Server | undefined;
   let commitTimer: NodeJS.Timeout | undefined;
   let committing: Promise<void> | undefined;
@@ -134,6 +142,8 @@ export function createWorker(deps: WorkerDeps): Worker {
       defaultRetryAfterMs: tuning.defaultRetryAfterMs,
       onAuthRejected: () => pauseTopic(topic),
       onAuthAccepted: () => resumeTopic(topic),
+      onSettled: (item, settlement) => receipts?.record(item, settlement),
+      onRequest: deps.tracing?.enabled ? requestSpans(deps.tracing, channel.api) : undefined,
     });
 
   const trackRoute: Route = {
@@ -370,6 +380,13 @@ export function createWorker(deps: WorkerDeps): Worker {
     producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     writeDeadLetter = deadLetterWriter(new Publisher({ producer }), producer, deps.topics.dlq, deps.groupId);
+    if (deps.receiptsTopic)
+      receipts = new Receipts({
+        publisher: new Publisher({ producer }),
+        topic: deps.receiptsTopic,
+        logger,
+        metrics,
+      });
 
     if (stopping) return;
     consumer = createConsumer(deps.kafka, {
@@ -432,6 +449,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       await Promise.all([...routes.values()].map((route) => route.engine.stop(deadline)));
       updateGauges();
       await commit();
+      await receipts?.flush();
       await consumer
         ?.disconnect()
         .catch((error: unknown) => logger.warn({ err: error }, 'consumer disconnect failed'));

@@ -11,6 +11,7 @@ import {
   topicSpecs,
 } from '@cio-bridge/kafka';
 import { createLogger } from '@cio-bridge/logger';
+import { startTracing } from '@cio-bridge/tracing';
 import { Partitioners } from 'kafkajs';
 import {
   createApp,
@@ -31,6 +32,7 @@ runMain(async () => {
   const auth = readApiAuth(config);
   const topics = topicNamesFromEnv(process.env);
   const logger = createLogger({ name: 'insights-processor', level: config.LOG_LEVEL });
+  const tracing = startTracing({ serviceName: 'cio-bridge-insights-processor' });
   const usersTable = { table: config.USERS_TABLE, keyColumn: config.USERS_KEY_COLUMN };
 
   if (config.MIGRATE_ON_START) {
@@ -57,10 +59,12 @@ runMain(async () => {
   const kafka = createKafka(kafkaClientOptions(config), logger);
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, ['predictions', 'reporting', 'predictionsDlq']));
+  await ensureTopics(admin, topicSpecs(topics, ['predictions', 'reporting', 'predictionsDlq']), {
+    create: config.KAFKA_CREATE_TOPICS,
+  });
   await admin.disconnect();
 
-  const registry = createRegistry('insights-processor');
+  const registry = createRegistry();
   const metrics = createInsightsMetrics(registry);
   // Dead letters: idempotent, acks=all, one request in flight (the Publisher's contract).
   const producer = kafka.producer({
@@ -99,6 +103,7 @@ runMain(async () => {
     metrics,
     logger,
     partitionsConcurrently: config.INSIGHTS_PARTITIONS_CONCURRENCY,
+    tracing,
   });
   await worker.start();
   if (!users.upsert) sweeper.start();
@@ -133,6 +138,7 @@ runMain(async () => {
       await worker.stop();
       await sweeper.stop();
       await producer.disconnect();
+      await tracing.shutdown();
       await redis?.quit().catch(() => redis.disconnect());
       await pool.end();
     },

@@ -5,51 +5,51 @@ export type InsightsMetrics = ReturnType<typeof createInsightsMetrics>;
 /** The service's own metrics, on the registry the composition root passes in. */
 export function createInsightsMetrics(registry: Registry) {
   const registers = [registry];
-  return {
+  const metrics = {
     predictionsPersisted: new Counter({
-      name: 'insights_predictions_persisted_total',
+      name: 'cio_bridge_insights_predictions_persisted_total',
       help: 'Prediction messages whose batch the database committed (applied or already up to date)',
       registers,
     }),
     predictionsSkipped: new Counter({
-      name: 'insights_predictions_skipped_total',
+      name: 'cio_bridge_insights_predictions_skipped_total',
       help: 'Prediction messages not written to the users table, by reason (invalid; pending: user not there yet; rejected by the database: dead-lettered)',
       labelNames: ['reason'],
       registers,
     }),
     usersUpdated: new Counter({
-      name: 'insights_users_updated_total',
+      name: 'cio_bridge_insights_users_updated_total',
       help: 'Users whose ai_features changed',
       registers,
     }),
     reportingStored: new Counter({
-      name: 'insights_reporting_events_total',
+      name: 'cio_bridge_insights_reporting_events_total',
       help: 'Reporting events by outcome (stored, duplicate, invalid)',
       labelNames: ['outcome'],
       registers,
     }),
     batchSize: new Histogram({
-      name: 'insights_batch_size',
+      name: 'cio_bridge_insights_batch_messages',
       help: 'Messages per batch written to Postgres, by topic',
       labelNames: ['topic'],
       buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
       registers,
     }),
     batchDuration: new Histogram({
-      name: 'insights_batch_duration_seconds',
+      name: 'cio_bridge_insights_batch_duration_seconds',
       help: 'Time to write one batch (database and cache), by topic',
       labelNames: ['topic'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
     writeFailures: new Counter({
-      name: 'insights_write_failures_total',
+      name: 'cio_bridge_insights_write_failures_total',
       help: 'Failed attempts to write a batch, by dependency (postgres, cache); each is retried',
       labelNames: ['dependency'],
       registers,
     }),
     postgresAvailable: new Gauge({
-      name: 'insights_postgres_available',
+      name: 'cio_bridge_insights_postgres_available',
       help: '1 while batches are written, 0 while the consumer waits for Postgres',
       registers,
     }),
@@ -79,16 +79,26 @@ export function createInsightsMetrics(registry: Registry) {
       help: 'Pending prediction rows deleted after INSIGHTS_PENDING_TTL without their user appearing',
       registers,
     }),
-    cacheHits: new Counter({ name: 'insights_cache_hits_total', help: 'Read API cache hits', registers }),
+    cacheHits: new Counter({
+      name: 'cio_bridge_insights_cache_hits_total',
+      help: 'Read API cache hits',
+      registers,
+    }),
     cacheMisses: new Counter({
-      name: 'insights_cache_misses_total',
+      name: 'cio_bridge_insights_cache_misses_total',
       help: 'Read API cache misses',
       registers,
     }),
     cacheErrors: new Counter({
-      name: 'insights_cache_errors_total',
+      name: 'cio_bridge_insights_cache_errors_total',
       help: 'Read API cache lookups that failed (answered from Postgres)',
       registers,
     }),
   };
+  // Every labelled series exists from the start, so alerts and panels see 0, not nothing.
+  for (const reason of ['invalid', 'unknown_user', 'rejected']) metrics.predictionsSkipped.inc({ reason }, 0);
+  for (const outcome of ['stored', 'duplicate', 'invalid', 'rejected'])
+    metrics.reportingStored.inc({ outcome }, 0);
+  for (const dependency of ['postgres', 'cache']) metrics.writeFailures.inc({ dependency }, 0);
+  return metrics;
 }

@@ -85,7 +85,9 @@ describe('insights-processor: no prediction is dropped after its offset is commi
       what: 'the prediction to wait in ai_features_pending',
     });
     expect(await stored(500)).toBeUndefined();
-    expect(await processor.metric('insights_predictions_skipped_total', { reason: 'pending' })).toBe(1);
+    expect(
+      await processor.metric('cio_bridge_insights_predictions_skipped_total', { reason: 'pending' }),
+    ).toBe(1);
 
     await processor.pool.query('INSERT INTO users (id) VALUES (500)');
     await produce(kafka, topics.predictions, [
@@ -143,7 +145,8 @@ describe('insights-processor: no prediction is dropped after its offset is commi
       }),
     ]);
     await waitFor(
-      async () => (await processor.metric('insights_reporting_events_total', { outcome: 'stored' })) >= 2,
+      async () =>
+        (await processor.metric('cio_bridge_insights_reporting_events_total', { outcome: 'stored' })) >= 2,
       { what: 'two reporting events stored' },
     );
     const { rows } = await processor.pool.query(

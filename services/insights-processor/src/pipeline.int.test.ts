@@ -54,7 +54,7 @@ describe.each([
     await schema?.drop();
   });
 
-  const persisted = () => processor.metric('insights_predictions_persisted_total');
+  const persisted = () => processor.metric('cio_bridge_insights_predictions_persisted_total');
   async function predict(messages: ReturnType<typeof predictionMessage>[]) {
     const before = await persisted();
     await produce(kafka, topics.predictions, messages);
@@ -79,7 +79,7 @@ describe.each([
     ]);
     // Later message, older still, in a batch of its own.
     await predict([predictionMessage(1, { recommended_segment: 'stale' }, '2024-05-22T10:00:00Z')]);
-    const hitsBefore = await processor.metric('insights_cache_hits_total');
+    const hitsBefore = await processor.metric('cio_bridge_insights_cache_hits_total');
     const response = await features(1).expect(200).expect('x-cache', 'hit');
     expect(response.body).toEqual({
       user_id: 1,
@@ -87,7 +87,7 @@ describe.each([
       updated_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/),
     });
     expect(Date.parse(response.body.updated_at)).toBe((await stored(1)).ai_features_updated_at.getTime());
-    expect(await processor.metric('insights_cache_hits_total')).toBe(hitsBefore + 1);
+    expect(await processor.metric('cio_bridge_insights_cache_hits_total')).toBe(hitsBefore + 1);
     expect((await features(2).expect(200)).body.ai_features).toEqual({ purchase_probability: 0.82 });
   });
 
@@ -103,18 +103,20 @@ describe.each([
   });
 
   it('never answers the old value once a newer prediction was written', async () => {
-    const missesBefore = await processor.metric('insights_cache_misses_total');
+    const missesBefore = await processor.metric('cio_bridge_insights_cache_misses_total');
     for (let i = 1; i <= 5; i++) {
       // Read first, so the cache holds the value the next write replaces.
       await features(4).expect(200);
       await predict([predictionMessage(4, { engagement_score: i }, `2024-05-22T12:00:0${i}Z`)]);
       expect((await features(4).expect(200)).body.ai_features).toEqual({ engagement_score: i });
     }
-    expect(await processor.metric('insights_cache_misses_total')).toBeLessThanOrEqual(missesBefore + 1);
+    expect(await processor.metric('cio_bridge_insights_cache_misses_total')).toBeLessThanOrEqual(
+      missesBefore + 1,
+    );
   });
 
   it('answers 404 for an unknown user and 400 naming the id for a malformed one, from Postgres on a miss', async () => {
-    const missesBefore = await processor.metric('insights_cache_misses_total');
+    const missesBefore = await processor.metric('cio_bridge_insights_cache_misses_total');
     const notFound = await features(404).expect(404);
     expect(notFound.body).toEqual({ error: 'no user with id 404' });
     const malformed = await features('abc').expect(400);
@@ -126,11 +128,11 @@ describe.each([
       .expect(200, { user_id: 99, ai_features: {}, updated_at: null })
       .expect('x-cache', 'miss');
     await features(99).expect(200).expect('x-cache', 'hit');
-    expect(await processor.metric('insights_cache_misses_total')).toBe(missesBefore + 2);
+    expect(await processor.metric('cio_bridge_insights_cache_misses_total')).toBe(missesBefore + 2);
   });
 
   it('keeps predictions for users not in the table pending, skips invalid messages, and goes on', async () => {
-    const skippedBefore = await processor.metric('insights_predictions_skipped_total');
+    const skippedBefore = await processor.metric('cio_bridge_insights_predictions_skipped_total');
     await produce(kafka, topics.predictions, [
       predictionMessage(5000, { churn_probability: 0.1 }, '2024-05-22T12:00:00Z'),
       { key: '5', value: '{"user_id": 5, "predictions": "oops"}' },
@@ -138,10 +140,15 @@ describe.each([
     ]);
     await predict([predictionMessage(5, { churn_probability: 0.3 }, '2024-05-22T12:00:00Z')]);
     await waitFor(
-      async () => (await processor.metric('insights_predictions_skipped_total')) >= skippedBefore + 3,
+      async () =>
+        (await processor.metric('cio_bridge_insights_predictions_skipped_total')) >= skippedBefore + 3,
     );
-    expect(await processor.metric('insights_predictions_skipped_total', { reason: 'pending' })).toBe(1);
-    expect(await processor.metric('insights_predictions_skipped_total', { reason: 'invalid' })).toBe(2);
+    expect(
+      await processor.metric('cio_bridge_insights_predictions_skipped_total', { reason: 'pending' }),
+    ).toBe(1);
+    expect(
+      await processor.metric('cio_bridge_insights_predictions_skipped_total', { reason: 'invalid' }),
+    ).toBe(2);
     expect((await stored(5)).ai_features).toEqual({ churn_probability: 0.3 });
     const { rows } = await processor.pool.query('SELECT count(*)::int AS n FROM users WHERE id = 5000');
     expect(rows).toEqual([{ n: 0 }]);
@@ -152,7 +159,7 @@ describe.each([
   });
 
   it('leaves out only the message the database rejects, and writes the rest of its batch', async () => {
-    const rejectedBefore = await processor.metric('insights_predictions_skipped_total', {
+    const rejectedBefore = await processor.metric('cio_bridge_insights_predictions_skipped_total', {
       reason: 'rejected',
     });
     // Valid JSON that passes every check here, but jsonb cannot hold a NUL character.
@@ -170,7 +177,7 @@ describe.each([
     );
     await waitFor(
       async () =>
-        (await processor.metric('insights_predictions_skipped_total', { reason: 'rejected' })) ===
+        (await processor.metric('cio_bridge_insights_predictions_skipped_total', { reason: 'rejected' })) ===
           rejectedBefore + 1 && (await persisted()) === persistedBefore + 2,
       { what: 'two predictions persisted and one rejected' },
     );
@@ -189,8 +196,8 @@ describe.each([
     ]);
     await waitFor(
       async () =>
-        (await processor.metric('insights_reporting_events_total', { outcome: 'stored' })) +
-          (await processor.metric('insights_reporting_events_total', { outcome: 'duplicate' })) >=
+        (await processor.metric('cio_bridge_insights_reporting_events_total', { outcome: 'stored' })) +
+          (await processor.metric('cio_bridge_insights_reporting_events_total', { outcome: 'duplicate' })) >=
         3,
       { what: 'three reporting events handled' },
     );
@@ -237,6 +244,8 @@ describe.each([
       await admin.disconnect();
     }
     const metrics = await request(processor.app).get('/metrics').expect(200);
-    expect(metrics.text).toMatch(/insights_batch_size_count\{[^}]*topic="[^"]+\.predictions"[^}]*\} [1-9]/);
+    expect(metrics.text).toMatch(
+      /cio_bridge_insights_batch_messages_count\{[^}]*topic="[^"]+\.predictions"[^}]*\} [1-9]/,
+    );
   });
 });

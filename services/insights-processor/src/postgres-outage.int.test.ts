@@ -50,7 +50,7 @@ async function committedMessages(): Promise<number> {
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-const persisted = () => processor.metric('insights_predictions_persisted_total');
+const persisted = () => processor.metric('cio_bridge_insights_predictions_persisted_total');
 
 it('pauses while Postgres is down, commits nothing it did not write, and loses nothing after the restart', async () => {
   await produce(
@@ -69,13 +69,13 @@ it('pauses while Postgres is down, commits nothing it did not write, and loses n
     range(1, USERS).map((id) => predictionMessage(id, { engagement_score: id }, '2024-05-22T11:00:00Z')),
   );
   // The processor notices, reports not ready, and keeps retrying the same batches.
-  await waitFor(async () => (await processor.metric('insights_write_failures_total')) >= 3, {
+  await waitFor(async () => (await processor.metric('cio_bridge_insights_write_failures_total')) >= 3, {
     what: 'failed write attempts',
   });
   const notReady = await request(processor.app).get('/readyz').expect(503);
   expect(notReady.body.checks.consumer).toBe('failing');
   expect(notReady.body.checks.postgres).toBe('failing');
-  expect(await processor.metric('insights_postgres_available')).toBe(0);
+  expect(await processor.metric('cio_bridge_insights_postgres_available')).toBe(0);
   expect(await persisted()).toBe(100);
   expect(await committedMessages()).toBe(100);
 
@@ -88,7 +88,7 @@ it('pauses while Postgres is down, commits nothing it did not write, and loses n
   await waitFor(async () => (await request(processor.app).get('/readyz')).status === 200, {
     what: 'ready again',
   });
-  expect(await processor.metric('insights_postgres_available')).toBe(1);
+  expect(await processor.metric('cio_bridge_insights_postgres_available')).toBe(1);
 
   const { rows } = await processor.pool.query('SELECT id::int AS id, ai_features FROM users ORDER BY id');
   expect(rows).toEqual(

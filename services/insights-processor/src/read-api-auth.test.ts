@@ -20,7 +20,7 @@ function build(auth: ReadApiAuth) {
       return id === '7' ? { userId: '7', body, version: 1 } : undefined;
     },
   } as unknown as UsersStore;
-  const registry = createRegistry('insights-test');
+  const registry = createRegistry();
   const app = createApp({
     users,
     cache: createMemoryCache({ ttlSeconds: 60, maxEntries: 10 }),

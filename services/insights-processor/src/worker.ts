@@ -1,4 +1,5 @@
 import { type Logger, messageLogger } from '@cio-bridge/logger';
+import { SpanKind, startLinkedSpan, type Tracing } from '@cio-bridge/tracing';
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { FeatureCache } from './cache';
 import { type MessagePublisher, predictionDeadLetter } from './dead-letter';
@@ -27,6 +28,8 @@ export interface WorkerOptions {
   partitionsConcurrently?: number;
   /** backoff between attempts while Postgres or the cache fails */
   retry?: { initialMs?: number; maxMs?: number };
+  /** a span per Postgres merge, linked to the predictions' traces (default: off) */
+  tracing?: Tracing;
 }
 
 export interface Worker {
@@ -72,6 +75,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * idempotent writes make harmless.
  */
 export function createWorker(options: WorkerOptions): Worker {
+  const { tracing } = options;
   const { consumer, topics, groupId, users, pending, deadLetters, reporting, cache, metrics, logger } =
     options;
   const initialMs = options.retry?.initialMs ?? 250;
@@ -242,6 +246,17 @@ export function createWorker(options: WorkerOptions): Worker {
       }
     }
     const where = { topic, partition, offset: batch.firstOffset() };
+    const span = tracing?.enabled
+      ? startLinkedSpan(
+          tracing,
+          'postgres merge users.ai_features',
+          messages.map((m) => m.headers),
+          {
+            kind: SpanKind.CLIENT,
+            attributes: { 'db.system.name': 'postgresql', 'messaging.batch.message_count': messages.length },
+          },
+        )
+      : undefined;
     const result = await persistently(
       'postgres',
       async () => {
@@ -251,6 +266,7 @@ export function createWorker(options: WorkerOptions): Worker {
       ctx,
       where,
     );
+    span?.end();
     if (result === ABANDONED) return false;
     const { merged, applied } = result;
 

@@ -35,7 +35,7 @@ describe('producer against the real broker', () => {
     await createTestTopics(kafka, topics);
     app = createApp({
       logger: testLogger('producer'),
-      registry: createRegistry('producer'),
+      registry: createRegistry(),
       publisher: new Publisher({ producer, timeoutMs: 10_000 }),
       topics,
       tokens: [TOKEN],

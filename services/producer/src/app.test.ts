@@ -186,13 +186,13 @@ describe('load shedding', () => {
     expect(shed.headers['retry-after']).toBe('5');
     expect(shed.body.error).toMatch(/too many messages are waiting for Kafka; nothing was published/);
     expect(calls).toHaveLength(1);
-    expect(metrics).toMatch(/^producer_pending_bytes\{service="producer-test"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^cio_bridge_producer_pending_bytes [1-9]\d*$/m);
     expect(metrics).toMatch(
-      /^producer_requests_total\{route="\/v1\/track",outcome="overloaded",service="producer-test"\} 1$/m,
+      /^cio_bridge_producer_requests_total\{route="\/v1\/track",outcome="overloaded"\} 1$/m,
     );
     expect((await first).status).toBe(202);
     await post(app, '/v1/track', { batch: [scan, scan] }).expect(202);
-    expect(await registry.metrics()).toMatch(/^producer_pending_bytes\{service="producer-test"\} 0$/m);
+    expect(await registry.metrics()).toMatch(/^cio_bridge_producer_pending_bytes 0$/m);
   });
 
   it('accepts a single request bigger than the budget when nothing else is waiting', async () => {
@@ -287,17 +287,19 @@ describe('metrics', () => {
     await post(app, '/v1/track', scan).expect(503);
     const { text } = await request(app).get('/metrics').expect(200);
     const line = (name: string, labels: string) =>
-      new RegExp(`^${name}\\{${labels},service="producer-test"\\} (\\d+)$`, 'm').exec(text)?.[1];
-    expect(line('producer_requests_total', 'route="/v1/track",outcome="accepted"')).toBe('1');
-    expect(line('producer_requests_total', 'route="/v1/track",outcome="invalid"')).toBe('1');
-    expect(line('producer_requests_total', 'route="/v1/track",outcome="malformed"')).toBe('1');
-    expect(line('producer_requests_total', 'route="/v1/track",outcome="unauthorized"')).toBe('1');
-    expect(line('producer_requests_total', 'route="/v1/track",outcome="unavailable"')).toBe('1');
-    expect(line('producer_operations_published_total', 'action="event",event="product_scanned"')).toBe('2');
-    expect(line('producer_operations_published_total', 'action="identify",event=""')).toBe('1');
+      new RegExp(`^${name}\\{${labels}\\} (\\d+)$`, 'm').exec(text)?.[1];
+    expect(line('cio_bridge_producer_requests_total', 'route="/v1/track",outcome="accepted"')).toBe('1');
+    expect(line('cio_bridge_producer_requests_total', 'route="/v1/track",outcome="invalid"')).toBe('1');
+    expect(line('cio_bridge_producer_requests_total', 'route="/v1/track",outcome="malformed"')).toBe('1');
+    expect(line('cio_bridge_producer_requests_total', 'route="/v1/track",outcome="unauthorized"')).toBe('1');
+    expect(line('cio_bridge_producer_requests_total', 'route="/v1/track",outcome="unavailable"')).toBe('1');
     expect(
-      /^producer_publish_duration_seconds_count\{service="producer-test",topic="t.track"\} 1$/m.test(text),
-    ).toBe(true);
+      line('cio_bridge_producer_operations_published_total', 'action="event",event="product_scanned"'),
+    ).toBe('2');
+    expect(line('cio_bridge_producer_operations_published_total', 'action="identify",event=""')).toBe('1');
+    expect(/^cio_bridge_producer_publish_duration_seconds_count\{topic="t.track"\} 1$/m.test(text)).toBe(
+      true,
+    );
   });
 
   it('serves health and readiness', async () => {

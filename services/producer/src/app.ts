@@ -22,6 +22,15 @@ import {
   validateTrackOperationJson,
   validateTransactionalSend,
 } from '@cio-bridge/schemas';
+import {
+  contextFromHeaders,
+  disabledTracing,
+  SpanKind,
+  SpanStatusCode,
+  type Tracing,
+  trace,
+  traceHeaders,
+} from '@cio-bridge/tracing';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import type { Registry } from 'prom-client';
 import { type Outcome, type ProducerMetrics, producerMetrics } from './metrics';
@@ -56,6 +65,8 @@ export interface ProducerAppOptions {
   network?: HttpNetworkOptions;
   /** operation ids (default: monotonic ULIDs, so ids sort by acceptance time) */
   newId?: () => string;
+  /** spans for publishes, continuing the caller's W3C trace; default: off */
+  tracing?: Tracing;
 }
 
 /** One problem in a request: which item (absent for the request's shape), where in it, and why. */
@@ -99,6 +110,7 @@ export function createApp(options: ProducerAppOptions): Express {
   } = options;
   let pendingBytes = 0;
   const newId = options.newId ?? operationIds();
+  const tracing = options.tracing ?? disabledTracing;
   const metrics: ProducerMetrics = producerMetrics(registry);
   const app = createHttpApp({ logger, registry, readiness: options.readiness, ...options.network });
   const auth = bearerAuth(options.tokens);
@@ -167,9 +179,20 @@ export function createApp(options: ProducerAppOptions): Express {
     }
     pendingBytes += bytes;
     metrics.pendingBytes(pendingBytes);
+    // One span per publish, a child of the caller's trace; every message carries it on.
+    const parent = tracing.enabled ? contextFromHeaders(req.headers) : undefined;
+    const span =
+      parent && tracing.tracer.startSpan(`publish ${topic}`, publishSpan(topic, ids.length), parent);
+    if (span) {
+      const carried = traceHeaders(trace.setSpan(parent, span));
+      for (const message of messages) message.headers = { ...message.headers, ...carried };
+    }
     try {
       await Promise.all(chunks.map((chunk) => publisher.publish(topic, chunk)));
+      span?.end();
     } catch (error) {
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      span?.end();
       const retriable =
         error instanceof PublishTimeoutError || (error as { retriable?: unknown }).retriable !== false;
       if (!retriable) throw error;
@@ -268,3 +291,13 @@ function countOutcomes(metrics: ProducerMetrics, route: string): RequestHandler 
     next();
   };
 }
+
+const publishSpan = (topic: string, count: number) => ({
+  kind: SpanKind.PRODUCER,
+  attributes: {
+    'messaging.system': 'kafka',
+    'messaging.operation.type': 'send',
+    'messaging.destination.name': topic,
+    'messaging.batch.message_count': count,
+  },
+});

@@ -10,6 +10,7 @@ import {
   topicSpecs,
 } from '@cio-bridge/kafka';
 import { createLogger } from '@cio-bridge/logger';
+import { startTracing } from '@cio-bridge/tracing';
 import { Partitioners } from 'kafkajs';
 import { createApp, producerEnv } from './index';
 
@@ -17,11 +18,14 @@ runMain(async () => {
   const env = loadConfig(producerEnv, process.env);
   const topics = topicNamesFromEnv(process.env);
   const logger = createLogger({ name: 'producer', level: env.LOG_LEVEL });
+  const tracing = startTracing({ serviceName: 'cio-bridge-producer' });
   const kafka = createKafka(kafkaClientOptions(env, `${env.KAFKA_CLIENT_ID}-producer`), logger);
 
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, ['track', 'transactional']));
+  await ensureTopics(admin, topicSpecs(topics, ['track', 'transactional']), {
+    create: env.KAFKA_CREATE_TOPICS,
+  });
   await admin.disconnect();
 
   const producer = kafka.producer({
@@ -35,7 +39,7 @@ runMain(async () => {
 
   const app = createApp({
     logger,
-    registry: createRegistry('producer'),
+    registry: createRegistry(),
     publisher,
     topics,
     tokens: env.INGEST_API_TOKENS,
@@ -45,6 +49,7 @@ runMain(async () => {
     maxPendingBytes: env.PRODUCER_MAX_PENDING_BYTES,
     readiness: { kafka: kafkaReadiness(kafka) },
     network: httpNetworkOptions(env),
+    tracing,
   });
   const server = await listen(app, env.PORT);
   logger.info(
@@ -56,6 +61,7 @@ runMain(async () => {
     async () => {
       await closeServer(server);
       await producer.disconnect();
+      await tracing.shutdown();
     },
     { logger },
   );

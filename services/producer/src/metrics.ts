@@ -24,26 +24,26 @@ export interface ProducerMetrics {
 
 export function producerMetrics(registry: Registry): ProducerMetrics {
   const requests = new Counter({
-    name: 'producer_requests_total',
+    name: 'cio_bridge_producer_requests_total',
     help: 'Ingest requests by route and outcome',
     labelNames: ['route', 'outcome'],
     registers: [registry],
   });
   const published = new Counter({
-    name: 'producer_operations_published_total',
+    name: 'cio_bridge_producer_operations_published_total',
     help: 'Operations Kafka acknowledged, by action and event name (transactional sends: action "transactional")',
     labelNames: ['action', 'event'],
     registers: [registry],
   });
   const latency = new Histogram({
-    name: 'producer_publish_duration_seconds',
+    name: 'cio_bridge_producer_publish_duration_seconds',
     help: 'Time from handing messages to the producer until Kafka acknowledged them (acks=all)',
     labelNames: ['topic'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
   const pending = new Gauge({
-    name: 'producer_pending_bytes',
+    name: 'cio_bridge_producer_pending_bytes',
     help: 'Bytes of messages waiting for Kafka to acknowledge them',
     registers: [registry],
   });

@@ -39,7 +39,7 @@ describe('producer while Kafka is away', () => {
     await producer.connect();
     app = createApp({
       logger: testLogger('producer'),
-      registry: createRegistry('producer'),
+      registry: createRegistry(),
       publisher: new Publisher({ producer, timeoutMs: 2_000 }),
       topics,
       tokens: [TOKEN],

@@ -27,7 +27,7 @@ export class FakePublisher implements MessagePublisher {
 
 export function buildApp(overrides: Partial<ProducerAppOptions> = {}) {
   const publisher = new FakePublisher();
-  const registry: Registry = createRegistry('producer-test');
+  const registry: Registry = createRegistry();
   const app = createApp({
     logger: testLogger('producer'),
     registry,

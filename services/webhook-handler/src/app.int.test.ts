@@ -58,7 +58,7 @@ describe('webhook-handler against the real broker', () => {
   async function startReplica(options: Partial<WebhookAppOptions> = {}): Promise<string> {
     const app = createApp({
       logger: testLogger('webhook-handler'),
-      registry: createRegistry('webhook-handler'),
+      registry: createRegistry(),
       publisher,
       topics,
       signingKeys: [KEY, OLD_KEY],

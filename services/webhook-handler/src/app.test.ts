@@ -52,7 +52,7 @@ class FakePublisher implements MessagePublisher {
 let clock = NOW_MS;
 function build(options: Partial<WebhookAppOptions> = {}) {
   const publisher = new FakePublisher();
-  const registry = createRegistry('webhook-handler-test');
+  const registry = createRegistry();
   clock = NOW_MS;
   const now = () => clock;
   const app = createApp({
@@ -92,7 +92,7 @@ function post(app: Express, raw: string, options: PostOptions = {}) {
 }
 
 async function outcomeCount(registry: Registry, outcome: string): Promise<number> {
-  const metric = await registry.getSingleMetric('webhook_requests_total')?.get();
+  const metric = await registry.getSingleMetric('cio_bridge_webhook_requests_total')?.get();
   return metric?.values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
 }
 
@@ -520,15 +520,11 @@ describe('webhook-handler: operations', () => {
       .expect(503, { status: 'not ready', checks: { kafka: 'failing' } });
     await post(app, churn).expect(200);
     const { text } = await request(app).get('/metrics').expect(200);
-    expect(text).toMatch(/webhook_requests_total\{outcome="accepted",service="webhook-handler-test"\} 1/);
-    expect(text).toMatch(/webhook_requests_total\{outcome="unavailable",service="webhook-handler-test"\} 0/);
-    expect(text).toMatch(
-      /webhook_processing_seconds_count\{service="webhook-handler-test",outcome="accepted"\} 1/,
-    );
-    expect(text).toMatch(
-      /webhook_messages_published_total\{kind="prediction",service="webhook-handler-test"\} 1/,
-    );
-    expect(text).toMatch(/webhook_kafka_ack_seconds_count\{service="webhook-handler-test"\} 1/);
+    expect(text).toMatch(/cio_bridge_webhook_requests_total\{outcome="accepted"\} 1/);
+    expect(text).toMatch(/cio_bridge_webhook_requests_total\{outcome="unavailable"\} 0/);
+    expect(text).toMatch(/cio_bridge_webhook_processing_duration_seconds_count\{outcome="accepted"\} 1/);
+    expect(text).toMatch(/cio_bridge_webhook_messages_published_total\{kind="prediction"\} 1/);
+    expect(text).toMatch(/cio_bridge_webhook_kafka_ack_duration_seconds_count 1/);
   });
 
   it('refuses to build without a signing key', () => {

@@ -10,6 +10,16 @@ import {
 } from '@cio-bridge/http';
 import type { OutgoingMessage } from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
+import {
+  type Context,
+  contextFromHeaders,
+  disabledTracing,
+  SpanKind,
+  SpanStatusCode,
+  type Tracing,
+  trace,
+  traceHeaders,
+} from '@cio-bridge/tracing';
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Registry } from 'prom-client';
 import { createWebhookMetrics, type Outcome, outcomeOfStatus } from './metrics';
@@ -50,6 +60,8 @@ export interface WebhookAppOptions {
   /** management port and trusted proxies (MANAGEMENT_PORT, TRUST_PROXY) */
   network?: HttpNetworkOptions;
   now?: () => number;
+  /** spans for the signature check and the publish, carried on in the messages (default: off) */
+  tracing?: Tracing;
 }
 
 export const WEBHOOK_PATHS = ['/webhooks/customer-io', '/api/webhooks/customer-io'] as const;
@@ -77,6 +89,7 @@ export function createApp(options: WebhookAppOptions): Express {
     retryAfterSeconds = 5,
     readiness = {},
     now = Date.now,
+    tracing = disabledTracing,
   } = options;
   if (signingKeys.length === 0 || signingKeys.some((key) => key === ''))
     throw new Error('createApp: signingKeys must hold at least one non-empty key');
@@ -109,6 +122,9 @@ export function createApp(options: WebhookAppOptions): Express {
   const verify: RequestHandler = (req, res, next) => {
     // Between reading and parsing, the body is the raw Buffer.
     const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const traced = tracing.enabled ? contextFromHeaders(req.headers) : undefined;
+    if (traced) res.locals.trace = traced;
+    const check = traced && tracing.tracer.startSpan('webhook check', { kind: SpanKind.SERVER }, traced);
     const result = verifyWebhook({
       keys: signingKeys,
       toleranceSeconds,
@@ -117,6 +133,8 @@ export function createApp(options: WebhookAppOptions): Express {
       body: raw,
       nowMs: now(),
     });
+    check?.setAttribute('cio_bridge.webhook.outcome', result.ok ? 'verified' : result.outcome);
+    check?.end();
     if (!result.ok) {
       setOutcome(res, result.outcome);
       logger.warn({ outcome: result.outcome, reason: result.reason, ip: req.ip }, 'webhook rejected');
@@ -193,11 +211,20 @@ export function createApp(options: WebhookAppOptions): Express {
     }
 
     const endAck = metrics.kafkaAck.startTimer();
+    const parent = res.locals.trace as Context | undefined;
+    const span = parent && tracing.tracer.startSpan('publish webhook', { kind: SpanKind.PRODUCER }, parent);
+    if (span) {
+      const carried = traceHeaders(trace.setSpan(parent, span));
+      for (const m of messages) m.message.headers = { ...m.message.headers, ...carried };
+    }
     try {
       await publishAll(messages);
       endAck();
+      span?.end();
     } catch (error) {
       endAck();
+      span?.setStatus({ code: SpanStatusCode.ERROR });
+      span?.end();
       await replayStore.release(id).catch((releaseError: unknown) => {
         logger.warn({ err: releaseError, webhook_id: id }, 'could not release the replay claim');
       });

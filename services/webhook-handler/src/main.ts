@@ -10,17 +10,21 @@ import {
   topicSpecs,
 } from '@cio-bridge/kafka';
 import { createLogger } from '@cio-bridge/logger';
+import { startTracing } from '@cio-bridge/tracing';
 import { createApp, createReplayStore, createWebhookProducer, webhookEnv } from './index';
 
 runMain(async () => {
   const env = loadConfig(webhookEnv, process.env);
   const topics = topicNamesFromEnv(process.env);
   const logger = createLogger({ name: 'webhook-handler', level: env.LOG_LEVEL });
+  const tracing = startTracing({ serviceName: 'cio-bridge-webhook-handler' });
   const kafka = createKafka(kafkaClientOptions(env, `${env.KAFKA_CLIENT_ID}-webhook-handler`), logger);
 
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, ['predictions', 'reporting', 'track', 'quarantine']));
+  await ensureTopics(admin, topicSpecs(topics, ['predictions', 'reporting', 'track', 'quarantine']), {
+    create: env.KAFKA_CREATE_TOPICS,
+  });
   await admin.disconnect();
 
   const producer = createWebhookProducer(kafka);
@@ -33,8 +37,9 @@ runMain(async () => {
   });
 
   const app = createApp({
+    tracing,
     logger,
-    registry: createRegistry('webhook-handler'),
+    registry: createRegistry(),
     publisher,
     topics,
     signingKeys: env.CIO_WEBHOOK_SIGNING_KEYS,
@@ -61,6 +66,7 @@ runMain(async () => {
     async () => {
       await closeServer(server);
       await producer.disconnect();
+      await tracing.shutdown();
       await replay.close();
     },
     { logger },

@@ -27,26 +27,26 @@ export interface WebhookMetrics {
 
 export function createWebhookMetrics(registry: Registry): WebhookMetrics {
   const requests = new Counter({
-    name: 'webhook_requests_total',
+    name: 'cio_bridge_webhook_requests_total',
     help: 'Customer.io webhook requests by outcome',
     labelNames: ['outcome'],
     registers: [registry],
   });
   const duration = new Histogram({
-    name: 'webhook_processing_seconds',
+    name: 'cio_bridge_webhook_processing_duration_seconds',
     help: 'Time from receiving a webhook to answering it (verification, validation, Kafka acknowledgement)',
     labelNames: ['outcome'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
   const published = new Counter({
-    name: 'webhook_messages_published_total',
+    name: 'cio_bridge_webhook_messages_published_total',
     help: 'Messages published to Kafka from webhooks, by kind',
     labelNames: ['kind'],
     registers: [registry],
   });
   const kafkaAck = new Histogram({
-    name: 'webhook_kafka_ack_seconds',
+    name: 'cio_bridge_webhook_kafka_ack_duration_seconds',
     help: 'Time from handing a webhook to the publisher to Kafka acknowledging it (acks=all), or failing',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],

@@ -47,7 +47,7 @@ describe('webhook-handler while Kafka is away', () => {
     await createTestTopics(kafka, topics);
     producer = createWebhookProducer(kafka);
     await producer.connect();
-    registry = createRegistry('webhook-handler');
+    registry = createRegistry();
     app = createApp({
       logger: testLogger('webhook-handler'),
       registry,
@@ -76,9 +76,9 @@ describe('webhook-handler while Kafka is away', () => {
     expect(refused.headers['retry-after']).toBe('7');
     expect(refused.body.error).toMatch(/retry later/);
     await request(app).get('/readyz').expect(503);
-    const unavailable = (await registry.getSingleMetric('webhook_requests_total')?.get())?.values.find(
-      (v) => v.labels.outcome === 'unavailable',
-    );
+    const unavailable = (
+      await registry.getSingleMetric('cio_bridge_webhook_requests_total')?.get()
+    )?.values.find((v) => v.labels.outcome === 'unavailable');
     expect(unavailable?.value).toBe(1);
 
     // Back up: nothing of the refused request reached the topic on its own.

@@ -57,7 +57,7 @@ export async function startTestProcessor(options: TestProcessorOptions): Promise
     { brokers: options.brokers ?? (await testKafkaBrokers()), clientId: 'insights-test' },
     logger,
   );
-  const registry = createRegistry('insights-processor');
+  const registry = createRegistry();
   const groupId = uniqueName('insights');
   const metrics = createInsightsMetrics(registry);
   const producer = kafka.producer({
