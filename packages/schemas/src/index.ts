@@ -16,11 +16,15 @@ export {
 export { operationIds } from './ids';
 export { LIMITS } from './limits';
 export {
+  anonymousKey,
+  entityType,
   eventName,
   identifierOf,
   isSeedEventName,
   isTrackAction,
   jsonWithId,
+  objectKey,
+  objectOf,
   operationAction,
   personKey,
   SEED_EVENT_NAMES,
@@ -32,9 +36,15 @@ export {
 } from './track';
 export {
   type Device,
+  type EntityType,
   type FieldError,
   type IdentifierKind,
+  OBJECT_ACTIONS,
+  type ObjectAction,
+  type ObjectIdentifiers,
+  type ObjectRelationship,
   type PersonIdentifiers,
+  type PersonRelationship,
   type Predictions,
   type PredictionWebhook,
   type ReportingObjectType,

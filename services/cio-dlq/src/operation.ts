@@ -1,15 +1,19 @@
 import { toMillis } from './time';
 
-/** The actions of a Track operation (design: "The Track operation"). */
+/** The actions of a Track operation (as @cio-bridge/schemas' TRACK_ACTIONS; objects' are a subset). */
 export const TRACK_ACTIONS = [
   'identify',
   'event',
+  'page',
+  'screen',
   'delete',
   'suppress',
   'unsuppress',
   'add_device',
   'delete_device',
   'merge',
+  'add_relationships',
+  'delete_relationships',
 ] as const;
 
 /**
@@ -47,6 +51,12 @@ function identifierValues(value: unknown): string[] {
     const v = value[kind];
     return typeof v === 'string' || typeof v === 'number' ? [String(v)] : [];
   });
+}
+
+function objectKeys(value: unknown): string[] {
+  if (!isRecord(value)) return [];
+  const { object_type_id: type, object_id: id } = value;
+  return typeof type === 'string' && typeof id === 'string' ? [`object:${type}:${id}`] : [];
 }
 
 const known: ReadonlySet<string> = new Set(TRACK_ACTIONS);
@@ -112,7 +122,10 @@ export function describeOperation(value: Buffer | null): OperationSummary {
       json,
     });
   }
-  const ids = identifierValues(json.identifiers);
+  // Objects show as their Kafka key (`object:<type>:<id>`), anonymous visitors as `anonymous:<id>`.
+  const ids = json.type === 'object' ? objectKeys(json.identifiers) : identifierValues(json.identifiers);
+  if (ids.length === 0 && typeof json.anonymous_id === 'string')
+    ids.push(`anonymous:${json.anonymous_id}`, json.anonymous_id);
   return lazyTime({
     action,
     eventName: action === 'event' && typeof json.name === 'string' ? json.name : undefined,

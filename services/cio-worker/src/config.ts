@@ -1,11 +1,13 @@
 import { cioAppUrl, cioEnv, cioTrackUrl, integer, kafkaEnv, logLevel, port } from '@cio-bridge/config';
 import { z } from 'zod';
+import { outputEnv } from './output';
 import type { WorkerTuning } from './settings';
 
 /** The cio-worker's environment; `loadConfig(workerEnv, process.env)` validates it. */
 export const workerEnv = z.object({
   ...kafkaEnv,
   ...cioEnv,
+  ...outputEnv,
   PORT: port(8084),
   LOG_LEVEL: logLevel,
   /** shared rate-limit budget for several worker instances */

@@ -6,9 +6,11 @@ import { createKafka, ensureTopics, onShutdown, topicNamesFromEnv, topicSpecs } 
 import { createLogger } from '@cio-bridge/logger';
 import { Redis } from 'ioredis';
 import { createWorker, customerioOptions, tuningOptions, workerEnv } from './index';
+import { outputOptions } from './output';
 
 runMain(async () => {
   const env = loadConfig(workerEnv, process.env);
+  const output = outputOptions(env);
   const topics = topicNamesFromEnv(process.env);
   const logger = createLogger({ name: 'cio-worker', level: env.LOG_LEVEL });
   const kafka = createKafka(kafkaClientOptions(env, `${env.KAFKA_CLIENT_ID}-cio-worker`), logger);
@@ -24,6 +26,7 @@ runMain(async () => {
     topics,
     groupId: env.KAFKA_GROUP_ID,
     customerio: customerioOptions(env),
+    output,
     rateLimitRps: env.CIO_RATE_LIMIT_RPS,
     logger,
     registry: createRegistry('cio-worker'),
