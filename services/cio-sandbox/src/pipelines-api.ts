@@ -342,8 +342,10 @@ export function pipelinesRouter(state: SandboxState, apiKey: () => string): Rout
     // Pipelines documents no per-item errors: one invalid item refuses the whole batch.
     const errors: string[] = [];
     const parsed: Array<Exclude<Parsed, Problem>> = [];
+    // A call cannot be larger than the whole request, so small requests skip the per-item check.
+    const checkItemSize = size > PIPELINES_LIMITS.callBytes;
     body.batch.forEach((item: unknown, index: number) => {
-      const bytes = jsonBytesOver(item, PIPELINES_LIMITS.callBytes);
+      const bytes = checkItemSize ? jsonBytesOver(item, PIPELINES_LIMITS.callBytes) : undefined;
       if (bytes !== undefined) {
         errors.push(
           `batch[${index}]: the call is ${bytes} bytes, more than the limit of ${PIPELINES_LIMITS.callBytes}`,
