@@ -1,4 +1,5 @@
-// The delivery contract (per-person order under transient failures, retries, a refused
+// The delivery contract (per-person order under transient failures, retries, the rate
+// limit and backing off from 429s, a refused
 // operation dead-lettered while its batch is delivered, the credential pause) for both
 // outputs, against a real worker process configured with CIO_API.
 import { DEFAULT_CREDENTIALS } from '@cio-bridge/cio-sandbox';
@@ -41,8 +42,8 @@ describe.each(outputs)('delivery through CIO_API=$api', ({ api, rotate, restore 
     harness = undefined;
   });
 
-  const start = async (name: string) => {
-    harness = await createHarness(`${name}-${api}`);
+  const start = async (name: string, sandbox: { rateLimitRps?: number } = {}) => {
+    harness = await createHarness(`${name}-${api}`, sandbox);
   };
   const run = async (env: Record<string, string> = {}) => {
     const output: Record<string, string> =
@@ -80,6 +81,43 @@ describe.each(outputs)('delivery through CIO_API=$api', ({ api, rotate, restore 
       const expected = ops.filter((op) => op.identifiers?.id === person).map((op) => op.id);
       expect(operations.filter((op) => op.identifiers.id === person).map((op) => op.id)).toEqual(expected);
     }
+    expect(await harness!.deadLetters({ timeoutMs: 1_500 })).toHaveLength(0);
+  }, 90_000);
+
+  it('stays within its budget where Customer.io enforces the same limit, and backs off where it is lower', async () => {
+    await start('outputs-429', { rateLimitRps: 20 });
+    const ops = Array.from({ length: 200 }, (_, i) => ({
+      name: 'limited_event',
+      id: newId(),
+      identifiers: { id: `person-${i % 40}` },
+    }));
+    await harness!.produce(harness!.topics.track, ops.map(message));
+    // Five operations per request: 40 requests, about 2 s at 20 requests/s.
+    await run({ CIO_RATE_LIMIT_RPS: '20', WORKER_MAX_BATCH_OPERATIONS: '5' });
+    await waitForOperations(
+      harness!,
+      ops.map((op) => op.id),
+    );
+    const within = await harness!.admin<SandboxCounters>('/counters');
+    expect(within.requests).toBeGreaterThanOrEqual(40);
+    expect(within.rate_limited).toBeLessThanOrEqual(Math.ceil(within.requests * 0.05));
+
+    await harness!.admin('/rate-limit', { method: 'PUT', body: { rps: 5 } });
+    const more = Array.from({ length: 100 }, (_, i) => ({
+      name: 'limited_event',
+      id: newId(),
+      identifiers: { id: `person-${i % 40}` },
+    }));
+    await harness!.produce(harness!.topics.track, more.map(message));
+    await waitForOperations(
+      harness!,
+      more.map((op) => op.id),
+      60_000,
+    );
+    const after = await harness!.admin<SandboxCounters>('/counters');
+    const limited = after.rate_limited - within.rate_limited;
+    expect(limited).toBeGreaterThan(0);
+    expect(limited).toBeLessThan((after.requests - within.requests) / 2);
     expect(await harness!.deadLetters({ timeoutMs: 1_500 })).toHaveLength(0);
   }, 90_000);
 
