@@ -63,6 +63,21 @@ describe('objects, relationships and anonymous activity (Track API)', () => {
     expect(sandbox.state.objects.size).toBe(0);
   });
 
+  it('drops the relationships of a deleted person', async () => {
+    await batch([
+      { type: 'person', action: 'identify', identifiers: { id: 'u1' }, attributes: {} },
+      {
+        type: 'person',
+        action: 'add_relationships',
+        identifiers: { id: 'u1' },
+        cio_relationships: [{ identifiers: { object_type_id: '1', object_id: 'acme' } }],
+      },
+      { type: 'person', action: 'delete', identifiers: { id: 'u1' } },
+    ]).expect(200);
+    expect(sandbox.state.relationshipList()).toEqual([]);
+    expect(sandbox.state.objects.size).toBe(1);
+  });
+
   it('answers 207 for an object without object_type_id', async () => {
     const { body } = await batch([
       { type: 'object', action: 'identify', identifiers: { object_id: 'acme' } },

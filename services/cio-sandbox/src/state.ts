@@ -412,6 +412,7 @@ export class SandboxState {
   remove(identifiers: Identifiers, now: string): boolean {
     const person = this.find(identifiers);
     if (!person || person.deleted) return false;
+    if (this.relationships.size > 0) this.unrelatePerson(person);
     person.deleted = true;
     person.updated_at = now;
     return true;
@@ -569,6 +570,14 @@ export class SandboxState {
     }
     relationship.updated_at = now;
     this.relationships.set(key, relationship);
+  }
+
+  /** Removes every relationship of a person (a deleted person keeps none). */
+  unrelatePerson(person: Person): void {
+    for (const [key, relationship] of this.relationships) {
+      if (relationship.person.anonymous_id === undefined && this.find(relationship.person) === person)
+        this.relationships.delete(key);
+    }
   }
 
   unrelate(typeId: string, objectId: string, person: Identifiers): void {
