@@ -151,6 +151,8 @@ describe.each(outputs)('delivery through CIO_API=$api', ({ api, rotate, restore 
 
   it('pauses while the credentials are refused, dead-letters nothing, and delivers everything once they work', async () => {
     await start('outputs-401');
+    // Ready first (spawnWorker waits for it), then the credentials stop working.
+    const worker = await run();
     await harness!.admin('/credentials', { method: 'PUT', body: rotate });
     const ops = Array.from({ length: 40 }, (_, i) => ({
       name: 'auth_event',
@@ -158,7 +160,6 @@ describe.each(outputs)('delivery through CIO_API=$api', ({ api, rotate, restore 
       identifiers: { id: `person-${i % 8}` },
     }));
     await harness!.produce(harness!.topics.track, ops.map(message));
-    const worker = await run();
     await waitFor(async () => (await fetch(`http://127.0.0.1:${worker.port}/readyz`)).status === 503, {
       what: 'not ready',
     });

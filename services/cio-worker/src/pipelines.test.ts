@@ -88,5 +88,11 @@ describe('anonymous events on the Track API', () => {
     expect(sandbox.state.events).toEqual([
       expect.objectContaining({ anonymous_id: 'a1', type: 'page', via: 'v1' }),
     ]);
+    // A batch of anonymous events only: the first goes at once, the others alone later.
+    const second = item({ anonymous_id: 'a2', name: 'viewed', id: '01J1', timestamp: 1 });
+    const onlyAnonymous = await track.sendBatch!([second, anonymous]);
+    expect([...onlyAnonymous.keys()]).toEqual([1]);
+    expect(batched).toHaveLength(1);
+    expect(sandbox.state.events.map((e) => e.anonymous_id)).toEqual(['a1', 'a2']);
   });
 });

@@ -47,7 +47,18 @@ export function withAnonymousEvents(
               else batched.push(index);
             });
             if (alone.size === 0) return sendBatch(bodies);
-            if (batched.length === 0) return alone;
+            if (batched.length === 0) {
+              // Only anonymous events: the first goes now, so the request slot gets a real
+              // verdict (an answer without 401 must not end a credential pause for nothing).
+              try {
+                await postBody(client.request, uri, bodies[0]!, observe);
+                alone.delete(0);
+              } catch (error) {
+                if ((error as DeliveryError).authentication) throw error;
+                alone.set(0, error as DeliveryError);
+              }
+              return alone;
+            }
             const failures = await sendBatch(batched.map((index) => bodies[index]!));
             for (const [i, error] of failures) alone.set(batched[i]!, error);
             return alone;
