@@ -76,6 +76,9 @@ it('runs the whole pipeline with sample traffic and stops cleanly on SIGINT', as
         figure(last, 'delivered') > 0 &&
         figure(last, 'dead-lettered') > 0 &&
         figure(last, 'predictions stored') > 0 &&
+        figure(last, 'anonymous merged') >= 60 &&
+        figure(last, 'page/screen views') >= 90 &&
+        figure(last, 'relationships') >= 31 &&
         output.includes('all sample traffic sent')
       ) {
         clearTimeout(timer);
@@ -84,7 +87,10 @@ it('runs the whole pipeline with sample traffic and stops cleanly on SIGINT', as
     });
     void exited.then((code) => reject(new Error(`start exited early with ${code}:\n${output}`)));
   });
-  expect(figure(complete, 'events accepted')).toBe(1200);
+  // 300 people's identify and 3 seed events, then 10 companies, a household relationship,
+  // 20 anonymous sessions of 3 views/events and a sign-up each, and 50 page/screen views.
+  expect(figure(complete, 'events accepted')).toBe(1200 + 10 + 1 + 80 + 50);
+  expect(figure(complete, 'objects')).toBe(11);
   expect(figure(complete, 'retried')).toBeGreaterThan(0);
   // The read API wants the token that npm start configured and printed.
   const token = /read API: curl -H 'Authorization: Bearer ([^']+)'/.exec(output)?.[1];

@@ -53,6 +53,9 @@ const customerIo = realCustomerIo
       CIO_APP_API_KEY: 'sandbox-app-key',
       CIO_TRACK_URL: sandboxUrl,
       CIO_APP_URL: sandboxUrl,
+      // used with CIO_API=pipelines
+      CIO_PIPELINES_API_KEY: 'sandbox-pipelines-api-key',
+      CIO_PIPELINES_URL: sandboxUrl,
     };
 
 const services = [

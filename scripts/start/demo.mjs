@@ -1,6 +1,8 @@
 // Sample traffic for `npm start`: seed events for a few hundred people through the
 // producer (some fail at Customer.io and land in the dead-letter topic, some are
-// retried), and signed prediction webhooks sent by the sandbox.
+// retried), companies related to their members, anonymous visitors whose page views
+// are merged when they sign up, page and screen views of members, and signed
+// prediction webhooks sent by the sandbox.
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -43,6 +45,60 @@ function operationsFor(userId, examples) {
   ];
 }
 
+const COMPANIES = 10;
+const VISITORS = 20;
+const FIRST_SIGN_UP_ID = 5001;
+
+/**
+ * The rest of Customer.io's model: companies (object type 1) related to members, a
+ * household (object type 2) relating members from the person's side, anonymous
+ * sessions merged on sign-up, and page and screen views of members.
+ */
+function dataModelOperations() {
+  const ops = [];
+  for (let c = 0; c < COMPANIES; c++) {
+    const members = [0, 1, 2].map((m) => ({
+      identifiers: { id: String(FIRST_USER_ID + c * 3 + m) },
+      relationship_attributes: { role: m === 0 ? 'admin' : 'member' },
+    }));
+    ops.push({
+      type: 'object',
+      action: 'identify',
+      identifiers: { object_type_id: '1', object_id: `company-${c + 1}` },
+      attributes: { name: `Dispensary ${c + 1}`, region: c % 2 ? 'west' : 'east' },
+      cio_relationships: members,
+    });
+  }
+  ops.push({
+    action: 'add_relationships',
+    identifiers: { id: String(FIRST_USER_ID) },
+    cio_relationships: [{ identifiers: { object_type_id: '2', object_id: 'household-1' } }],
+  });
+  for (let v = 0; v < VISITORS; v++) {
+    const anonymous_id = `visitor-${Date.now().toString(36)}-${v}`;
+    ops.push(
+      { action: 'page', anonymous_id, name: '/', data: { url: 'https://www.example.com/', title: 'Home' } },
+      { action: 'page', anonymous_id, name: '/pricing', data: { url: 'https://www.example.com/pricing' } },
+      { name: 'plan_compared', anonymous_id, data: { plans: ['basic', 'rewards'] } },
+      {
+        action: 'identify',
+        identifiers: { id: String(FIRST_SIGN_UP_ID + v) },
+        anonymous_id,
+        attributes: { email: `signup${FIRST_SIGN_UP_ID + v}@example.com`, plan: 'rewards' },
+      },
+    );
+  }
+  for (let p = 0; p < 50; p++) {
+    const identifiers = { id: String(FIRST_USER_ID + p) };
+    ops.push(
+      p % 2
+        ? { action: 'screen', identifiers, name: 'RewardsScreen', data: { tab: 'catalog' } }
+        : { action: 'page', identifiers, name: '/rewards', data: { url: 'https://app.example.com/rewards' } },
+    );
+  }
+  return ops;
+}
+
 function predictionFor(userId) {
   return {
     user_id: userId,
@@ -64,7 +120,7 @@ export async function runDemo({ services, ingestToken, signingKey, realCustomerI
   for (let person = 0; person < PEOPLE; person++)
     operations.push(...operationsFor(FIRST_USER_ID + person, examples));
   say(
-    `demo: sending ${operations.length} operations for ${PEOPLE} people${realCustomerIo ? '' : ' and prediction webhooks'}`,
+    `demo: sending ${operations.length} operations for ${PEOPLE} people, ${COMPANIES} companies, ${VISITORS} anonymous visitors who sign up${realCustomerIo ? '' : ', and prediction webhooks'}`,
   );
 
   const send = async (slice) => {
@@ -79,7 +135,7 @@ export async function runDemo({ services, ingestToken, signingKey, realCustomerI
   const phases = [
     { faults: { status: 503, rate: 0.2 }, slice: operations.slice(0, third) },
     { faults: { status: 400, rate: 0.3 }, slice: operations.slice(third, 2 * third) },
-    { faults: null, slice: operations.slice(2 * third) },
+    { faults: null, slice: [...operations.slice(2 * third), ...dataModelOperations()] },
   ];
   for (const { faults, slice } of phases) {
     if (sandbox && faults) await put(`${sandbox}/_sandbox/faults`, faults);

@@ -27,6 +27,23 @@ async function latencies(sandboxUrl) {
   return { p50: percentile(values, 0.5), p95: percentile(values, 0.95) };
 }
 
+/** Objects, relationships, page/screen views and merged anonymous events at the sandbox. */
+async function dataModel(sandboxUrl) {
+  const get = (path) => fetch(`${sandboxUrl}/_sandbox/${path}`).then((r) => r.json());
+  const [objects, relationships, events] = await Promise.all([
+    get('objects'),
+    get('relationships'),
+    get('events'),
+  ]);
+  let views = 0;
+  let merged = 0;
+  for (const event of events) {
+    if (event.type === 'page' || event.type === 'screen') views++;
+    if (event.anonymous_id !== undefined && event.person !== null) merged++;
+  }
+  return { objects: objects.length, relationships: relationships.length, views, merged };
+}
+
 const fetchText = (url) =>
   fetch(url).then(
     (r) => r.text(),
@@ -40,12 +57,20 @@ export async function printSummary({ services, tty, started, realCustomerIo }) {
     ['producer', 'cio-worker', 'insights-processor'].map((name) => fetchText(`${byName[name].url}/metrics`)),
   );
   const latency = realCustomerIo ? {} : await latencies(byName['cio-sandbox'].url).catch(() => ({}));
+  const model = realCustomerIo
+    ? undefined
+    : await dataModel(byName['cio-sandbox'].url).catch(() => undefined);
   const figures = [
     ['events accepted', fmt(metricSum(producer, 'cio_bridge_producer_operations_published_total'))],
     ['delivered', fmt(metricSum(worker, 'cio_bridge_worker_operations_delivered_total'))],
     ['retried', fmt(metricSum(worker, 'cio_bridge_worker_operations_retried_total'))],
     ['dead-lettered', fmt(metricSum(worker, 'cio_bridge_worker_operations_dead_lettered_total'))],
     ['predictions stored', fmt(metricSum(insights, 'cio_bridge_insights_predictions_persisted_total'))],
+    // At the sandbox: what the whole data model made there (objects from either output).
+    ['objects', fmt(model?.objects)],
+    ['relationships', fmt(model?.relationships)],
+    ['page/screen views', fmt(model?.views)],
+    ['anonymous merged', fmt(model?.merged)],
     [
       'latency p50 / p95',
       latency.p50 === undefined

@@ -23,3 +23,27 @@ export const cioTrackUrl = (env: Pick<CioEnv, 'CIO_REGION' | 'CIO_TRACK_URL'>) =
 
 export const cioAppUrl = (env: Pick<CioEnv, 'CIO_REGION' | 'CIO_APP_URL'>) =>
   env.CIO_APP_URL ?? (env.CIO_REGION === 'eu' ? 'https://api-eu.customer.io' : 'https://api.customer.io');
+
+/** A Pipelines base URL: a host without a path; Customer.io's documented `/v1` suffix is accepted and dropped. */
+const pipelinesBaseUrl = z
+  .url({ message: 'must be an http(s) URL' })
+  .transform((url) => url.replace(/\/+$/, '').replace(/\/v1$/, ''))
+  .refine((url) => new URL(url).pathname === '/', {
+    message: 'must be a host without a path (a trailing /v1 is accepted)',
+  });
+
+/** Which Customer.io API receives Track operations, and the Pipelines API's key and base URL. */
+export const cioOutputEnv = {
+  CIO_API: z.enum(['track', 'pipelines'], { message: 'must be track or pipelines' }).default('track'),
+  /** the Pipelines API key (the "Customer.io API" source's write key); required with CIO_API=pipelines */
+  CIO_PIPELINES_API_KEY: z.string().optional(),
+  CIO_PIPELINES_URL: pipelinesBaseUrl.optional(),
+};
+
+const cioOutputSchema = z.object(cioOutputEnv);
+export type CioOutputEnv = z.infer<typeof cioOutputSchema>;
+
+/** The Pipelines API base URL (without /v1): the override, else the region's host. */
+export const cioPipelinesUrl = (env: Pick<CioEnv, 'CIO_REGION'> & Pick<CioOutputEnv, 'CIO_PIPELINES_URL'>) =>
+  env.CIO_PIPELINES_URL ??
+  (env.CIO_REGION === 'eu' ? 'https://cdp-eu.customer.io' : 'https://cdp.customer.io');

@@ -1,4 +1,12 @@
-export { type CioEnv, cioAppUrl, cioEnv, cioTrackUrl } from './cio-env';
+export {
+  type CioEnv,
+  type CioOutputEnv,
+  cioAppUrl,
+  cioEnv,
+  cioOutputEnv,
+  cioPipelinesUrl,
+  cioTrackUrl,
+} from './cio-env';
 export { bool, commaList, integer, logLevel, MIN_TOKEN_LENGTH, port, tokenList } from './fields';
 export { type HttpEnv, httpEnv, httpNetworkOptions } from './http-env';
 export { type KafkaEnv, kafkaClientOptions, kafkaEnv } from './kafka-env';

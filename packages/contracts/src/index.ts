@@ -46,15 +46,29 @@ export type ErrorClass = (typeof ERROR_CLASSES)[number];
 export const TRACK_ACTIONS = [
   'identify',
   'event',
+  'page',
+  'screen',
   'delete',
   'suppress',
   'unsuppress',
   'add_device',
   'delete_device',
   'merge',
+  'add_relationships',
+  'delete_relationships',
 ] as const;
 
 export type TrackAction = (typeof TRACK_ACTIONS)[number];
+
+/** The operations on an object (`type: "object"`): a subset of the Track actions. */
+export const OBJECT_ACTIONS = [
+  'identify',
+  'delete',
+  'add_relationships',
+  'delete_relationships',
+] as const satisfies readonly TrackAction[];
+
+export type ObjectAction = (typeof OBJECT_ACTIONS)[number];
 
 /** The actions that erase a person from Customer.io's point of view (what replay must not undo). */
 export const ERASING_ACTIONS = ['delete', 'suppress'] as const satisfies readonly TrackAction[];

@@ -10,6 +10,7 @@ const IDENTIFIER_KINDS = 'exactly one of id, email or cio_id';
 /** Objects holding one person identifier (identifiers; merge's primary and secondary). */
 const IDENTIFIER_OBJECT = /(^|\/)(identifiers|primary|secondary)$/;
 const ULID_PATTERN = '^[0-7][0-9A-HJKMNP-TV-Z]{25}$';
+const OBJECT_TYPE_PATTERN = '^[1-9][0-9]{0,9}$';
 
 function describeType(type: unknown): string {
   const types = Array.isArray(type) ? type : String(type).split(',');
@@ -20,8 +21,16 @@ function describeType(type: unknown): string {
 function fieldError(error: ErrorObject): FieldError | undefined {
   const path = error.instancePath;
   const params = error.params as Record<string, unknown>;
-  const inIdentifiers = IDENTIFIER_OBJECT.test(path);
+  const inObjectIdentifiers = error.schemaPath.includes('/objectIdentifiers/');
+  const inIdentifiers = IDENTIFIER_OBJECT.test(path) && !inObjectIdentifiers;
   switch (error.keyword) {
+    case 'false schema':
+      return {
+        pointer: path,
+        message: path.endsWith('/identifiers')
+          ? 'must not be given with anonymous_id (give one person identifier or an anonymous_id)'
+          : 'is not allowed here',
+      };
     case 'if':
     case 'anyOf':
     case 'allOf':
@@ -33,7 +42,11 @@ function fieldError(error: ErrorObject): FieldError | undefined {
       const name = String(params.additionalProperty ?? params.unevaluatedProperty);
       return {
         pointer: `${path}/${pointerToken(name)}`,
-        message: inIdentifiers ? `is not an identifier (use ${IDENTIFIER_KINDS})` : 'is not allowed here',
+        message: inIdentifiers
+          ? `is not an identifier (use ${IDENTIFIER_KINDS})`
+          : inObjectIdentifiers
+            ? 'is not an object identifier (use object_type_id and object_id)'
+            : 'is not allowed here',
       };
     }
     case 'minProperties':
@@ -61,6 +74,9 @@ function fieldError(error: ErrorObject): FieldError | undefined {
     case 'pattern':
       if (params.pattern === ULID_PATTERN) {
         return { pointer: path, message: 'must be a ULID (26 Crockford base32 characters, upper case)' };
+      }
+      if (params.pattern === OBJECT_TYPE_PATTERN) {
+        return { pointer: path, message: 'must be an object type id: a stringified integer from "1"' };
       }
       return { pointer: path, message: `must match ${params.pattern}` };
     case 'minLength':

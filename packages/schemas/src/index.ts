@@ -17,11 +17,15 @@ export { operationIds } from './ids';
 export { type JsonTextError, locateSyntaxError, type ParsedJsonText, parseJsonText } from './json-text';
 export { LIMITS, sentOperationBytes } from './limits';
 export {
+  anonymousKey,
+  entityType,
   eventName,
   identifierOf,
   isSeedEventName,
   isTrackAction,
   jsonWithId,
+  objectKey,
+  objectOf,
   operationAction,
   personKey,
   SEED_EVENT_NAMES,
@@ -33,9 +37,15 @@ export {
 } from './track';
 export {
   type Device,
+  type EntityType,
   type FieldError,
   type IdentifierKind,
+  OBJECT_ACTIONS,
+  type ObjectAction,
+  type ObjectIdentifiers,
+  type ObjectRelationship,
   type PersonIdentifiers,
+  type PersonRelationship,
   type Predictions,
   type PredictionWebhook,
   type ReportingObjectType,

@@ -12,6 +12,7 @@ import {
   invalidTransactionalFixtures,
   jsonWithId,
   LIMITS,
+  OBJECT_ACTIONS,
   operationAction,
   operationExamples,
   personKey,
@@ -22,6 +23,7 @@ import {
   seedExamples,
   seedPredictionExamples,
   sentOperationBytes,
+  TRACK_ACTIONS,
   type TrackOperation,
   transactionalExamples,
   type Validation,
@@ -91,19 +93,76 @@ describe('every action', () => {
   });
 
   it('covers every action with a valid example', () => {
-    const actions = new Set(Object.values(operationExamples()).map(operationAction));
+    const actions = new Set(
+      Object.values(operationExamples()).map((op) => `${op.type ?? 'person'} ${operationAction(op)}`),
+    );
     expect([...actions].sort()).toEqual(
       [
-        'add_device',
-        'delete',
-        'delete_device',
-        'event',
-        'identify',
-        'merge',
-        'suppress',
-        'unsuppress',
+        ...TRACK_ACTIONS.map((action) => `person ${action}`),
+        ...OBJECT_ACTIONS.map((action) => `object ${action}`),
       ].sort(),
     );
+  });
+});
+
+describe('objects, relationships and anonymous activity', () => {
+  const ops = operationExamples();
+
+  it('keys an object operation by object:<object_type_id>:<object_id>', () => {
+    expect(personKey(ops.object_identify as TrackOperation)).toBe('object:1:acme');
+    expect(personKey(ops.object_add_relationships as TrackOperation)).toBe('object:2:household-9');
+  });
+
+  it('keys an anonymous event by its anonymous_id, and a merging identify by the person', () => {
+    expect(personKey(ops.anonymous_event as TrackOperation)).toBe('anonymous:anon-7f3c');
+    expect(personKey(ops.identify_merging_anonymous as TrackOperation)).toBe('user-456');
+  });
+
+  it('names the field of an object without object_type_id and of an anonymous identify', () => {
+    expect(
+      errorsOf(
+        validateTrackOperation({ type: 'object', action: 'identify', identifiers: { object_id: 'acme' } }),
+      ),
+    ).toEqual([{ pointer: '/identifiers/object_type_id', message: 'is required' }]);
+    expect(
+      errorsOf(validateTrackOperation({ action: 'identify', anonymous_id: 'anon-1', attributes: {} })),
+    ).toEqual([{ pointer: '/identifiers', message: 'is required' }]);
+    expect(
+      errorsOf(validateTrackOperation({ name: 'x', identifiers: { id: 'u1' }, anonymous_id: 'anon-1' })),
+    ).toEqual([
+      {
+        pointer: '/identifiers',
+        message: 'must not be given with anonymous_id (give one person identifier or an anonymous_id)',
+      },
+    ]);
+    expect(
+      errorsOf(
+        validateTrackOperation({
+          type: 'object',
+          action: 'delete',
+          identifiers: { object_type_id: 'companies', object_id: 'acme' },
+        }),
+      ),
+    ).toEqual([
+      {
+        pointer: '/identifiers/object_type_id',
+        message: 'must be an object type id: a stringified integer from "1"',
+      },
+    ]);
+  });
+
+  it('rejects an object operation without an action, naming the object actions', () => {
+    expect(
+      errorsOf(
+        validateTrackOperation({ type: 'object', identifiers: { object_type_id: '1', object_id: 'a' } }),
+      ),
+    ).toEqual([
+      {
+        pointer: '/action',
+        message:
+          'is required for an object operation (one of: identify, delete, add_relationships, delete_relationships)',
+      },
+    ]);
   });
 });
 
@@ -186,7 +245,7 @@ describe('invalid track operations', () => {
       {
         pointer: '/action',
         message:
-          'must be one of: identify, event, delete, suppress, unsuppress, add_device, delete_device, merge',
+          'must be one of: identify, event, page, screen, delete, suppress, unsuppress, add_device, delete_device, merge, add_relationships, delete_relationships',
       },
     ]);
   });

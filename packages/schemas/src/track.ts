@@ -3,8 +3,11 @@ import { utf8Bytes, validatorFor, withKnownSize } from './ajv';
 import { toFieldErrors } from './errors';
 import { LIMITS, sentOperationBytes } from './limits';
 import {
+  type EntityType,
   type FieldError,
   type IdentifierKind,
+  OBJECT_ACTIONS,
+  type ObjectIdentifiers,
   type PersonIdentifiers,
   TRACK_ACTIONS,
   type TrackAction,
@@ -27,6 +30,7 @@ export const SEED_EVENT_NAMES = [
 export type SeedEventName = (typeof SEED_EVENT_NAMES)[number];
 
 const ACTIONS: ReadonlySet<string> = new Set(TRACK_ACTIONS);
+const OBJECT_ACTION_SET: ReadonlySet<string> = new Set(OBJECT_ACTIONS);
 const SEED_NAMES: ReadonlySet<string> = new Set(SEED_EVENT_NAMES);
 
 export function isTrackAction(value: unknown): value is TrackAction {
@@ -37,8 +41,9 @@ export function isSeedEventName(value: unknown): value is SeedEventName {
   return typeof value === 'string' && SEED_NAMES.has(value);
 }
 
-/** The schema file an operation is checked against: its action's, or its seed event's. */
-export function trackSchemaFile(action: TrackAction, name?: unknown): string {
+/** The schema file an operation is checked against: its action's (person or object), or its seed event's. */
+export function trackSchemaFile(action: TrackAction, name?: unknown, type: EntityType = 'person'): string {
+  if (type === 'object') return `object/${action}.schema.json`;
   if (action === 'event' && isSeedEventName(name)) return `events/${name}.schema.json`;
   return `track/${action}.schema.json`;
 }
@@ -82,7 +87,23 @@ export function validateTrackOperationJson(value: unknown): TrackValidation {
     return { ok: false, errors: [{ pointer: '', message: 'must be an object (a Track operation)' }] };
   }
   let action: TrackAction;
-  if (value.action === undefined) {
+  if (value.type === 'object') {
+    if (typeof value.action !== 'string' || !OBJECT_ACTION_SET.has(value.action)) {
+      return {
+        ok: false,
+        errors: [
+          {
+            pointer: '/action',
+            message:
+              value.action === undefined
+                ? `is required for an object operation (one of: ${OBJECT_ACTIONS.join(', ')})`
+                : `must be one of: ${OBJECT_ACTIONS.join(', ')} (for an object operation)`,
+          },
+        ],
+      };
+    }
+    action = value.action as TrackAction;
+  } else if (value.action === undefined) {
     if (value.name === undefined) {
       return {
         ok: false,
@@ -103,7 +124,9 @@ export function validateTrackOperationJson(value: unknown): TrackValidation {
       errors: [{ pointer: '/action', message: `must be one of: ${TRACK_ACTIONS.join(', ')}` }],
     };
   }
-  const validate = validatorOf(trackSchemaFile(action, value.name));
+  const validate = validatorOf(
+    trackSchemaFile(action, value.name, value.type === 'object' ? 'object' : 'person'),
+  );
   let json: string;
   try {
     json = JSON.stringify(value);
@@ -142,9 +165,28 @@ export function eventName(op: TrackOperation): string | undefined {
   return operationAction(op) === 'event' ? op.name : undefined;
 }
 
+/** The operation's entity type: `object`, or `person` when absent. */
+export function entityType(op: TrackOperation): EntityType {
+  return op.type === 'object' ? 'object' : 'person';
+}
+
+/** The object an object operation is about (undefined for person operations). */
+export function objectOf(op: TrackOperation): ObjectIdentifiers | undefined {
+  const ids = op.identifiers;
+  if (entityType(op) !== 'object' || !ids || typeof ids.object_id !== 'string') return undefined;
+  return ids as ObjectIdentifiers;
+}
+
+/** The Kafka key of an object: `object:<object_type_id>:<object_id>`. */
+export const objectKey = (object: ObjectIdentifiers): string =>
+  `object:${object.object_type_id}:${object.object_id}`;
+
+/** The Kafka key of an anonymous person's activity: `anonymous:<anonymous_id>`. */
+export const anonymousKey = (anonymousId: string): string => `anonymous:${anonymousId}`;
+
 /** Which identifier is set, and its value (undefined when none is). */
 export function identifierOf(
-  identifiers: PersonIdentifiers | undefined,
+  identifiers: PersonIdentifiers | ObjectIdentifiers | undefined,
 ): { kind: IdentifierKind; value: string } | undefined {
   if (!identifiers) return undefined;
   if (typeof identifiers.id === 'string') return { kind: 'id', value: identifiers.id };
@@ -154,13 +196,18 @@ export function identifierOf(
 }
 
 /**
- * The person's identifier, used as the Kafka key so that everything about one
- * person stays in order; for merge, the primary's. Throws on an operation
- * without one (validated operations always have one).
+ * The Kafka key, so that everything about one person or object stays in order:
+ * the person's identifier (for merge, the primary's); `object:<type>:<id>` for an
+ * object; `anonymous:<anonymous_id>` for an anonymous event. Throws on an
+ * operation without one (validated operations always have one).
  */
 export function personKey(op: TrackOperation): string {
+  const object = objectOf(op);
+  if (object) return objectKey(object);
   const who = identifierOf(operationAction(op) === 'merge' ? op.primary : op.identifiers);
-  if (!who)
-    throw new TypeError('Track operation has no person identifier (identifiers or, for merge, primary)');
-  return who.value;
+  if (who) return who.value;
+  if (typeof op.anonymous_id === 'string' && op.anonymous_id !== '') return anonymousKey(op.anonymous_id);
+  throw new TypeError(
+    'Track operation has no person identifier (identifiers, anonymous_id or, for merge, primary)',
+  );
 }

@@ -1,21 +1,40 @@
-/** The operations a Track message can carry (`action`; `event` when absent and `name` is present). */
-export const TRACK_ACTIONS = [
-  'identify',
-  'event',
-  'delete',
-  'suppress',
-  'unsuppress',
-  'add_device',
-  'delete_device',
-  'merge',
-] as const;
-export type TrackAction = (typeof TRACK_ACTIONS)[number];
+import type { ObjectAction, TrackAction } from '@cio-bridge/contracts';
+
+// The operations a Track message can carry (`action`; `event` when absent and `name` is
+// present) are a contract of their own, shared with the CLI.
+export { OBJECT_ACTIONS, type ObjectAction, TRACK_ACTIONS, type TrackAction } from '@cio-bridge/contracts';
+
+/** The entity an operation is about: a person (the default) or an object. */
+export type EntityType = 'person' | 'object';
 
 /** Exactly one of `id`, `email` or `cio_id` is set (the schema enforces it). */
 export interface PersonIdentifiers {
   id?: string;
   email?: string;
   cio_id?: string;
+  object_type_id?: undefined;
+  object_id?: undefined;
+}
+
+/** An object: its type (a stringified integer from "1") and its id within the type. */
+export interface ObjectIdentifiers {
+  object_type_id: string;
+  object_id: string;
+  id?: undefined;
+  email?: undefined;
+  cio_id?: undefined;
+}
+
+/** One relationship of a person to an object (person identify, add/delete_relationships). */
+export interface PersonRelationship {
+  identifiers: ObjectIdentifiers;
+  relationship_attributes?: Record<string, unknown>;
+}
+
+/** One relationship of an object to a person (object identify, add/delete_relationships). */
+export interface ObjectRelationship {
+  identifiers: PersonIdentifiers;
+  relationship_attributes?: Record<string, unknown>;
 }
 
 export type IdentifierKind = 'id' | 'email' | 'cio_id';
@@ -38,16 +57,23 @@ export interface Device {
  */
 export interface TrackOperation {
   action?: TrackAction;
-  /** Customer.io v2 entity type; only `person` is supported. */
-  type?: 'person';
+  /** Customer.io v2 entity type: `person` (default) or `object` (then `identifiers` are an object's). */
+  type?: EntityType;
   id?: string;
-  identifiers?: PersonIdentifiers;
-  /** Event name (events only). */
+  identifiers?: PersonIdentifiers | ObjectIdentifiers;
+  /**
+   * events, page, screen: the anonymous person instead of `identifiers`;
+   * identify: merges that anonymous activity into the identified person
+   */
+  anonymous_id?: string;
+  /** Event, page or screen name. */
   name?: string;
-  /** Event data (events only). */
+  /** Event, page or screen data. */
   data?: Record<string, unknown>;
-  /** Person attributes (identify only). */
+  /** Person or object attributes (identify only). */
   attributes?: Record<string, unknown>;
+  /** Relationships: a person's to objects, or an object's to people. */
+  cio_relationships?: PersonRelationship[] | ObjectRelationship[];
   timestamp?: Timestamp;
   /** add_device / delete_device. */
   device?: Device;

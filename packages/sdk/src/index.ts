@@ -1,4 +1,5 @@
 export { PublishTimeoutError } from '@cio-bridge/kafka';
+export { dataModelOperations, type ObjectRef, type Visitor } from './data-model';
 export { InvalidOperationError, type ItemError, PublishError } from './errors';
 export {
   CioPublisher,

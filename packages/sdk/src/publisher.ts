@@ -1,6 +1,6 @@
 import type { OutgoingMessage } from '@cio-bridge/kafka';
 import { defaultTopicNames, Publisher, type TopicNames } from '@cio-bridge/kafka';
-import type { SeedEventName } from '@cio-bridge/schemas';
+import type { ObjectRelationship, PersonRelationship, SeedEventName } from '@cio-bridge/schemas';
 import {
   identifierOf,
   operationIds,
@@ -12,6 +12,7 @@ import {
 } from '@cio-bridge/schemas';
 import { activeTraceHeaders } from '@cio-bridge/tracing';
 import { type Kafka, Partitioners, type Producer } from 'kafkajs';
+import { dataModelOperations, type ObjectRef, type Visitor } from './data-model';
 import { InvalidOperationError, type ItemError, PublishError } from './errors';
 import {
   type AchievementUnlockedData,
@@ -206,6 +207,76 @@ export class CioPublisher {
    * on resubscribe, identify for a new or changed subscriber. Resolves with the
    * operations sent (none when nothing changes for Customer.io).
    */
+  /** Creates or updates an object, optionally relating people to it. */
+  identifyObject(
+    object: ObjectRef,
+    attributes?: Record<string, unknown>,
+    people?: ObjectRelationship[],
+    options?: OperationOptions,
+  ): Promise<Sent> {
+    return this.send(dataModelOperations.identifyObject(object, attributes, people, options));
+  }
+
+  deleteObject(object: ObjectRef, options?: OperationOptions): Promise<Sent> {
+    return this.send(dataModelOperations.deleteObject(object, options));
+  }
+
+  relateObject(object: ObjectRef, people: ObjectRelationship[], options?: OperationOptions): Promise<Sent> {
+    return this.send(dataModelOperations.relateObject(object, people, options));
+  }
+
+  unrelateObject(object: ObjectRef, people: ObjectRelationship[], options?: OperationOptions): Promise<Sent> {
+    return this.send(dataModelOperations.unrelateObject(object, people, options));
+  }
+
+  addRelationships(person: Person, objects: PersonRelationship[], options?: OperationOptions): Promise<Sent> {
+    return this.send(dataModelOperations.addRelationships(person, objects, options));
+  }
+
+  deleteRelationships(
+    person: Person,
+    objects: PersonRelationship[],
+    options?: OperationOptions,
+  ): Promise<Sent> {
+    return this.send(dataModelOperations.deleteRelationships(person, objects, options));
+  }
+
+  trackAnonymous(
+    anonymousId: string,
+    name: string,
+    data?: Record<string, unknown>,
+    options?: OperationOptions,
+  ): Promise<Sent> {
+    return this.send(dataModelOperations.anonymousEvent(anonymousId, name, data, options));
+  }
+
+  identifyMerging(
+    person: Person,
+    anonymousId: string,
+    attributes?: Record<string, unknown>,
+    options?: OperationOptions,
+  ): Promise<Sent> {
+    return this.send(dataModelOperations.identifyMerging(person, anonymousId, attributes, options));
+  }
+
+  page(
+    who: Visitor,
+    name: string,
+    data?: Record<string, unknown>,
+    options?: OperationOptions,
+  ): Promise<Sent> {
+    return this.send(dataModelOperations.page(who, name, data, options));
+  }
+
+  screen(
+    who: Visitor,
+    name: string,
+    data?: Record<string, unknown>,
+    options?: OperationOptions,
+  ): Promise<Sent> {
+    return this.send(dataModelOperations.screen(who, name, data, options));
+  }
+
   async updateSubscriptions(change: SubscriptionChange): Promise<Sent[]> {
     const ops = subscriptionOperations(change);
     return ops.length === 0 ? [] : this.sendBatch(ops);

@@ -78,7 +78,7 @@ describe('filters', () => {
   it.each([
     [
       { action: 'fly' },
-      '--action must be one of identify, event, delete, suppress, unsuppress, add_device, delete_device, merge, send_email, unknown; got "fly"',
+      '--action must be one of identify, event, page, screen, delete, suppress, unsuppress, add_device, delete_device, merge, add_relationships, delete_relationships, send_email, unknown; got "fly"',
     ],
     [{ action: ' , ' }, '--action needs a value'],
     [
@@ -119,5 +119,43 @@ describe('filters', () => {
       since: '2024-05-22T10:00:00.000Z',
       limit: 5,
     });
+  });
+});
+
+describe('objects and anonymous activity', () => {
+  const object = entry(
+    { type: 'object', action: 'identify', identifiers: { object_type_id: '1', object_id: 'acme' } },
+    { 'x-dlq-error-class': 'http_4xx', 'x-dlq-http-status': '400' },
+    NOW - 60_000,
+    'object:1:acme',
+  );
+  const anonymous = entry(
+    { action: 'page', anonymous_id: 'anon-7', name: '/pricing' },
+    { 'x-dlq-error-class': 'timeout' },
+    NOW - 60_000,
+    'anonymous:anon-7',
+  );
+  const people = [identify400, scanned503];
+  const some = [...people, object, anonymous];
+  const pickFrom = (options: Parameters<typeof parseFilter>[0]) => {
+    const filter = parseFilter(options, NOW);
+    return some.filter((e) => matches(filter, e));
+  };
+
+  it('filters by entity: person, object or anonymous', () => {
+    expect(pickFrom({ entity: 'object' })).toEqual([object]);
+    expect(pickFrom({ entity: 'anonymous' })).toEqual([anonymous]);
+    expect(pickFrom({ entity: 'person' })).toEqual(people);
+    expect(pickFrom({ entity: 'object,anonymous' })).toEqual([object, anonymous]);
+    expect(() => parseFilter({ entity: 'company' }, NOW)).toThrow(
+      /--entity must be one of person, object, anonymous/,
+    );
+  });
+
+  it('finds an object by its key and an anonymous visitor by the anonymous_id, and knows the new actions', () => {
+    expect(pickFrom({ customer: 'object:1:acme' })).toEqual([object]);
+    expect(pickFrom({ customer: 'anon-7' })).toEqual([anonymous]);
+    expect(pickFrom({ action: 'page' })).toEqual([anonymous]);
+    expect(object.operation.action).toBe('identify');
   });
 });

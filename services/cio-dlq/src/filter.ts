@@ -6,6 +6,7 @@ import { parseTime } from './time';
 /** The filter options shared by stats, list, replay and purge, as typed on the command line. */
 export interface FilterOptions {
   action?: string;
+  entity?: string;
   event?: string;
   errorClass?: string;
   status?: string;
@@ -15,8 +16,13 @@ export interface FilterOptions {
   limit?: string;
 }
 
+/** What an operation is about: a person, an object (`type: object`), or an anonymous visitor. */
+export const ENTITIES = ['person', 'object', 'anonymous'] as const;
+export type Entity = (typeof ENTITIES)[number];
+
 export interface Filter {
   actions?: string[];
+  entities?: string[];
   events?: string[];
   errorClasses?: string[];
   /** exact statuses (`429`) or classes (`4xx`); `none` for failures without an HTTP status */
@@ -57,6 +63,7 @@ export function positiveInteger(option: string, value: string, max = Number.MAX_
 export function parseFilter(options: FilterOptions, now: number): Filter {
   const filter: Filter = {};
   if (options.action !== undefined) filter.actions = oneOf('--action', options.action, ACTIONS);
+  if (options.entity !== undefined) filter.entities = oneOf('--entity', options.entity, ENTITIES);
   if (options.event !== undefined) {
     filter.events = list(options.event);
     if (filter.events.length === 0) throw new UsageError('--event needs an event name');
@@ -94,10 +101,19 @@ function statusMatches(patterns: string[], status: number | undefined): boolean 
   });
 }
 
+/** The entity of a dead-lettered operation: objects and anonymous visitors are named `object:…`, `anonymous:…`. */
+export function entityOf(entry: Pick<EntrySummary, 'key' | 'operation'>): Entity {
+  const who = entry.operation.person ?? entry.key ?? '';
+  if (who.startsWith('object:')) return 'object';
+  if (who.startsWith('anonymous:')) return 'anonymous';
+  return 'person';
+}
+
 /** Whether an entry passes the filter (`limit` is applied by the caller). */
 export function matches(filter: Filter, entry: EntrySummary): boolean {
   const { operation, failure } = entry;
   if (filter.actions && !filter.actions.includes(operation.action)) return false;
+  if (filter.entities && !filter.entities.includes(entityOf(entry))) return false;
   if (filter.events && (operation.eventName === undefined || !filter.events.includes(operation.eventName)))
     return false;
   if (filter.errorClasses && !filter.errorClasses.includes(failure.errorClass)) return false;
@@ -116,6 +132,7 @@ export function matches(filter: Filter, entry: EntrySummary): boolean {
 export function describeFilter(filter: Filter): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (filter.actions) out.action = filter.actions;
+  if (filter.entities) out.entity = filter.entities;
   if (filter.events) out.event = filter.events;
   if (filter.errorClasses) out.errorClass = filter.errorClasses;
   if (filter.statuses) out.status = filter.statuses;

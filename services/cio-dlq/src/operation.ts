@@ -41,6 +41,12 @@ function identifierValues(value: unknown): string[] {
   });
 }
 
+function objectKeys(value: unknown): string[] {
+  if (!isRecord(value)) return [];
+  const { object_type_id: type, object_id: id } = value;
+  return typeof type === 'string' && typeof id === 'string' ? [`object:${type}:${id}`] : [];
+}
+
 const known: ReadonlySet<string> = new Set(TRACK_ACTIONS);
 
 /** Holds the raw `timestamp` and parses it when asked. */
@@ -104,7 +110,10 @@ export function describeOperation(value: Buffer | null): OperationSummary {
       json,
     });
   }
-  const ids = identifierValues(json.identifiers);
+  // Objects show as their Kafka key (`object:<type>:<id>`), anonymous visitors as `anonymous:<id>`.
+  const ids = json.type === 'object' ? objectKeys(json.identifiers) : identifierValues(json.identifiers);
+  if (ids.length === 0 && typeof json.anonymous_id === 'string')
+    ids.push(`anonymous:${json.anonymous_id}`, json.anonymous_id);
   return lazyTime({
     action,
     eventName: action === 'event' && typeof json.name === 'string' ? json.name : undefined,

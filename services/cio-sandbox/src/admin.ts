@@ -66,6 +66,14 @@ export function adminRouter(
     res.json(limit >= operations.length ? operations : operations.slice(operations.length - limit));
   });
 
+  router.get('/objects', (_req, res) => {
+    res.json([...state.objects.values()]);
+  });
+
+  router.get('/relationships', (_req, res) => {
+    res.json(state.relationshipList());
+  });
+
   router.get('/sends', (_req, res) => {
     res.json(state.sends);
   });

@@ -9,6 +9,8 @@ export interface Credentials {
   siteId: string;
   apiKey: string;
   appApiKey: string;
+  /** the Pipelines API key (Basic auth with an empty password) */
+  pipelinesApiKey: string;
 }
 
 /** Fault injection settings as set over `PUT /_sandbox/faults`. */
@@ -167,7 +169,7 @@ export function parseCredentials(body: unknown, current: Credentials): Credentia
     throw new HttpError(400, 'the body must be a JSON object');
   const next = { ...current };
   const spec = body as Record<string, unknown>;
-  const keys = ['siteId', 'apiKey', 'appApiKey'] as const;
+  const keys = ['siteId', 'apiKey', 'appApiKey', 'pipelinesApiKey'] as const;
   const unknown = Object.keys(spec).filter((key) => !(keys as readonly string[]).includes(key));
   if (unknown.length > 0)
     throw new HttpError(400, `unknown field ${unknown[0]}; expected some of ${keys.join(', ')}`);

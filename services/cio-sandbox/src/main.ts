@@ -13,6 +13,7 @@ const schema = z.object({
   CIO_SITE_ID: z.string().default(DEFAULT_CREDENTIALS.siteId),
   CIO_API_KEY: z.string().default(DEFAULT_CREDENTIALS.apiKey),
   CIO_APP_API_KEY: z.string().default(DEFAULT_CREDENTIALS.appApiKey),
+  CIO_PIPELINES_API_KEY: z.string().default(DEFAULT_CREDENTIALS.pipelinesApiKey),
   SANDBOX_RATE_LIMIT_RPS: integer(1, 1_000_000).optional(),
   SANDBOX_MAX_RECORDS: integer(1, 100_000_000).prefault(String(DEFAULT_MAX_RECORDS)),
 });
@@ -26,6 +27,7 @@ runMain(async () => {
     siteId: env.CIO_SITE_ID,
     apiKey: env.CIO_API_KEY,
     appApiKey: env.CIO_APP_API_KEY,
+    pipelinesApiKey: env.CIO_PIPELINES_API_KEY,
     rateLimitRps: env.SANDBOX_RATE_LIMIT_RPS ?? null,
     maxRecords: env.SANDBOX_MAX_RECORDS,
     logger,

@@ -41,7 +41,68 @@ export interface TrackOperation {
   device?: Device;
   deviceId?: string;
   secondary?: Identifiers;
+  /** relationships: a person's objects, or an object's people (identify_anonymous: anonymous ids) */
+  relationships?: ParsedRelationship[];
   payload: unknown;
+}
+
+export interface ParsedRelationship {
+  identifiers: Identifiers;
+  attributes?: Record<string, unknown>;
+}
+
+/** `cio_relationships` items: identifiers of the other side (`keys`) and optional relationship attributes. */
+export function parseRelationships(
+  value: unknown,
+  side: 'object' | 'person' | 'anonymous',
+): ParsedRelationship[] | Problem {
+  if (!Array.isArray(value)) return problem('cio_relationships', 'cio_relationships must be an array');
+  const out: ParsedRelationship[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const field = `cio_relationships[${i}]`;
+    const item = value[i];
+    if (!isPlainObject(item)) return problem(field, `${field} must be an object with identifiers`);
+    let identifiers: Identifiers | Problem;
+    if (side === 'object') identifiers = parseObjectIdentifiers(`${field}.identifiers`, item.identifiers);
+    else
+      identifiers = parseIdentifiers(
+        `${field}.identifiers`,
+        item.identifiers,
+        side === 'anonymous' ? ['anonymous_id'] : MERGE_IDENTIFIER_KEYS,
+      );
+    if (isProblem(identifiers)) return identifiers;
+    const attributes = item.relationship_attributes;
+    if (attributes !== undefined && attributes !== null) {
+      if (!isPlainObject(attributes))
+        return problem(`${field}.relationship_attributes`, 'relationship_attributes must be an object');
+      const bad = checkAttributes(`${field}.relationship_attributes`, attributes);
+      if (bad) return bad;
+    }
+    out.push({
+      identifiers,
+      ...(isPlainObject(attributes) ? { attributes: attributes as Record<string, unknown> } : {}),
+    });
+  }
+  return out;
+}
+
+/** `{object_type_id, object_id}`: a stringified integer type from "1" and an id of at most 150 bytes. */
+export function parseObjectIdentifiers(field: string, value: unknown): Identifiers | Problem {
+  if (!isPlainObject(value))
+    return problem(field, `${field} must be an object with object_type_id and object_id`);
+  const bad =
+    checkObjectTypeId(`${field}.object_type_id`, value.object_type_id) ??
+    checkIdentifierValue(`${field}.object_id`, value.object_id);
+  if (bad) return bad;
+  return { object_type_id: String(value.object_type_id), object_id: String(value.object_id) };
+}
+
+/** Object type ids are stringified integers starting at "1" (numbers are accepted too). */
+export function checkObjectTypeId(field: string, value: unknown): Problem | undefined {
+  const text = typeof value === 'number' ? String(value) : value;
+  if (typeof text !== 'string' || !/^[1-9][0-9]*$/.test(text))
+    return problem(field, `${field} must be a stringified integer from "1"`);
+  return undefined;
 }
 
 const PERSON_ACTIONS = [
@@ -150,6 +211,11 @@ export function parseV2Operation(item: unknown): TrackOperation | Problem {
       if ((typeof rest.id === 'string' || typeof rest.id === 'number') && identifiers.cio_id !== undefined)
         alternate.id = String(rest.id);
       if (alternate.email !== undefined || alternate.id !== undefined) op.alternate = alternate;
+      if (item.cio_relationships !== undefined) {
+        const relationships = parseRelationships(item.cio_relationships, 'object');
+        if (isProblem(relationships)) return relationships;
+        op.relationships = relationships;
+      }
       return op;
     }
     case 'event':
@@ -179,10 +245,12 @@ export function parseV2Operation(item: unknown): TrackOperation | Problem {
       return op;
     }
     case 'add_relationships':
-    case 'delete_relationships':
-      if (!Array.isArray(item.cio_relationships))
-        return problem('cio_relationships', 'cio_relationships must be an array');
+    case 'delete_relationships': {
+      const relationships = parseRelationships(item.cio_relationships, 'object');
+      if (isProblem(relationships)) return relationships;
+      op.relationships = relationships;
       return op;
+    }
     default:
       return op; // delete, suppress, unsuppress: identifiers only
   }
@@ -206,12 +274,35 @@ function parseObjectOperation(item: Record<string, unknown>, action: string): Tr
     identifiers = { object_type_id: String(ids.object_type_id) };
     if (ids.object_id !== undefined) identifiers.object_id = String(ids.object_id);
   }
+  if (identifiers.object_type_id !== undefined) {
+    const badType = checkObjectTypeId('identifiers.object_type_id', ids.object_type_id);
+    if (badType) return badType;
+  }
   if (item.attributes !== undefined) {
     if (!isPlainObject(item.attributes)) return problem('attributes', 'attributes must be an object');
     const bad = checkAttributes('attributes', item.attributes);
     if (bad) return bad;
   }
-  return { type: 'object', action, identifiers, id: item.id as string | undefined, payload: item };
+  const op: TrackOperation = {
+    type: 'object',
+    action,
+    identifiers,
+    id: item.id as string | undefined,
+    payload: item,
+  };
+  if (isPlainObject(item.attributes)) op.attributes = item.attributes;
+  const needsRelationships = action === 'add_relationships' || action === 'delete_relationships';
+  if (item.cio_relationships !== undefined || needsRelationships) {
+    const relationships = parseRelationships(
+      item.cio_relationships,
+      action === 'identify_anonymous' ? 'anonymous' : 'person',
+    );
+    if (isProblem(relationships)) return relationships;
+    op.relationships = relationships;
+  }
+  if (action === 'identify_anonymous' && typeof item.anonymous_id === 'string')
+    op.relationships = [...(op.relationships ?? []), { identifiers: { anonymous_id: item.anonymous_id } }];
+  return op;
 }
 
 function parseDeliveryOperation(item: Record<string, unknown>): TrackOperation | Problem {
@@ -276,6 +367,12 @@ export function applyOperation(
   if (op.name !== undefined) record.name = op.name;
   if (op.secondary !== undefined) record.secondary = op.secondary;
 
+  if (op.type === 'object') {
+    applyObjectOperation(state, op, record, receivedAt);
+    state.addOperation(record);
+    return true;
+  }
+
   if (op.type === 'person') {
     const ids = op.identifiers;
     switch (op.action) {
@@ -289,7 +386,33 @@ export function applyOperation(
           })
         ) {
           record.ignored = 'not_found';
+        } else {
+          // An `anonymous_id` attribute attributes that anonymous activity to the person.
+          const anonymousId = op.anonymousId ?? op.attributes?.anonymous_id;
+          if (typeof anonymousId === 'string' && anonymousId !== '') state.mergeAnonymous(anonymousId, ids);
+          for (const r of op.relationships ?? [])
+            state.relate(
+              r.identifiers.object_type_id!,
+              r.identifiers.object_id!,
+              ids,
+              r.attributes,
+              receivedAt,
+            );
         }
+        break;
+      case 'add_relationships':
+        for (const r of op.relationships ?? [])
+          state.relate(
+            r.identifiers.object_type_id!,
+            r.identifiers.object_id!,
+            ids,
+            r.attributes,
+            receivedAt,
+          );
+        break;
+      case 'delete_relationships':
+        for (const r of op.relationships ?? [])
+          state.unrelate(r.identifiers.object_type_id!, r.identifiers.object_id!, ids);
         break;
       case 'event':
       case 'page':
@@ -332,4 +455,37 @@ export function applyOperation(
   }
   state.addOperation(record);
   return true;
+}
+
+/** An object operation: the object itself and its relationships to people. */
+function applyObjectOperation(
+  state: SandboxState,
+  op: TrackOperation,
+  record: Operation,
+  receivedAt: string,
+): void {
+  const typeId = op.identifiers.object_type_id;
+  const objectId = op.identifiers.object_id;
+  if (typeId === undefined || objectId === undefined) {
+    record.ignored = 'not_found'; // cio_object_id or an anonymous object: the sandbox keys objects by type and id
+    return;
+  }
+  switch (op.action) {
+    case 'identify':
+    case 'identify_anonymous':
+      state.identifyObject(typeId, objectId, op.attributes ?? {}, receivedAt);
+      for (const r of op.relationships ?? [])
+        state.relate(typeId, objectId, r.identifiers, r.attributes, receivedAt);
+      break;
+    case 'add_relationships':
+      for (const r of op.relationships ?? [])
+        state.relate(typeId, objectId, r.identifiers, r.attributes, receivedAt);
+      break;
+    case 'delete_relationships':
+      for (const r of op.relationships ?? []) state.unrelate(typeId, objectId, r.identifiers);
+      break;
+    case 'delete':
+      state.deleteObject(typeId, objectId);
+      break;
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * `createSandbox(options)`: the express app that plays Customer.io (Track API
- * under `/api`, App API under `/v1`), with its admin API under `/_sandbox`
+ * under `/api`, App API and Pipelines API under `/v1`), with its admin API under `/_sandbox`
  * and `/healthz`, `/readyz`, `/metrics`.
  *
  * Every Track and App API request passes, in order: counting and the request
@@ -13,6 +13,7 @@ import type { Express, NextFunction, Request, RequestHandler, Response } from 'e
 import { adminRouter, type WebhookDefaults } from './admin';
 import { appRouter } from './app-api';
 import { type ActiveFaults, type Credentials, noFaults, SlidingWindowLimiter, shouldFail } from './control';
+import { PIPELINES_CALLS, pipelinesRouter } from './pipelines-api';
 import { SandboxState } from './state';
 import { trackRouter } from './track-api';
 
@@ -20,12 +21,14 @@ export const DEFAULT_CREDENTIALS: Credentials = {
   siteId: 'sandbox-site-id',
   apiKey: 'sandbox-api-key',
   appApiKey: 'sandbox-app-api-key',
+  pipelinesApiKey: 'sandbox-pipelines-api-key',
 };
 
 export interface SandboxOptions {
   siteId?: string;
   apiKey?: string;
   appApiKey?: string;
+  pipelinesApiKey?: string;
   /** requests per second over Track and App API requests; null or absent: no limit */
   rateLimitRps?: number | null;
   logger?: Logger;
@@ -63,6 +66,7 @@ const STATIC_ROUTES = new Set([
   '/api/v2/entity',
   '/api/v2/batch',
   '/v1/send/email',
+  ...[...PIPELINES_CALLS, 'batch'].map((call) => `/v1/${call}`),
 ]);
 const CUSTOMER_SUBROUTES = new Set(['events', 'suppress', 'unsuppress', 'devices']);
 
@@ -106,6 +110,7 @@ export function createSandbox(options: SandboxOptions = {}): SandboxApp {
     siteId: options.siteId ?? DEFAULT_CREDENTIALS.siteId,
     apiKey: options.apiKey ?? DEFAULT_CREDENTIALS.apiKey,
     appApiKey: options.appApiKey ?? DEFAULT_CREDENTIALS.appApiKey,
+    pipelinesApiKey: options.pipelinesApiKey ?? DEFAULT_CREDENTIALS.pipelinesApiKey,
   };
   const initialRps = options.rateLimitRps ?? null;
 
@@ -223,6 +228,11 @@ export function createSandbox(options: SandboxOptions = {}): SandboxApp {
 
   app.use(['/api', '/v1'], observe, rateLimit, injectFaults);
   app.use('/api', trackAuth, trackRouter(state, 'https://track.customer.io'));
+  // The Pipelines API shares /v1 with the App API and checks its own key.
+  app.use(
+    '/v1',
+    pipelinesRouter(state, () => credentials.pipelinesApiKey),
+  );
   app.use('/v1', appAuth, appRouter(state));
   app.use('/_sandbox', adminRouter(state, control, options.webhooks ?? {}));
   return { app: finishHttpApp(app), state, control };

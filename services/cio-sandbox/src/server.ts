@@ -14,6 +14,7 @@ export interface StartSandboxOptions {
   siteId?: string;
   apiKey?: string;
   appApiKey?: string;
+  pipelinesApiKey?: string;
   rateLimitRps?: number | null;
   maxRecords?: number;
   logger?: Logger;

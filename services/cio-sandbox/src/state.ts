@@ -4,7 +4,7 @@
  * plain maps and arrays so the per-request work stays small.
  */
 
-export type Via = 'v1' | 'v2-entity' | 'v2-batch';
+export type Via = 'v1' | 'v2-entity' | 'v2-batch' | 'pipelines';
 
 /** A person identifier as Customer.io accepts it: exactly one of these keys. */
 export interface Identifiers {
@@ -65,6 +65,26 @@ export interface Operation {
   via: Via;
   /** the operation as received (v1: the request body) */
   payload: unknown;
+}
+
+/** A custom object (a company, account, household...). */
+export interface SandboxObject {
+  object_type_id: string;
+  object_id: string;
+  cio_object_id: string;
+  attributes: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A person-object relationship; the person as the operation named them. */
+export interface Relationship {
+  object_type_id: string;
+  object_id: string;
+  /** `id`, `email`, `cio_id` or, for anonymous relationships, `anonymous_id` */
+  person: Identifiers;
+  attributes: Record<string, unknown>;
+  updated_at: string;
 }
 
 export interface Send {
@@ -176,6 +196,13 @@ export class SandboxState {
   private deliveryCounter = 0;
 
   events: StoredEvent[] = [];
+  /** objects by `<object_type_id>:<object_id>` */
+  objects = new Map<string, SandboxObject>();
+  /** relationships by object key and person label */
+  relationships = new Map<string, Relationship>();
+  /** anonymous ids merged into a person: later anonymous events with them are attributed too */
+  private anonymousOwners = new Map<string, string>();
+  private objectCounter = 0;
   operations: Operation[] = [];
   sends: Send[] = [];
   private requestLog: RequestLogEntry[] = [];
@@ -193,6 +220,10 @@ export class SandboxState {
     this.cioCounter = 0;
     this.deliveryCounter = 0;
     this.events = [];
+    this.objects.clear();
+    this.relationships.clear();
+    this.anonymousOwners.clear();
+    this.objectCounter = 0;
     this.operations = [];
     this.sends = [];
     this.requestLog = [];
@@ -381,6 +412,7 @@ export class SandboxState {
   remove(identifiers: Identifiers, now: string): boolean {
     const person = this.find(identifiers);
     if (!person || person.deleted) return false;
+    if (this.relationships.size > 0) this.unrelatePerson(person);
     person.deleted = true;
     person.updated_at = now;
     return true;
@@ -468,7 +500,138 @@ export class SandboxState {
     this.counters.records_dropped += excess;
   }
 
+  // ---- objects, relationships, anonymous activity ---------------------------------
+
+  /** Creates or updates an object; null attribute values remove the attribute. */
+  identifyObject(
+    typeId: string,
+    objectId: string,
+    attributes: Record<string, unknown>,
+    now: string,
+  ): SandboxObject {
+    const key = `${typeId}:${objectId}`;
+    let object = this.objects.get(key);
+    if (!object) {
+      this.objectCounter++;
+      object = {
+        object_type_id: typeId,
+        object_id: objectId,
+        cio_object_id: `obj_${(0xb1000000 + this.objectCounter).toString(16)}`,
+        attributes: {},
+        created_at: now,
+        updated_at: now,
+      };
+      this.objects.set(key, object);
+    }
+    for (const name of Object.keys(attributes)) {
+      const value = attributes[name];
+      if (value === null) delete object.attributes[name];
+      else object.attributes[name] = value;
+    }
+    object.updated_at = now;
+    return object;
+  }
+
+  /** Deletes an object and every relationship to it. */
+  deleteObject(typeId: string, objectId: string): void {
+    this.objects.delete(`${typeId}:${objectId}`);
+    for (const [key, relationship] of this.relationships) {
+      if (relationship.object_type_id === typeId && relationship.object_id === objectId)
+        this.relationships.delete(key);
+    }
+  }
+
+  private relationshipKey(typeId: string, objectId: string, person: Identifiers): string {
+    const label = identifierLabel(person) ?? `anonymous:${person.anonymous_id}`;
+    return `${typeId}:${objectId}\u0000${label}`;
+  }
+
+  /** Relates a person to an object (creating the object when unknown); null attributes remove one. */
+  relate(
+    typeId: string,
+    objectId: string,
+    person: Identifiers,
+    attributes: Record<string, unknown> | undefined,
+    now: string,
+  ): void {
+    if (!this.objects.has(`${typeId}:${objectId}`)) this.identifyObject(typeId, objectId, {}, now);
+    const key = this.relationshipKey(typeId, objectId, person);
+    const relationship = this.relationships.get(key) ?? {
+      object_type_id: typeId,
+      object_id: objectId,
+      person,
+      attributes: {},
+      updated_at: now,
+    };
+    for (const name of Object.keys(attributes ?? {})) {
+      const value = attributes?.[name];
+      if (value === null || value === '') delete relationship.attributes[name];
+      else relationship.attributes[name] = value;
+    }
+    relationship.updated_at = now;
+    this.relationships.set(key, relationship);
+  }
+
+  /** Removes every relationship of a person (a deleted person keeps none). */
+  unrelatePerson(person: Person): void {
+    for (const [key, relationship] of this.relationships) {
+      if (relationship.person.anonymous_id === undefined && this.find(relationship.person) === person)
+        this.relationships.delete(key);
+    }
+  }
+
+  unrelate(typeId: string, objectId: string, person: Identifiers): void {
+    this.relationships.delete(this.relationshipKey(typeId, objectId, person));
+  }
+
+  /** Relationships as the state API shows them: the person resolved to their cio_id when known. */
+  relationshipList(): Array<Relationship & { person_cio_id: string | null }> {
+    return [...this.relationships.values()].map((relationship) => {
+      const found =
+        relationship.person.anonymous_id === undefined ? this.find(relationship.person) : undefined;
+      return { ...relationship, person_cio_id: found && !found.deleted ? found.cio_id : null };
+    });
+  }
+
+  /**
+   * Attributes the anonymous events (and anonymous relationships) of `anonymousId` to the
+   * person, and the ones that arrive later too (Customer.io merges those arriving shortly
+   * after the identify; the sandbox does not expire that).
+   */
+  mergeAnonymous(anonymousId: string, identifiers: Identifiers): number {
+    const label = identifierLabel(identifiers);
+    if (label === null) return 0;
+    this.anonymousOwners.set(anonymousId, label);
+    let merged = 0;
+    for (const event of this.events) {
+      if (event.person === null && event.anonymous_id === anonymousId) {
+        event.person = label;
+        merged++;
+      }
+    }
+    for (const [key, relationship] of this.relationships) {
+      if (relationship.person.anonymous_id !== anonymousId) continue;
+      this.relationships.delete(key);
+      this.relate(
+        relationship.object_type_id,
+        relationship.object_id,
+        identifiers,
+        relationship.attributes,
+        relationship.updated_at,
+      );
+    }
+    return merged;
+  }
+
+  /** The person an anonymous id was merged into (their identifier label), if any. */
+  anonymousOwner(anonymousId: string): string | undefined {
+    return this.anonymousOwners.get(anonymousId);
+  }
+
   addEvent(event: StoredEvent): void {
+    if (event.person === null && event.anonymous_id !== undefined) {
+      event.person = this.anonymousOwners.get(event.anonymous_id) ?? null;
+    }
     this.events.push(event);
     this.trim(this.events);
   }

@@ -9,12 +9,14 @@ import {
   port,
 } from '@cio-bridge/config';
 import { z } from 'zod';
+import { outputEnv } from './output';
 import type { WorkerTuning } from './settings';
 
 /** The cio-worker's environment; `loadConfig(workerEnv, process.env)` validates it. */
 export const workerEnv = z.object({
   ...kafkaEnv,
   ...cioEnv,
+  ...outputEnv,
   PORT: port(8084),
   ...httpEnv,
   LOG_LEVEL: logLevel,

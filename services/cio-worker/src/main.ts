@@ -7,10 +7,12 @@ import { createLogger } from '@cio-bridge/logger';
 import { startTracing } from '@cio-bridge/tracing';
 import { Redis } from 'ioredis';
 import { createWorker, customerioOptions, tuningOptions, workerEnv } from './index';
+import { outputOptions } from './output';
 import { receiptsTopicSpec } from './receipts';
 
 runMain(async () => {
   const env = loadConfig(workerEnv, process.env);
+  const output = outputOptions(env);
   const topics = topicNamesFromEnv(process.env);
   const logger = createLogger({ name: 'cio-worker', level: env.LOG_LEVEL });
   const tracing = startTracing({ serviceName: 'cio-bridge-cio-worker' });
@@ -30,6 +32,7 @@ runMain(async () => {
     topics,
     groupId: env.KAFKA_GROUP_ID,
     customerio: customerioOptions(env),
+    output,
     rateLimitRps: env.CIO_RATE_LIMIT_RPS,
     logger,
     registry: createRegistry(),

@@ -142,3 +142,89 @@ describe('decodeTransactional', () => {
     ).toThrow(/invalid transactional send: .*to/);
   });
 });
+
+describe('objects, relationships, anonymous activity and page views (Track)', () => {
+  const ops = operationExamples();
+  const id = '01HZX3J8Q4M7R2V5T9W0YBCDEF';
+
+  it('maps object operations to v2 object operations, batched like person operations', () => {
+    expect(toV2Operation(ops.object_identify!, id)).toEqual({
+      type: 'object',
+      action: 'identify',
+      id,
+      identifiers: { object_type_id: '1', object_id: 'acme' },
+      attributes: ops.object_identify!.attributes,
+      cio_relationships: [{ identifiers: { id: 'user-123' }, relationship_attributes: { role: 'admin' } }],
+    });
+    expect(toV2Operation(ops.object_delete!, id)).toEqual({
+      type: 'object',
+      action: 'delete',
+      id,
+      identifiers: { object_type_id: '1', object_id: 'acme' },
+    });
+    const decoded = decodeTrack(json(ops.object_add_relationships), at, limits);
+    expect(decoded.person).toBe('object:2:household-9');
+    expect(JSON.parse(decoded.body.toString())).toMatchObject({
+      type: 'object',
+      action: 'add_relationships',
+    });
+  });
+
+  it('sends person relationships and an identify with anonymous_id as the merging attribute', () => {
+    expect(toV2Operation(ops.add_relationships!, id)).toEqual({
+      type: 'person',
+      action: 'add_relationships',
+      id,
+      identifiers: { id: 'user-123' },
+      cio_relationships: ops.add_relationships!.cio_relationships,
+    });
+    expect(toV2Operation(ops.identify_merging_anonymous!, id)).toMatchObject({
+      action: 'identify',
+      timestamp: Date.parse('2024-05-22T18:40:00Z') / 1000,
+      attributes: { anonymous_id: 'anon-7f3c', email: 'new.member@example.com' },
+    });
+  });
+
+  it('sends an anonymous event as a v1 anonymous event, and page views with their v2 fields', () => {
+    const anonymous = decodeTrack(json(ops.anonymous_event), at, limits);
+    expect(anonymous.person).toBe('anonymous:anon-7f3c');
+    expect(anonymous.body.toString().startsWith('{"anonymous_id":')).toBe(true);
+    expect(JSON.parse(anonymous.body.toString())).toEqual({
+      anonymous_id: 'anon-7f3c',
+      name: 'product_viewed',
+      id: anonymous.id,
+      timestamp: 1716402912,
+      data: { product_id: 45 },
+    });
+    expect(JSON.parse(decodeTrack(json(ops.anonymous_page), at, limits).body.toString())).toMatchObject({
+      anonymous_id: 'anon-7f3c',
+      type: 'page',
+      name: '/pricing',
+    });
+    expect(toV2Operation(ops.page!, id)).toEqual({
+      type: 'person',
+      action: 'page',
+      id,
+      identifiers: { id: 'user-123' },
+      name: '/rewards',
+      timestamp: Date.parse('2024-05-22T18:36:00Z') / 1000,
+      attributes: ops.page!.data,
+    });
+  });
+
+  it('gives an identify without a timestamp its Kafka message time', () => {
+    const op = { action: 'identify', identifiers: { id: 'u1' }, attributes: { plan: 'pro' } };
+    expect(JSON.parse(decodeTrack(json(op), at, limits).body.toString()).timestamp).toBe(1716402912);
+  });
+
+  it('converts ISO 8601 attribute values to Unix seconds only when asked to', () => {
+    const op = ops.object_identify!;
+    const plain = JSON.parse(decodeTrack(json(op), at, limits).body.toString());
+    expect(plain.attributes.founded_at).toBe('2019-03-01T00:00:00Z');
+    const converted = JSON.parse(
+      decodeTrack(json(op), at, limits, { api: 'track', convertDates: true }).body.toString(),
+    );
+    expect(converted.attributes.founded_at).toBe(Date.parse('2019-03-01T00:00:00Z') / 1000);
+    expect(converted.attributes.name).toBe('Acme Dispensaries');
+  });
+});

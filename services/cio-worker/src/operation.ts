@@ -10,8 +10,10 @@ import {
   validateTrackOperation,
   validateTransactionalSend,
 } from '@cio-bridge/schemas';
+import { convertDateAttributes, type EncodeOptions } from './encoding';
 import type { Operation } from './engine';
 import { ValidationError } from './errors';
+import { toPipelinesCalls } from './pipelines-calls';
 
 export interface DecodeLimits {
   /** Customer.io's limit for one v2 operation */
@@ -54,41 +56,112 @@ export function derivedOperationId(at: MessageCoordinates): string {
 }
 
 /** Unix seconds from an RFC 3339 string or a number of seconds. */
-function unixSeconds(value: string | number): number {
+export function unixSeconds(value: string | number): number {
   return typeof value === 'number' ? value : Math.floor(Date.parse(value) / 1000);
 }
 
+type Relationships = NonNullable<TrackOperation['cio_relationships']>;
+
+function relationshipsOut(relationships: Relationships, convertDates: boolean): Relationships {
+  if (!convertDates) return relationships;
+  return relationships.map((r) =>
+    r.relationship_attributes === undefined
+      ? r
+      : { ...r, relationship_attributes: convertDateAttributes(r.relationship_attributes) },
+  ) as Relationships;
+}
+
 /**
- * The Customer.io v2 person operation (track-api.openapi.json, person_operations) for a
- * Track operation. Event `data` becomes `attributes`, timestamps become Unix seconds,
- * and the operation's id goes along on every action (Customer.io uses an event's id to
- * drop duplicates; the other actions are idempotent anyway).
+ * The body of Customer.io's v1 anonymous event (`POST /api/v1/events`,
+ * anonymousEventsRequest): Track v2 has no anonymous person events. `anonymous_id`
+ * comes first, which is how the Track channel tells it from a v2 operation.
  */
-export function toV2Operation(op: TrackOperation, id: string): Record<string, unknown> {
+export function toV1AnonymousEvent(
+  op: TrackOperation,
+  id: string,
+  timestamp: number,
+): Record<string, unknown> {
   const action = operationAction(op);
-  const timestamp = op.timestamp === undefined ? undefined : unixSeconds(op.timestamp);
+  return {
+    anonymous_id: op.anonymous_id,
+    name: op.name,
+    ...(action === 'page' || action === 'screen' ? { type: action } : {}),
+    id,
+    timestamp,
+    ...(op.data === undefined ? {} : { data: op.data }),
+  };
+}
+
+/** The first bytes of every v1 anonymous event body (see toV1AnonymousEvent). */
+export const V1_ANONYMOUS_EVENT_PREFIX = '{"anonymous_id":';
+
+/**
+ * The Customer.io v2 operation (track-api.openapi.json, person_operations and
+ * object_operations) for a Track operation. Event `data` becomes `attributes`, timestamps
+ * become Unix seconds (identify, event, page and screen carry one: the operation's own or,
+ * without one, `fallbackTimestamp`, so Customer.io orders updates itself), and the
+ * operation's id goes along on every action (Customer.io uses an event's id to drop
+ * duplicates; the other actions are idempotent anyway). An anonymous event has no v2
+ * form: see toV1AnonymousEvent.
+ */
+export function toV2Operation(
+  op: TrackOperation,
+  id: string,
+  options: EncodeOptions = {},
+): Record<string, unknown> {
+  const action = operationAction(op);
+  const own = op.timestamp === undefined ? options.fallbackTimestamp : unixSeconds(op.timestamp);
+  const timestamp = own === undefined ? {} : { timestamp: own };
+  const convert = options.convertDates === true;
+  const attributes = (values: Record<string, unknown> | undefined) => {
+    const given = values ?? {};
+    return convert ? convertDateAttributes(given) : given;
+  };
+  const relationships =
+    op.cio_relationships === undefined
+      ? {}
+      : { cio_relationships: relationshipsOut(op.cio_relationships, convert) };
+  if (op.type === 'object') {
+    return {
+      type: 'object',
+      action,
+      id,
+      identifiers: op.identifiers,
+      ...(action === 'identify' ? { attributes: attributes(op.attributes) } : {}),
+      ...relationships,
+    };
+  }
   switch (action) {
     case 'merge':
       return { type: 'person', action, id, primary: op.primary, secondary: op.secondary };
     case 'event':
+    case 'page':
+    case 'screen':
       return {
         type: 'person',
         action,
         id,
         identifiers: op.identifiers,
         name: op.name,
-        ...(timestamp === undefined ? {} : { timestamp }),
+        ...timestamp,
         ...(op.data === undefined ? {} : { attributes: op.data }),
       };
-    case 'identify':
+    case 'identify': {
+      const given = attributes(op.attributes);
       return {
         type: 'person',
         action,
         id,
         identifiers: op.identifiers,
-        ...(timestamp === undefined ? {} : { timestamp }),
-        attributes: op.attributes ?? {},
+        ...timestamp,
+        // Customer.io merges the anonymous activity of a person's `anonymous_id` attribute.
+        attributes: op.anonymous_id === undefined ? given : { ...given, anonymous_id: op.anonymous_id },
+        ...relationships,
       };
+    }
+    case 'add_relationships':
+    case 'delete_relationships':
+      return { type: 'person', action, id, identifiers: op.identifiers, ...relationships };
     case 'add_device':
       return { type: 'person', action, id, identifiers: op.identifiers, device: op.device };
     case 'delete_device':
@@ -96,6 +169,30 @@ export function toV2Operation(op: TrackOperation, id: string): Record<string, un
     default:
       return { type: 'person', action, id, identifiers: op.identifiers };
   }
+}
+
+/** Which API the Track operations go to (CIO_API). */
+export type CioApi = 'track' | 'pipelines';
+
+/** How decodeTrack encodes: the output API and the encoding options. */
+export interface TrackOutput {
+  api: CioApi;
+  convertDates: boolean;
+}
+
+/** The JSON text of the request item(s) of one operation, for the output API. */
+function encodeTrack(op: TrackOperation, id: string, at: MessageCoordinates, output: TrackOutput): string[] {
+  const options: EncodeOptions = {
+    fallbackTimestamp: Math.floor((Number(at.timestamp) || Date.now()) / 1000),
+    convertDates: output.convertDates,
+  };
+  if (output.api === 'pipelines') {
+    return toPipelinesCalls(op, id, options).map((call) => JSON.stringify(call));
+  }
+  if (op.identifiers === undefined && op.anonymous_id !== undefined) {
+    return [JSON.stringify(toV1AnonymousEvent(op, id, options.fallbackTimestamp as number))];
+  }
+  return [JSON.stringify(toV2Operation(op, id, options))];
 }
 
 const describe = (errors: { pointer: string; message: string }[]): string =>
@@ -117,19 +214,35 @@ function orderingKey(key: Buffer | null, fallback: string): string {
   return key && key.length > 0 ? key.toString('utf8') : fallback;
 }
 
-/** Decodes a `customerio.track` message into the v2 operation to send; throws ValidationError. */
-export function decodeTrack(value: Buffer | null, at: MessageCoordinates, limits: DecodeLimits): Operation {
+const TRACK_OUTPUT: TrackOutput = { api: 'track', convertDates: false };
+
+/**
+ * Decodes a `customerio.track` message into the request item(s) to send: one v2
+ * operation (Track API), or one or more Pipelines calls joined by commas (a batch body is
+ * the concatenation of items). Throws ValidationError.
+ */
+export function decodeTrack(
+  value: Buffer | null,
+  at: MessageCoordinates,
+  limits: DecodeLimits,
+  output: TrackOutput = TRACK_OUTPUT,
+): Operation {
   const validation = validateTrackOperation(parseJson(value));
   if (!validation.ok) throw new ValidationError(`invalid Track operation: ${describe(validation.errors)}`);
   const op = validation.value;
   const id = op.id ?? derivedOperationId(at);
-  const body = Buffer.from(JSON.stringify(toV2Operation(op, id)));
-  const bytes = body.length;
-  if (bytes > limits.maxOperationBytes) {
-    throw new ValidationError(
-      `the operation is ${bytes} bytes as a v2 operation, more than Customer.io's limit of ${limits.maxOperationBytes}`,
-    );
+  const items = encodeTrack(op, id, at, output);
+  for (const item of items) {
+    const itemBytes = Buffer.byteLength(item);
+    if (itemBytes > limits.maxOperationBytes) {
+      const form = output.api === 'pipelines' ? 'a Pipelines call' : 'a Customer.io operation';
+      throw new ValidationError(
+        `the operation is ${itemBytes} bytes as ${form}, more than Customer.io's limit of ${limits.maxOperationBytes}`,
+      );
+    }
   }
+  const body = Buffer.from(items.join(','));
+  const bytes = body.length;
   return {
     person: orderingKey(at.key, personKey(op)),
     body,

@@ -29,6 +29,7 @@ import { ValidationError } from './errors';
 import { WorkerMetrics } from './metrics';
 import { OffsetTracker } from './offset-tracker';
 import { decodeTrack, decodeTransactional, type MessageCoordinates } from './operation';
+import { type OutputOptions, trackTopicChannel } from './output';
 import { LocalBudget, RedisBudget, type RequestBudget } from './rate-limit';
 import { Receipts } from './receipts';
 import { requestSpans } from './request-spans';
@@ -41,6 +42,8 @@ export interface WorkerDeps {
   topics: Pick<TopicNames, 'track' | 'transactional' | 'dlq'>;
   groupId: string;
   customerio: CustomerioOptions;
+  /** where Track operations go (CIO_API) and how they are encoded; default: the Track API */
+  output?: OutputOptions;
   /** Track API requests per second, across all instances (CIO_RATE_LIMIT_RPS) */
   rateLimitRps: number;
   logger: Logger;
@@ -123,7 +126,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       : new LocalBudget(options);
   };
 
-  const engineFor = (channel: Channel, rps: number, topic: string): DeliveryEngine =>
+  const engineFor = (channel: Channel, rps: number, topic: string, maxBatchBytes?: number): DeliveryEngine =>
     new DeliveryEngine({
       channel,
       budget: budget(channel.api, rps),
@@ -136,7 +139,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       logger: logger.child({ api: channel.api }),
       concurrency: tuning.concurrency,
       maxBatchOperations: tuning.maxBatchOperations,
-      maxBatchBytes: tuning.maxBatchBytes,
+      maxBatchBytes: Math.min(tuning.maxBatchBytes, maxBatchBytes ?? tuning.maxBatchBytes),
       authProbeMinMs: tuning.authProbeMinMs,
       authProbeMaxMs: tuning.authProbeMaxMs,
       defaultRetryAfterMs: tuning.defaultRetryAfterMs,
@@ -146,14 +149,17 @@ export function createWorker(deps: WorkerDeps): Worker {
       onRequest: deps.tracing?.enabled ? requestSpans(deps.tracing, channel.api) : undefined,
     });
 
+  const trackOut = trackTopicChannel(
+    deps.output,
+    () => trackChannel(deps.customerio, tuning.requestTimeoutMs, metrics),
+    deps.customerio,
+    tuning.requestTimeoutMs,
+    metrics,
+  );
   const trackRoute: Route = {
     topic: deps.topics.track,
-    engine: engineFor(
-      trackChannel(deps.customerio, tuning.requestTimeoutMs, metrics),
-      deps.rateLimitRps,
-      deps.topics.track,
-    ),
-    decode: (value, at) => decodeTrack(value, at, tuning),
+    engine: engineFor(trackOut.channel, deps.rateLimitRps, deps.topics.track, trackOut.maxBatchBytes),
+    decode: (value, at) => decodeTrack(value, at, tuning, deps.output),
     paused: false,
   };
   routes.set(trackRoute.topic, trackRoute);

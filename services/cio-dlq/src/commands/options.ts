@@ -40,6 +40,7 @@ export const withTopic = (command: Command) =>
 export const withFilters = (command: Command) =>
   command
     .option('--action <actions>', `only these actions, comma-separated (${ACTIONS.join(', ')})`)
+    .option('--entity <entities>', 'only operations on these: person, object, anonymous; comma-separated')
     .option('--event <names>', 'only events with these names, comma-separated')
     .option(
       '--error-class <classes>',
