@@ -29,6 +29,8 @@ export const workerEnv = z.object({
   WORKER_RETRY_MAX_MS: integer(1, 3_600_000).prefault('60000'),
   /** messages taken from Kafka and not yet delivered or dead-lettered, per topic */
   WORKER_MAX_BUFFERED: integer(1, 1_000_000).prefault('10000'),
+  /** operations one person may hold before the partition carrying them pauses (resumes at half) */
+  WORKER_MAX_PER_PERSON: integer(1, 1_000_000).prefault('1000'),
   /** concurrent requests towards Customer.io, per API */
   WORKER_CONCURRENCY: integer(1, 1_000).prefault('32'),
   /** most operations in one /api/v2/batch request */
@@ -63,6 +65,7 @@ export function tuningOptions(env: WorkerEnv): Partial<WorkerTuning> {
     retryBaseMs: env.WORKER_RETRY_BASE_MS,
     retryMaxMs: env.WORKER_RETRY_MAX_MS,
     maxBuffered: env.WORKER_MAX_BUFFERED,
+    maxPerPerson: env.WORKER_MAX_PER_PERSON,
     concurrency: env.WORKER_CONCURRENCY,
     maxBatchOperations: env.WORKER_MAX_BATCH_OPERATIONS,
     shutdownTimeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS,

@@ -176,6 +176,8 @@ export class DeliveryEngine {
   /** operations becoming ready: count since `since`, and the recent rate per second */
   private readonly arrivals = { count: 0, since: 0, rate: 0 };
   private readonly now: () => number;
+  /** waiters for a person's queue to shrink below a length (a hot partition's resume) */
+  private readonly drainWaiters = new Map<string, { below: number; resolve: () => void }[]>();
 
   constructor(private readonly options: EngineOptions) {
     this.now = options.now ?? Date.now;
@@ -184,6 +186,34 @@ export class DeliveryEngine {
   /** Items taken and not settled (queued, in flight, being dead-lettered). */
   get buffered(): number {
     return this.bufferedCount;
+  }
+
+  /** How many items one person's queue holds (queued, in flight, in backoff). */
+  queuedFor(person: string): number {
+    return this.persons.length(person);
+  }
+
+  /** Resolves once the person's queue holds fewer than `below` items (or the engine stops). */
+  whenBelow(person: string, below: number): Promise<void> {
+    if (this.persons.length(person) < below || this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiters = this.drainWaiters.get(person) ?? [];
+      waiters.push({ below, resolve });
+      this.drainWaiters.set(person, waiters);
+    });
+  }
+
+  private notifyDrained(person: string): void {
+    const waiters = this.drainWaiters.get(person);
+    if (!waiters) return;
+    const length = this.persons.length(person);
+    const kept = waiters.filter((waiter) => {
+      if (length >= waiter.below && !this.stopping) return true;
+      waiter.resolve();
+      return false;
+    });
+    if (kept.length > 0) this.drainWaiters.set(person, kept);
+    else this.drainWaiters.delete(person);
   }
 
   /** Whether Customer.io currently rejects the credentials. */
@@ -233,6 +263,7 @@ export class DeliveryEngine {
       });
       if (kept.length === items.length) continue;
       this.persons.replace(person, kept);
+      this.notifyDrained(person);
       const head = kept[0];
       if (head?.state === 'queued') this.makeReady(head);
     }
@@ -267,6 +298,7 @@ export class DeliveryEngine {
     clearTimeout(timer);
     for (const [, items] of this.persons.queues()) for (const item of items) clearTimeout(item.timer);
     this.persons.clear();
+    for (const person of [...this.drainWaiters.keys()]) this.notifyDrained(person);
   }
 
   private makeReady(item: Item): void {
@@ -598,6 +630,7 @@ export class DeliveryEngine {
       this.capacity.notify();
       next = this.persons.shift(person);
     }
+    this.notifyDrained(person);
     if (next?.state === 'queued') this.makeReady(next);
   }
 

@@ -28,6 +28,7 @@ export class WorkerMetrics {
   readonly authFailures: Counter<'api'>;
   readonly credentialsRejected: Gauge<'api'>;
   readonly batchSize: Histogram<'api'>;
+  readonly hotPartitions: Gauge<'topic'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -110,6 +111,12 @@ export class WorkerMetrics {
       help: 'Operations per request',
       labelNames: ['api'],
       buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+      registers,
+    });
+    this.hotPartitions = new Gauge({
+      name: 'cio_bridge_worker_hot_partitions',
+      help: 'Partitions paused because one person they carry holds more than WORKER_MAX_PER_PERSON operations',
+      labelNames: ['topic'],
       registers,
     });
   }

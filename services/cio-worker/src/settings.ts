@@ -17,6 +17,11 @@ export interface WorkerTuning {
   retryMaxMs: number;
   /** operations held per topic (queued, in flight, being dead-lettered) before fetching pauses */
   maxBuffered: number;
+  /**
+   * operations one person may hold (queued, in flight, in backoff) before the partition
+   * carrying them pauses; it resumes when they are down to half
+   */
+  maxPerPerson: number;
   /** concurrent requests per API */
   concurrency: number;
   maxBatchOperations: number;
@@ -50,6 +55,7 @@ export const defaultTuning: WorkerTuning = {
   retryBaseMs: 500,
   retryMaxMs: 60_000,
   maxBuffered: 10_000,
+  maxPerPerson: 1_000,
   concurrency: 32,
   maxBatchOperations: 1_000,
   // Customer.io: a batch request under 500 KB (read as 500,000 bytes, the stricter reading),

@@ -7,6 +7,7 @@ import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
+import { ConsumerPauses } from './consumer-pauses';
 import { appChannel, type CustomerioOptions, trackChannel } from './customerio';
 import { deadLetterWriter } from './dead-letter';
 import {
@@ -47,6 +48,8 @@ export interface WorkerDeps {
 export interface WorkerStatus {
   /** Customer.io rejects the credentials of these APIs (consuming their topic is paused) */
   credentialsRejected: { track: boolean; app: boolean };
+  /** partitions paused because one person they carry holds more than WORKER_MAX_PER_PERSON */
+  hotPartitions: { topic: string; partition: number }[];
   /** messages taken from Kafka and not yet delivered or dead-lettered */
   buffered: { track: number; app: number };
   stopping: boolean;
@@ -67,8 +70,6 @@ interface Route {
   topic: string;
   engine: DeliveryEngine;
   decode: (value: Buffer | null, at: MessageCoordinates) => Operation;
-  /** consuming paused: Customer.io rejects the credentials */
-  paused: boolean;
 }
 
 /** Messages decoded in one go before eachBatch yields to the event loop. */
@@ -87,6 +88,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const trackers = new Map<string, OffsetTracker>();
   const routes = new Map<string, Route>();
   const kafkaReady = kafkaReadiness(deps.kafka);
+  const pauses = new ConsumerPauses(logger);
 
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
@@ -98,6 +100,8 @@ export function createWorker(deps: WorkerDeps): Worker {
   let started = false;
   let stopping = false;
   let stopped: Promise<void> | undefined;
+  /** consumer group generations seen: a hot partition's resume belongs to one of them */
+  let joins = 0;
 
   const budget = (api: 'track' | 'app', rps: number): RequestBudget => {
     const options = { rps, utilisation: tuning.rateLimitUtilisation };
@@ -123,8 +127,10 @@ export function createWorker(deps: WorkerDeps): Worker {
       authProbeMinMs: tuning.authProbeMinMs,
       authProbeMaxMs: tuning.authProbeMaxMs,
       defaultRetryAfterMs: tuning.defaultRetryAfterMs,
-      onAuthRejected: () => pauseTopic(topic),
-      onAuthAccepted: () => resumeTopic(topic),
+      onAuthRejected: () => pauses.pauseTopic(topic, 'credentials'),
+      onAuthAccepted: () => {
+        if (!stopping) pauses.resumeTopic(topic, 'credentials');
+      },
     });
 
   const trackRoute: Route = {
@@ -135,7 +141,6 @@ export function createWorker(deps: WorkerDeps): Worker {
       deps.topics.track,
     ),
     decode: (value, at) => decodeTrack(value, at, tuning),
-    paused: false,
   };
   routes.set(trackRoute.topic, trackRoute);
   const appApiKey = deps.customerio.appApiKey;
@@ -148,31 +153,30 @@ export function createWorker(deps: WorkerDeps): Worker {
           deps.topics.transactional,
         ),
         decode: decodeTransactional,
-        paused: false,
       }
     : undefined;
   if (appRoute) routes.set(appRoute.topic, appRoute);
 
-  function pauseTopic(topic: string): void {
-    const route = routes.get(topic);
-    if (!route || route.paused) return;
-    route.paused = true;
-    try {
-      consumer?.pause([{ topic }]);
-    } catch (error) {
-      logger.warn({ err: error, topic }, 'could not pause consuming');
-    }
-  }
-
-  function resumeTopic(topic: string): void {
-    const route = routes.get(topic);
-    if (!route?.paused || stopping) return;
-    route.paused = false;
-    try {
-      consumer?.resume([{ topic }]);
-    } catch (error) {
-      logger.warn({ err: error, topic }, 'could not resume consuming');
-    }
+  /**
+   * The person of `op` holds more than their bound: pause only the partition carrying
+   * them, and resume it once their queue has drained to half the bound. Other people of
+   * that partition wait with it; the other partitions keep flowing.
+   */
+  function pauseHotPartition(route: Route, partition: number, person: string): void {
+    if (pauses.partitionPaused(route.topic, partition)) return;
+    pauses.pausePartition(route.topic, partition, person);
+    metrics.hotPartitions.set({ topic: route.topic }, pauses.hotPartitions().length);
+    logger.warn(
+      { topic: route.topic, partition, bound: tuning.maxPerPerson },
+      'one person holds more operations than WORKER_MAX_PER_PERSON: this partition is paused until they drain',
+    );
+    const generation = joins;
+    void route.engine.whenBelow(person, Math.ceil(tuning.maxPerPerson / 2)).then(() => {
+      if (generation !== joins || stopping) return;
+      pauses.resumePartition(route.topic, partition);
+      metrics.hotPartitions.set({ topic: route.topic }, pauses.hotPartitions().length);
+      logger.info({ topic: route.topic, partition }, 'the hot person drained: partition resumed');
+    });
   }
 
   function trackerFor(topic: string, partition: number): OffsetTracker {
@@ -229,7 +233,12 @@ export function createWorker(deps: WorkerDeps): Worker {
     if (!route) return;
     const tracker = trackerFor(topic, partition);
     tracker.highWatermark = batch.highWatermark;
-    const go = () => isRunning() && !isStale() && !stopping && !route.paused;
+    const go = () =>
+      isRunning() &&
+      !isStale() &&
+      !stopping &&
+      !pauses.topicPaused(topic) &&
+      !pauses.partitionPaused(topic, partition);
     let sinceYield = 0;
     for (const message of batch.messages) {
       // Decoding is CPU work: let the senders and their answers in between.
@@ -242,8 +251,14 @@ export function createWorker(deps: WorkerDeps): Worker {
         await heartbeat();
       }
       if (!go()) break;
+      const item = itemOf(message, topic, partition, tracker, route);
+      if (item.op && route.engine.queuedFor(item.op.person) >= tuning.maxPerPerson) {
+        // Not taken: the partition is fetched again from here once it resumes.
+        pauseHotPartition(route, partition, item.op.person);
+        break;
+      }
       tracker.add(message.offset);
-      route.engine.add(itemOf(message, topic, partition, tracker, route));
+      route.engine.add(item);
       // Taken: the next fetch starts after it. Committing is the tracker's business.
       resolveOffset(message.offset);
     }
@@ -294,16 +309,11 @@ export function createWorker(deps: WorkerDeps): Worker {
     let dropped = 0;
     for (const route of routes.values()) dropped += route.engine.dropRevoked();
     crashed = undefined;
-    // A topic paused for rejected credentials stays paused in the new generation.
-    for (const route of routes.values()) {
-      if (route.paused) {
-        try {
-          consumer?.pause([{ topic: route.topic }]);
-        } catch (error) {
-          logger.warn({ err: error, topic: route.topic }, 'could not pause consuming');
-        }
-      }
-    }
+    // Configuration faults keep their topics paused in the new generation; partitions
+    // paused for a hot person start anew (the person's queued items were just dropped).
+    joins++;
+    pauses.rejoined();
+    for (const route of routes.values()) metrics.hotPartitions.set({ topic: route.topic }, 0);
     logger.info({ dropped }, 'joined the consumer group');
   }
 
@@ -340,6 +350,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         track: trackRoute.engine.credentialsRejected,
         app: appRoute?.engine.credentialsRejected ?? false,
       },
+      hotPartitions: pauses.hotPartitions(),
       buffered: { track: trackRoute.engine.buffered, app: appRoute?.engine.buffered ?? 0 },
       stopping,
     };
@@ -371,6 +382,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       maxBytes: tuning.fetchMaxBytes,
       maxBytesPerPartition: Math.max(64 * 1024, Math.floor(tuning.fetchMaxBytes / 8)),
     });
+    pauses.attach(consumer);
     consumer.on(consumer.events.GROUP_JOIN, onGroupJoin);
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       crashed = payload.error;
