@@ -51,6 +51,7 @@ export function customerioOptions(env: WorkerEnv) {
     siteId: env.CIO_SITE_ID,
     apiKey: env.CIO_API_KEY,
     appApiKey: env.CIO_APP_API_KEY,
+    region: env.CIO_REGION,
   };
 }
 

@@ -2,7 +2,7 @@ import type { Logger } from '@cio-bridge/logger';
 import type { Consumer } from 'kafkajs';
 
 /** Why a whole topic stops being consumed (each a configuration fault). */
-export type TopicPauseReason = 'credentials' | 'endpoint' | 'dead_letter';
+export type TopicPauseReason = 'credentials' | 'endpoint' | 'preflight' | 'dead_letter';
 
 /**
  * The one owner of what the consumer fetches. A topic is paused while any configuration

@@ -35,7 +35,7 @@ export interface Operation {
   id?: string;
 }
 
-type ItemState = 'queued' | 'ready' | 'sending' | 'backoff' | 'dead_lettering' | 'settled';
+type ItemState = 'queued' | 'ready' | 'sending' | 'backoff' | 'suspect' | 'dead_lettering' | 'settled';
 
 /** Where an item's outcome goes: its partition's offset tracker. */
 export interface ItemSource {
@@ -114,6 +114,19 @@ export interface EngineOptions {
   onAuthRejected?: (error: DeliveryError) => void;
   /** the credentials work again */
   onAuthAccepted?: () => void;
+  /**
+   * Endpoint faults: a permanent failure is held, not dead-lettered, until the verdict is
+   * in. Another request succeeding makes it the message's fault (dead-lettered); the same
+   * status for operations of `endpointFaultPeople` different people with no success in
+   * between makes it the endpoint's (a configuration fault, nothing dead-lettered); after
+   * `endpointVerdictMs` without either it is the message's.
+   */
+  endpointFaultPeople?: number;
+  endpointVerdictMs?: number;
+  /** the endpoint or the account refuses every operation (404/405, or one status for everyone) */
+  onEndpointFault?: (error: DeliveryError) => void;
+  /** a request succeeded again after an endpoint fault */
+  onEndpointRecovered?: () => void;
   now?: () => number;
 }
 
@@ -172,6 +185,10 @@ export class DeliveryEngine {
   private readonly requestDone = new Signal();
   private stopping = false;
   private authRejected: DeliveryError | undefined;
+  private endpointFault: DeliveryError | undefined;
+  /** permanently failed operations awaiting the verdict: the message's fault or the endpoint's */
+  private suspects: { item: Item; error: DeliveryError }[] = [];
+  private verdictTimer: NodeJS.Timeout | undefined;
   private bufferedCount = 0;
   /** operations becoming ready: count since `since`, and the recent rate per second */
   private readonly arrivals = { count: 0, since: 0, rate: 0 };
@@ -219,6 +236,11 @@ export class DeliveryEngine {
   /** Whether Customer.io currently rejects the credentials. */
   get credentialsRejected(): boolean {
     return this.authRejected !== undefined;
+  }
+
+  /** The endpoint fault holding delivery, if any (status and message, no personal data). */
+  get endpointFaulted(): DeliveryError | undefined {
+    return this.endpointFault;
   }
 
   start(): void {
@@ -278,6 +300,7 @@ export class DeliveryEngine {
   async stop(deadline: number): Promise<void> {
     this.stopping = true;
     this.stopped.abort();
+    clearTimeout(this.verdictTimer);
     this.work.notify();
     this.requestDone.notify();
     this.capacity.notify();
@@ -349,8 +372,8 @@ export class DeliveryEngine {
         await this.requestDone.wait();
         continue;
       }
-      if (this.authRejected) {
-        // Credentials rejected: one request at a time, with growing pauses, until one is accepted.
+      if (this.authRejected || this.endpointFault) {
+        // A configuration fault: one request at a time, with growing pauses, until one is accepted.
         if (this.requests.size > 0) {
           await this.requestDone.wait();
           continue;
@@ -548,13 +571,84 @@ export class DeliveryEngine {
     this.delivered(item);
   }
 
-  /** A request was answered without 401/403. */
+  /** A request was answered with success (200, or 207 with the others accepted). */
   private accepted(): void {
+    this.endpointWorks();
     if (!this.authRejected) return;
     this.authRejected = undefined;
     this.options.logger.info({ api: this.options.channel.api }, 'Customer.io accepts the credentials again');
     this.options.metrics.credentialsRejected.set({ api: this.options.channel.api }, 0);
     this.options.onAuthAccepted?.();
+  }
+
+  /** Something was accepted: held permanent failures were the messages' own, and no endpoint fault holds. */
+  private endpointWorks(): void {
+    if (this.endpointFault) {
+      this.endpointFault = undefined;
+      this.options.metrics.endpointFault.set({ api: this.options.channel.api }, 0);
+      this.options.logger.info({ api: this.options.channel.api }, 'Customer.io accepts requests again');
+      this.options.onEndpointRecovered?.();
+    }
+    this.deadLetterSuspects();
+  }
+
+  private deadLetterSuspects(): void {
+    clearTimeout(this.verdictTimer);
+    this.verdictTimer = undefined;
+    const suspects = this.suspects;
+    this.suspects = [];
+    for (const { item, error } of suspects) {
+      if (item.state !== 'suspect') continue;
+      if (item.source.revoked) {
+        this.dropHead(item);
+        continue;
+      }
+      this.releaseHead(item);
+      this.deadLetterItem(item, error);
+    }
+  }
+
+  /**
+   * A permanent failure of one operation sent alone: hold it until the verdict. The
+   * person's later operations wait behind it, so their order holds either way.
+   */
+  private suspect(item: Item, error: DeliveryError): void {
+    item.state = 'suspect';
+    this.suspects.push({ item, error });
+    const same = this.suspects.filter((suspect) => suspect.error.status === error.status);
+    const people = new Set(same.map((suspect) => suspect.item.op!.person));
+    const routeMissing = error.status === 404 || error.status === 405;
+    if (people.size >= (this.options.endpointFaultPeople ?? 3) || (routeMissing && people.size >= 2)) {
+      this.declareEndpointFault(error, people.size);
+      return;
+    }
+    this.verdictTimer ??= setTimeout(() => {
+      this.verdictTimer = undefined;
+      this.deadLetterSuspects();
+    }, this.options.endpointVerdictMs ?? 30_000);
+  }
+
+  private declareEndpointFault(error: DeliveryError, people: number): void {
+    clearTimeout(this.verdictTimer);
+    this.verdictTimer = undefined;
+    const api = this.options.channel.api;
+    if (!this.endpointFault) {
+      this.endpointFault = error;
+      this.options.metrics.endpointFault.set({ api }, 1);
+      this.options.logger.error(
+        { api, status: error.status, people },
+        `Customer.io refuses every operation with ${error.status ?? error.errorClass}: an endpoint or account fault (check ${api === 'track' ? 'CIO_TRACK_URL' : 'CIO_APP_URL'}); consuming paused, nothing dead-lettered, probing until it works`,
+      );
+      this.options.onEndpointFault?.(error);
+    }
+    // Not the messages' fault: back to the head of their queues, no attempt counted.
+    const suspects = this.suspects;
+    this.suspects = [];
+    for (const { item } of suspects) {
+      if (item.state !== 'suspect') continue;
+      if (item.source.revoked) this.dropHead(item);
+      else this.makeReady(item);
+    }
   }
 
   private requestFailed(items: Item[], error: DeliveryError): void {
@@ -593,10 +687,19 @@ export class DeliveryEngine {
         this.makeReady(item);
         continue;
       }
+      if (!error.retriable && this.endpointFault && this.endpointFault.status === error.status) {
+        // A probe during an endpoint fault met the same answer: still the endpoint's fault.
+        this.makeReady(item);
+        continue;
+      }
       item.attempts++;
       item.firstFailedAt ??= now;
       item.lastFailedAt = now;
       const labels = { api, action: item.op!.action, event: this.options.metrics.eventLabel(item.op!.event) };
+      if (!error.retriable && error.errorClass !== 'validation') {
+        this.suspect(item, error);
+        continue;
+      }
       if (!error.retriable || retriesExhausted(item.attempts, item.firstFailedAt, now, this.options.retry)) {
         this.releaseHead(item);
         this.deadLetterItem(item, error);

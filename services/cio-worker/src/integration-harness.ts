@@ -60,6 +60,10 @@ export interface Harness {
     redis?: Redis;
     apiKey?: string;
     registry?: Registry;
+    /** CIO_REGION as configured (the sandbox's account is in `us`) */
+    region?: 'us' | 'eu';
+    /** the Track API base URL (default: the sandbox's) */
+    trackUrl?: string;
   }): Promise<Worker>;
   deadLetters(options?: {
     count?: number;
@@ -134,11 +138,12 @@ export async function createHarness(
         topics,
         groupId,
         customerio: {
-          trackUrl: sandbox.url,
+          trackUrl: options.trackUrl ?? sandbox.url,
           appUrl: sandbox.url,
           siteId,
           apiKey: options.apiKey ?? credentials.apiKey,
           appApiKey: credentials.appApiKey,
+          region: options.region,
         },
         rateLimitRps: options.rps ?? 1_000,
         logger: testLogger('cio-worker'),

@@ -29,6 +29,7 @@ export class WorkerMetrics {
   readonly credentialsRejected: Gauge<'api'>;
   readonly batchSize: Histogram<'api'>;
   readonly hotPartitions: Gauge<'topic'>;
+  readonly endpointFault: Gauge<'api'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -117,6 +118,12 @@ export class WorkerMetrics {
       name: 'cio_bridge_worker_hot_partitions',
       help: 'Partitions paused because one person they carry holds more than WORKER_MAX_PER_PERSON operations',
       labelNames: ['topic'],
+      registers,
+    });
+    this.endpointFault = new Gauge({
+      name: 'cio_bridge_worker_endpoint_fault',
+      help: '1 while the Customer.io endpoint or account refuses every operation of the API (404/405, one status for everyone, or the start-up check); consuming is paused',
+      labelNames: ['api'],
       registers,
     });
   }

@@ -33,6 +33,12 @@ export interface WorkerTuning {
   /** first and longest pause between credential probes while Customer.io answers 401/403 */
   authProbeMinMs: number;
   authProbeMaxMs: number;
+  /**
+   * how long a permanent failure waits for a verdict (another request succeeding: the
+   * message's fault; the same answer for several people: the endpoint's) before it is
+   * dead-lettered as the message's
+   */
+  endpointVerdictMs: number;
   /** pause after a 429 without Retry-After */
   defaultRetryAfterMs: number;
   /** bounded stop: how long SIGTERM waits for requests in flight */
@@ -66,6 +72,7 @@ export const defaultTuning: WorkerTuning = {
   authProbeMinMs: 1_000,
   authProbeMaxMs: 30_000,
   defaultRetryAfterMs: 1_000,
+  endpointVerdictMs: 30_000,
   shutdownTimeoutMs: 15_000,
   sessionTimeoutMs: 30_000,
   fetchMaxBytes: 512 * 1024,

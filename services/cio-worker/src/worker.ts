@@ -22,6 +22,7 @@ import { ValidationError } from './errors';
 import { WorkerMetrics } from './metrics';
 import { OffsetTracker } from './offset-tracker';
 import { decodeTrack, decodeTransactional, type MessageCoordinates } from './operation';
+import { checkTrackAccount, type PreflightResult } from './preflight';
 import { LocalBudget, RedisBudget, type RequestBudget } from './rate-limit';
 import { defaultTuning, type WorkerTuning } from './settings';
 
@@ -48,6 +49,10 @@ export interface WorkerDeps {
 export interface WorkerStatus {
   /** Customer.io rejects the credentials of these APIs (consuming their topic is paused) */
   credentialsRejected: { track: boolean; app: boolean };
+  /** CIO_REGION and the account's region as Customer.io reported it at start */
+  region: { configured?: string; account?: string };
+  /** the endpoint refuses every operation of these APIs (consuming their topic is paused) */
+  endpointFault: { track: boolean; app: boolean };
   /** partitions paused because one person they carry holds more than WORKER_MAX_PER_PERSON */
   hotPartitions: { topic: string; partition: number }[];
   /** messages taken from Kafka and not yet delivered or dead-lettered */
@@ -100,6 +105,10 @@ export function createWorker(deps: WorkerDeps): Worker {
   let started = false;
   let stopping = false;
   let stopped: Promise<void> | undefined;
+  /** the last answer of the start-up account check, while it is a fault */
+  let preflightFault: Extract<PreflightResult, { ok: false }> | undefined;
+  let accountRegion: string | undefined;
+  const preflightStop = new AbortController();
   /** consumer group generations seen: a hot partition's resume belongs to one of them */
   let joins = 0;
 
@@ -130,6 +139,11 @@ export function createWorker(deps: WorkerDeps): Worker {
       onAuthRejected: () => pauses.pauseTopic(topic, 'credentials'),
       onAuthAccepted: () => {
         if (!stopping) pauses.resumeTopic(topic, 'credentials');
+      },
+      endpointVerdictMs: tuning.endpointVerdictMs,
+      onEndpointFault: () => pauses.pauseTopic(topic, 'endpoint'),
+      onEndpointRecovered: () => {
+        if (!stopping) pauses.resumeTopic(topic, 'endpoint');
       },
     });
 
@@ -177,6 +191,80 @@ export function createWorker(deps: WorkerDeps): Worker {
       metrics.hotPartitions.set({ topic: route.topic }, pauses.hotPartitions().length);
       logger.info({ topic: route.topic, partition }, 'the hot person drained: partition resumed');
     });
+  }
+
+  /**
+   * The start-up account check (GET /api/v1/accounts/region with the Track credentials).
+   * A refusal pauses the Track topic before anything is consumed, shows in readiness and
+   * in one log line, and is asked again with growing pauses until it passes.
+   */
+  async function preflight(): Promise<boolean> {
+    const result = await checkTrackAccount({
+      trackUrl: deps.customerio.trackUrl,
+      siteId: deps.customerio.siteId,
+      apiKey: deps.customerio.apiKey,
+      timeoutMs: tuning.requestTimeoutMs,
+    });
+    if (result.ok) {
+      accountRegion = result.region;
+      if (preflightFault) {
+        logger.info('Customer.io accepts the Track API credentials and endpoint now');
+        metrics.credentialsRejected.set({ api: 'track' }, 0);
+        metrics.endpointFault.set({ api: 'track' }, 0);
+        preflightFault = undefined;
+        if (!stopping) pauses.resumeTopic(trackRoute.topic, 'preflight');
+      }
+      const configured = deps.customerio.region;
+      if (configured && result.region !== configured) {
+        logger.warn(
+          { configured, account: result.region },
+          `the Customer.io account is in region ${result.region}, not ${configured}: set CIO_REGION=${result.region}`,
+        );
+      }
+      return true;
+    }
+    if (result.fault === 'unknown') {
+      // Customer.io could not be asked: not a verdict; delivery finds out on its own.
+      logger.warn({ reason: result.error.message }, 'could not check the Customer.io account at start');
+      return true;
+    }
+    const first = !preflightFault;
+    preflightFault = result;
+    if (result.fault === 'credentials') {
+      metrics.authFailures.inc({ api: 'track' });
+      metrics.credentialsRejected.set({ api: 'track' }, 1);
+    } else {
+      metrics.endpointFault.set({ api: 'track' }, 1);
+    }
+    if (first) {
+      logger.error(
+        { status: result.error.status },
+        `${preflightReason(result)}: consuming paused, checking again until it passes`,
+      );
+      pauses.pauseTopic(trackRoute.topic, 'preflight');
+    }
+    return false;
+  }
+
+  function preflightReason(result: Extract<PreflightResult, { ok: false }>): string {
+    return result.fault === 'credentials'
+      ? `Customer.io rejects the credentials of the Track API (CIO_SITE_ID, CIO_API_KEY) with ${result.error.status}`
+      : `CIO_TRACK_URL does not answer as the Track API (${result.error.message})`;
+  }
+
+  async function preflightUntilPassed(): Promise<void> {
+    let pause = tuning.authProbeMinMs;
+    while (!stopping) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pause);
+        preflightStop.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      if (stopping || (await preflight())) return;
+      pause = Math.min(tuning.authProbeMaxMs, pause * 2);
+    }
   }
 
   function trackerFor(topic: string, partition: number): OffsetTracker {
@@ -326,6 +414,18 @@ export function createWorker(deps: WorkerDeps): Worker {
         await kafkaReady();
       },
       customerio: () => {
+        if (preflightFault) throw new Error(preflightReason(preflightFault));
+        const faulted = [...routes.values()].filter((route) => route.engine.endpointFaulted);
+        if (faulted.length > 0) {
+          throw new Error(
+            faulted
+              .map(
+                (route) =>
+                  `Customer.io refuses every operation of the ${route === trackRoute ? 'Track API' : 'App API'} with ${route.engine.endpointFaulted?.status ?? route.engine.endpointFaulted?.errorClass} (check ${route === trackRoute ? 'CIO_TRACK_URL' : 'CIO_APP_URL'})`,
+              )
+              .join('; '),
+          );
+        }
         const rejected = [...routes.values()].filter((route) => route.engine.credentialsRejected);
         if (rejected.length > 0) {
           throw new Error(
@@ -351,6 +451,11 @@ export function createWorker(deps: WorkerDeps): Worker {
         app: appRoute?.engine.credentialsRejected ?? false,
       },
       hotPartitions: pauses.hotPartitions(),
+      region: { configured: deps.customerio.region, account: accountRegion },
+      endpointFault: {
+        track: trackRoute.engine.endpointFaulted !== undefined || preflightFault?.fault === 'endpoint',
+        app: appRoute?.engine.endpointFaulted !== undefined,
+      },
       buffered: { track: trackRoute.engine.buffered, app: appRoute?.engine.buffered ?? 0 },
       stopping,
     };
@@ -372,6 +477,8 @@ export function createWorker(deps: WorkerDeps): Worker {
     await producer.connect();
     writeDeadLetter = deadLetterWriter(new Publisher({ producer }), producer, deps.topics.dlq, deps.groupId);
 
+    if (stopping) return;
+    if (!(await preflight())) void preflightUntilPassed();
     if (stopping) return;
     consumer = createConsumer(deps.kafka, {
       groupId: deps.groupId,
@@ -424,6 +531,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   async function stop(): Promise<void> {
     stopped ??= (async () => {
       stopping = true;
+      preflightStop.abort();
       const deadline = Date.now() + tuning.shutdownTimeoutMs;
       clearInterval(commitTimer);
       try {
