@@ -37,6 +37,10 @@ export const workerEnv = z.object({
   WORKER_MAX_BATCH_OPERATIONS: integer(1, 10_000).prefault('1000'),
   /** most bytes of one fetch from Kafka */
   WORKER_FETCH_MAX_BYTES: integer(64 * 1024, 256 * 1024 * 1024).prefault(String(512 * 1024)),
+  /** a transactional send that timed out or was reset after sending: `retry` (may repeat it) or `dead-letter` (class `ambiguous`) */
+  WORKER_TRANSACTIONAL_AMBIGUOUS: z
+    .enum(['retry', 'dead-letter'], { message: 'must be retry or dead-letter' })
+    .default('dead-letter'),
   /** how long SIGTERM waits for requests in flight before handing the rest back */
   WORKER_SHUTDOWN_TIMEOUT_MS: integer(1_000, 600_000).prefault('15000'),
 });
@@ -72,5 +76,6 @@ export function tuningOptions(env: WorkerEnv): Partial<WorkerTuning> {
     shutdownTimeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS,
     sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
     fetchMaxBytes: env.WORKER_FETCH_MAX_BYTES,
+    transactionalAmbiguous: env.WORKER_TRANSACTIONAL_AMBIGUOUS,
   };
 }

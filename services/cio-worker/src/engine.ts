@@ -2,10 +2,11 @@ import type { Logger } from '@cio-bridge/logger';
 import type { IHeaders } from 'kafkajs';
 import { type RetryPolicy, retriesExhausted, retryDelay } from './backoff';
 import { Deque } from './deque';
-import { type DeliveryError, ValidationError } from './errors';
+import { DeliveryError, maybeSent, ValidationError } from './errors';
 import type { WorkerMetrics } from './metrics';
 import { PersonQueues } from './person-queues';
 import { BurstGuard, type RequestBudget } from './rate-limit';
+import type { EffectLedger } from './transactional-ledger';
 
 /** Where a message came from, kept byte for byte for the dead-letter topic. */
 export interface Envelope {
@@ -123,6 +124,13 @@ export interface EngineOptions {
    */
   endpointFaultPeople?: number;
   endpointVerdictMs?: number;
+  /**
+   * Effect-once sends (the App API has no idempotency key): checked before each send,
+   * written after each success, keyed by the operation id.
+   */
+  ledger?: EffectLedger;
+  /** a send that may have reached Customer.io without an answer: try again, or dead-letter it as `ambiguous` */
+  ambiguous?: 'retry' | 'dead-letter';
   /** the endpoint or the account refuses every operation (404/405, or one status for everyone) */
   onEndpointFault?: (error: DeliveryError) => void;
   /** a request succeeded again after an endpoint fault */
@@ -561,11 +569,42 @@ export class DeliveryEngine {
   }
 
   private async sendAlone(item: Item): Promise<void> {
+    const ledger = this.options.ledger;
+    const id = item.op!.id;
+    try {
+      if (ledger && id !== undefined && (await ledger.sent(id))) {
+        // Sent before (a redelivery or a replay): its effect is there already.
+        this.options.metrics.ledgerSkipped.inc({ api: this.options.channel.api });
+        this.delivered(item);
+        return;
+      }
+    } catch (error) {
+      this.requestFailed(
+        [item],
+        new DeliveryError('unknown', `the send ledger cannot be read: ${(error as Error).message}`, true),
+      );
+      return;
+    }
     try {
       await this.options.channel.sendOne(item.op!.body);
     } catch (error) {
-      this.requestFailed([item], error as DeliveryError);
+      let failure = error as DeliveryError;
+      if (ledger && maybeSent(failure) && (this.options.ambiguous ?? 'dead-letter') === 'dead-letter') {
+        // It may have been sent: sending again could repeat it; an operator decides.
+        failure = new DeliveryError('ambiguous', `may have been sent: ${failure.message}`, false);
+      }
+      this.requestFailed([item], failure);
       return;
+    }
+    if (ledger && id !== undefined) {
+      await ledger
+        .record(id)
+        .catch((error: unknown) =>
+          this.options.logger.warn(
+            { err: error, offset: item.envelope.offset },
+            'could not record a send in the ledger: a redelivery of it would send again',
+          ),
+        );
     }
     this.accepted();
     this.delivered(item);
@@ -696,7 +735,7 @@ export class DeliveryEngine {
       item.firstFailedAt ??= now;
       item.lastFailedAt = now;
       const labels = { api, action: item.op!.action, event: this.options.metrics.eventLabel(item.op!.event) };
-      if (!error.retriable && error.errorClass !== 'validation') {
+      if (!error.retriable && error.errorClass !== 'validation' && error.errorClass !== 'ambiguous') {
         this.suspect(item, error);
         continue;
       }

@@ -8,6 +8,8 @@ export type ErrorClass =
   | 'timeout'
   | 'network'
   | 'validation'
+  /** a transactional send that may or may not have reached Customer.io (timeout or reset after sending) */
+  | 'ambiguous'
   | 'unknown';
 
 /** Why an operation was not delivered; `retriable` says whether trying again can help. */
@@ -36,6 +38,16 @@ export class ValidationError extends DeliveryError {
   constructor(message: string) {
     super('validation', message, false);
   }
+}
+
+/**
+ * Whether the request may have reached Customer.io although no answer came back: a
+ * timeout, or a connection lost other than while connecting.
+ */
+export function maybeSent(error: DeliveryError): boolean {
+  if (error.errorClass === 'timeout' && error.status === undefined) return true;
+  if (error.errorClass !== 'network') return false;
+  return !/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/.test(error.message);
 }
 
 /** Parses Retry-After (seconds or an HTTP date) into milliseconds, capped at `maxMs`. */

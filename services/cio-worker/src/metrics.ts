@@ -30,6 +30,7 @@ export class WorkerMetrics {
   readonly batchSize: Histogram<'api'>;
   readonly hotPartitions: Gauge<'topic'>;
   readonly endpointFault: Gauge<'api'>;
+  readonly ledgerSkipped: Counter<'api'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -123,6 +124,12 @@ export class WorkerMetrics {
     this.endpointFault = new Gauge({
       name: 'cio_bridge_worker_endpoint_fault',
       help: '1 while the Customer.io endpoint or account refuses every operation of the API (404/405, one status for everyone, or the start-up check); consuming is paused',
+      labelNames: ['api'],
+      registers,
+    });
+    this.ledgerSkipped = new Counter({
+      name: 'cio_bridge_worker_sends_skipped_total',
+      help: 'Transactional sends not sent again because the effect-once ledger shows them accepted before',
       labelNames: ['api'],
       registers,
     });

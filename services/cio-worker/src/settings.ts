@@ -39,6 +39,10 @@ export interface WorkerTuning {
    * dead-lettered as the message's
    */
   endpointVerdictMs: number;
+  /** a transactional send that may have reached Customer.io without an answer: retry or dead-letter (`ambiguous`) */
+  transactionalAmbiguous: 'retry' | 'dead-letter';
+  /** how long the dead-letter topic keeps messages (the send ledger outlives a replay from it) */
+  dlqRetentionMs: number;
   /** pause after a 429 without Retry-After */
   defaultRetryAfterMs: number;
   /** bounded stop: how long SIGTERM waits for requests in flight */
@@ -73,6 +77,8 @@ export const defaultTuning: WorkerTuning = {
   authProbeMaxMs: 30_000,
   defaultRetryAfterMs: 1_000,
   endpointVerdictMs: 30_000,
+  transactionalAmbiguous: 'dead-letter',
+  dlqRetentionMs: 30 * 24 * 60 * 60 * 1000,
   shutdownTimeoutMs: 15_000,
   sessionTimeoutMs: 30_000,
   fetchMaxBytes: 512 * 1024,

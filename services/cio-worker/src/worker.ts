@@ -25,6 +25,7 @@ import { decodeTrack, decodeTransactional, type MessageCoordinates } from './ope
 import { checkTrackAccount, type PreflightResult } from './preflight';
 import { LocalBudget, RedisBudget, type RequestBudget } from './rate-limit';
 import { defaultTuning, type WorkerTuning } from './settings';
+import { type EffectLedger, ledgerTtlMs, MemoryLedger, RedisLedger } from './transactional-ledger';
 
 export interface WorkerDeps {
   /** a kafkajs client (not connected); the worker creates its consumer and producer from it */
@@ -119,9 +120,21 @@ export function createWorker(deps: WorkerDeps): Worker {
       : new LocalBudget(options);
   };
 
-  const engineFor = (channel: Channel, rps: number, topic: string): DeliveryEngine =>
+  const ledgerTtl = ledgerTtlMs(tuning.maxRetryMs, tuning.dlqRetentionMs);
+  const ledger: EffectLedger = deps.redis
+    ? new RedisLedger(deps.redis, `cio-bridge:sent:${deps.customerio.siteId}`, ledgerTtl)
+    : new MemoryLedger(ledgerTtl);
+
+  const engineFor = (
+    channel: Channel,
+    rps: number,
+    topic: string,
+    sendLedger?: EffectLedger,
+  ): DeliveryEngine =>
     new DeliveryEngine({
       channel,
+      ledger: sendLedger,
+      ambiguous: tuning.transactionalAmbiguous,
       budget: budget(channel.api, rps),
       deadLetter: async (letter) => {
         if (!writeDeadLetter) throw new Error('the worker is not started');
@@ -165,6 +178,7 @@ export function createWorker(deps: WorkerDeps): Worker {
           appChannel({ ...deps.customerio, appApiKey }, tuning.requestTimeoutMs, metrics),
           tuning.appRateLimitRps,
           deps.topics.transactional,
+          ledger,
         ),
         decode: decodeTransactional,
       }
@@ -501,6 +515,11 @@ export function createWorker(deps: WorkerDeps): Worker {
     for (const route of routes.values()) {
       // A new group starts at the beginning: nothing produced before the first deployment is lost.
       await consumer.subscribe({ topic: route.topic, fromBeginning: true });
+    }
+    if (appRoute && ledger.kind === 'memory') {
+      logger.warn(
+        'REDIS_URL is not set: the transactional send ledger is in-process; a crash or a rebalance may repeat a send (crash safety needs Redis)',
+      );
     }
     if (!appRoute) {
       logger.warn(
