@@ -221,6 +221,8 @@ export interface WorkerProcess {
   child: ChildProcess;
   port: number;
   exited: Promise<number | null>;
+  /** what the process wrote to stderr so far (also passed through to the test's stderr) */
+  stderr(): string;
 }
 
 /** Starts services/cio-worker/dist/main.js against the harness, configured only by environment variables. */
@@ -248,7 +250,12 @@ export async function spawnWorker(
       WORKER_RETRY_MAX_MS: '500',
       ...env,
     },
-    stdio: ['ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    process.stderr.write(chunk);
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
@@ -264,5 +271,5 @@ export async function spawnWorker(
     await exited;
     throw error;
   }
-  return { child, port, exited };
+  return { child, port, exited, stderr: () => stderr };
 }

@@ -19,6 +19,9 @@ runMain(async () => {
   await admin.disconnect();
 
   const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 }) : undefined;
+  // Without a listener ioredis prints every reconnect failure as an unhandled error; the
+  // budget logs one warning per change between the shared budget and its fallback.
+  redis?.on('error', (error: Error) => logger.debug({ err: error }, 'Redis connection error'));
   const worker = createWorker({
     kafka,
     topics,

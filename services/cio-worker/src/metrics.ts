@@ -31,6 +31,7 @@ export class WorkerMetrics {
   readonly hotPartitions: Gauge<'topic'>;
   readonly endpointFault: Gauge<'api'>;
   readonly ledgerSkipped: Counter<'api'>;
+  readonly budgetFallback: Gauge<'api'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -130,6 +131,12 @@ export class WorkerMetrics {
     this.ledgerSkipped = new Counter({
       name: 'cio_bridge_worker_sends_skipped_total',
       help: 'Transactional sends not sent again because the effect-once ledger shows them accepted before',
+      labelNames: ['api'],
+      registers,
+    });
+    this.budgetFallback = new Gauge({
+      name: 'cio_bridge_worker_shared_budget_fallback',
+      help: '1 while Redis is unavailable and this instance uses the budget divided by the instances last seen sharing it',
       labelNames: ['api'],
       registers,
     });

@@ -50,6 +50,8 @@ export interface WorkerDeps {
 export interface WorkerStatus {
   /** Customer.io rejects the credentials of these APIs (consuming their topic is paused) */
   credentialsRejected: { track: boolean; app: boolean };
+  /** per API with REDIS_URL: whether Redis is unavailable and this instance uses budget ÷ instances last seen */
+  sharedBudget: Record<string, { fallback: boolean; instances: number; rps: number }>;
   /** CIO_REGION and the account's region as Customer.io reported it at start */
   region: { configured?: string; account?: string };
   /** the endpoint refuses every operation of these APIs (consuming their topic is paused) */
@@ -113,11 +115,22 @@ export function createWorker(deps: WorkerDeps): Worker {
   /** consumer group generations seen: a hot partition's resume belongs to one of them */
   let joins = 0;
 
+  const sharedBudgets = new Map<'track' | 'app', RedisBudget>();
   const budget = (api: 'track' | 'app', rps: number): RequestBudget => {
     const options = { rps, utilisation: tuning.rateLimitUtilisation };
-    return deps.redis
-      ? new RedisBudget(deps.redis, `cio-bridge:rate-limit:${deps.customerio.siteId}:${api}`, options, logger)
-      : new LocalBudget(options);
+    if (!deps.redis) return new LocalBudget(options);
+    const shared = new RedisBudget(
+      deps.redis,
+      `cio-bridge:rate-limit:${deps.customerio.siteId}:${api}`,
+      options,
+      logger,
+      {
+        redisTimeoutMs: Math.min(1_000, tuning.requestTimeoutMs),
+        onFallback: (fallback) => metrics.budgetFallback.set({ api }, fallback ? 1 : 0),
+      },
+    );
+    sharedBudgets.set(api, shared);
+    return shared;
   };
 
   const ledgerTtl = ledgerTtlMs(tuning.maxRetryMs, tuning.dlqRetentionMs);
@@ -465,6 +478,12 @@ export function createWorker(deps: WorkerDeps): Worker {
         app: appRoute?.engine.credentialsRejected ?? false,
       },
       hotPartitions: pauses.hotPartitions(),
+      sharedBudget: Object.fromEntries(
+        [...sharedBudgets].map(([api, shared]) => [
+          api,
+          { fallback: shared.usingFallback, instances: shared.instances, rps: shared.currentRps() },
+        ]),
+      ),
       region: { configured: deps.customerio.region, account: accountRegion },
       endpointFault: {
         track: trackRoute.engine.endpointFaulted !== undefined || preflightFault?.fault === 'endpoint',
