@@ -31,6 +31,8 @@ export const workerEnv = z.object({
   WORKER_MAX_BUFFERED: integer(1, 1_000_000).prefault('10000'),
   /** operations one person may hold before the partition carrying them pauses (resumes at half) */
   WORKER_MAX_PER_PERSON: integer(1, 1_000_000).prefault('1000'),
+  /** offsets one partition may hold past its commit point before it pauses */
+  WORKER_MAX_UNCOMMITTED_PER_PARTITION: integer(100, 10_000_000).prefault('50000'),
   /** concurrent requests towards Customer.io, per API */
   WORKER_CONCURRENCY: integer(1, 1_000).prefault('32'),
   /** most operations in one /api/v2/batch request */
@@ -71,6 +73,7 @@ export function tuningOptions(env: WorkerEnv): Partial<WorkerTuning> {
     retryMaxMs: env.WORKER_RETRY_MAX_MS,
     maxBuffered: env.WORKER_MAX_BUFFERED,
     maxPerPerson: env.WORKER_MAX_PER_PERSON,
+    maxUncommittedPerPartition: env.WORKER_MAX_UNCOMMITTED_PER_PARTITION,
     concurrency: env.WORKER_CONCURRENCY,
     maxBatchOperations: env.WORKER_MAX_BATCH_OPERATIONS,
     shutdownTimeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS,

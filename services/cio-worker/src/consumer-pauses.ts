@@ -1,6 +1,9 @@
 import type { Logger } from '@cio-bridge/logger';
 import type { Consumer } from 'kafkajs';
 
+/** Why one partition stops being consumed: a person over their bound, or too much uncommitted behind one message. */
+export type PartitionPauseReason = 'hot_person' | 'uncommitted';
+
 /** Why a whole topic stops being consumed (each a configuration fault). */
 export type TopicPauseReason = 'credentials' | 'endpoint' | 'preflight' | 'dead_letter';
 
@@ -12,8 +15,8 @@ export type TopicPauseReason = 'credentials' | 'endpoint' | 'preflight' | 'dead_
  */
 export class ConsumerPauses {
   private readonly topics = new Map<string, Set<TopicPauseReason>>();
-  /** topic -> partition -> the over-full person */
-  private readonly partitions = new Map<string, Map<number, string>>();
+  /** topic -> partition -> why it is paused */
+  private readonly partitions = new Map<string, Map<number, PartitionPauseReason>>();
   private consumer: Consumer | undefined;
 
   constructor(private readonly logger: Logger) {}
@@ -34,11 +37,15 @@ export class ConsumerPauses {
     return this.partitions.get(topic)?.has(partition) ?? false;
   }
 
-  /** Partitions paused for an over-full person (the person stays internal: it may be an email). */
-  hotPartitions(): { topic: string; partition: number }[] {
+  /** Partitions paused for `reason` (never the person: it may be an email). */
+  pausedPartitions(reason: PartitionPauseReason): { topic: string; partition: number }[] {
     return [...this.partitions].flatMap(([topic, byPartition]) =>
-      [...byPartition.keys()].map((partition) => ({ topic, partition })),
+      [...byPartition].filter(([, why]) => why === reason).map(([partition]) => ({ topic, partition })),
     );
+  }
+
+  hotPartitions(): { topic: string; partition: number }[] {
+    return this.pausedPartitions('hot_person');
   }
 
   pauseTopic(topic: string, reason: TopicPauseReason): void {
@@ -54,15 +61,16 @@ export class ConsumerPauses {
     this.apply(topic);
   }
 
-  pausePartition(topic: string, partition: number, person: string): void {
-    const byPartition = this.partitions.get(topic) ?? new Map<number, string>();
-    byPartition.set(partition, person);
+  pausePartition(topic: string, partition: number, reason: PartitionPauseReason): void {
+    const byPartition = this.partitions.get(topic) ?? new Map<number, PartitionPauseReason>();
+    byPartition.set(partition, reason);
     this.partitions.set(topic, byPartition);
     this.apply(topic);
   }
 
-  resumePartition(topic: string, partition: number): void {
-    if (!this.partitions.get(topic)?.delete(partition)) return;
+  resumePartition(topic: string, partition: number, reason: PartitionPauseReason): void {
+    if (this.partitions.get(topic)?.get(partition) !== reason) return;
+    this.partitions.get(topic)?.delete(partition);
     this.apply(topic);
   }
 

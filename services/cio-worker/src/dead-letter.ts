@@ -17,7 +17,51 @@ export const DLQ_HEADERS = [
   'x-dlq-last-failed-at',
 ] as const;
 
-const MAX_MESSAGE_CHARS = 1_000;
+/**
+ * Longest `x-dlq-error-message`: the failure headers add about 1.3 KB to a message with
+ * a full-length message; a short one keeps a message that fitted its topic fitting the
+ * dead-letter topic. A letter the broker still refuses as too large goes without it.
+ */
+export const MAX_ERROR_MESSAGE_CHARS = 200;
+
+/** Why a dead-letter write failed, as far as it decides what to do next. */
+export type DeadLetterFailure =
+  /** the broker refuses the message's size: write it again with the shortest headers */
+  | 'too_large'
+  /** the worker may not write to the dead-letter topic: a configuration fault */
+  | 'unauthorized'
+  /** anything else (broker away, leader moving, timeout): try again */
+  | 'transient';
+
+const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+const UNAUTHORIZED = new Set([
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'SASL_AUTHENTICATION_FAILED',
+]);
+
+/** Classifies what producing a dead letter threw, looking through kafkajs's wrapping errors. */
+export function classifyDeadLetterFailure(error: unknown): DeadLetterFailure {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [error];
+  while (queue.length > 0) {
+    const current = queue.shift() as
+      | { type?: string; name?: string; cause?: unknown; originalError?: unknown; errors?: unknown[] }
+      | undefined;
+    if (!current || typeof current !== 'object' || seen.has(current)) continue;
+    seen.add(current);
+    if (current.type && TOO_LARGE.has(current.type)) return 'too_large';
+    if (current.type && UNAUTHORIZED.has(current.type)) return 'unauthorized';
+    if (current.name === 'KafkaJSSASLAuthenticationError') return 'unauthorized';
+    queue.push(
+      current.cause,
+      current.originalError,
+      ...(Array.isArray(current.errors) ? current.errors : []),
+    );
+  }
+  return 'transient';
+}
 
 /**
  * The dead letter for a message: its key and value byte for byte, its headers, and
@@ -25,13 +69,17 @@ const MAX_MESSAGE_CHARS = 1_000;
  * `x-dlq-http-status` is empty when no HTTP answer was involved (validation,
  * timeout, network).
  */
-export function deadLetterMessage(letter: DeadLetter, consumerGroup: string) {
+export function deadLetterMessage(
+  letter: DeadLetter,
+  consumerGroup: string,
+  maxMessageChars = MAX_ERROR_MESSAGE_CHARS,
+) {
   const { envelope } = letter.item;
   const headers: IHeaders = {};
   for (const [name, value] of Object.entries(envelope.headers ?? {})) {
     if (!name.startsWith('x-dlq-') && value !== undefined) headers[name] = value;
   }
-  const message = letter.error.message.replace(/\s+/g, ' ').slice(0, MAX_MESSAGE_CHARS);
+  const message = letter.error.message.replace(/\s+/g, ' ').slice(0, maxMessageChars);
   const added: Record<(typeof DLQ_HEADERS)[number], string> = {
     'x-dlq-original-topic': envelope.topic,
     'x-dlq-original-partition': String(envelope.partition),
@@ -63,7 +111,7 @@ export function deadLetterWriter(
   consumerGroup: string,
 ) {
   return async (letter: DeadLetter): Promise<void> => {
-    const message = deadLetterMessage(letter, consumerGroup);
+    const message = deadLetterMessage(letter, consumerGroup, letter.shortest ? 0 : MAX_ERROR_MESSAGE_CHARS);
     if (message.key === null || message.value === null) {
       await producer.send({ topic, acks: -1, messages: [message] });
       return;

@@ -1,6 +1,7 @@
 import type { Logger } from '@cio-bridge/logger';
 import type { IHeaders } from 'kafkajs';
 import { type RetryPolicy, retriesExhausted, retryDelay } from './backoff';
+import { classifyDeadLetterFailure, type DeadLetterFailure } from './dead-letter';
 import { Deque } from './deque';
 import { DeliveryError, maybeSent, ValidationError } from './errors';
 import type { WorkerMetrics } from './metrics';
@@ -75,6 +76,8 @@ export interface DeadLetter {
   attempts: number;
   firstFailedAt: number;
   lastFailedAt: number;
+  /** the broker refused the letter as too large: write it with the shortest failure headers */
+  shortest?: boolean;
 }
 
 /** One Customer.io API, as the engine sees it. */
@@ -131,6 +134,10 @@ export interface EngineOptions {
   ledger?: EffectLedger;
   /** a send that may have reached Customer.io without an answer: try again, or dead-letter it as `ambiguous` */
   ambiguous?: 'retry' | 'dead-letter';
+  /** a dead letter cannot be written (too large even when shortened, or not authorized): a configuration fault */
+  onDeadLetterBlocked?: (reason: DeadLetterFailure) => void;
+  /** every blocked dead letter was written */
+  onDeadLetterUnblocked?: () => void;
   /** the endpoint or the account refuses every operation (404/405, or one status for everyone) */
   onEndpointFault?: (error: DeliveryError) => void;
   /** a request succeeded again after an endpoint fault */
@@ -197,6 +204,8 @@ export class DeliveryEngine {
   /** permanently failed operations awaiting the verdict: the message's fault or the endpoint's */
   private suspects: { item: Item; error: DeliveryError }[] = [];
   private verdictTimer: NodeJS.Timeout | undefined;
+  /** dead letters that cannot be written, by reason */
+  private readonly blockedLetters = new Map<DeadLetter, DeadLetterFailure>();
   private bufferedCount = 0;
   /** operations becoming ready: count since `since`, and the recent rate per second */
   private readonly arrivals = { count: 0, since: 0, rate: 0 };
@@ -244,6 +253,11 @@ export class DeliveryEngine {
   /** Whether Customer.io currently rejects the credentials. */
   get credentialsRejected(): boolean {
     return this.authRejected !== undefined;
+  }
+
+  /** Why dead letters cannot be written (too large, unauthorized), if any are blocked. */
+  get deadLetterBlocked(): DeadLetterFailure | undefined {
+    return this.blockedLetters.values().next().value;
   }
 
   /** The endpoint fault holding delivery, if any (status and message, no personal data). */
@@ -824,23 +838,64 @@ export class DeliveryEngine {
     void write.finally(() => this.pendingDeadLetters.delete(write));
   }
 
-  /** Keeps trying (Kafka may be away for a while) until written or stopping. */
+  /**
+   * Keeps trying (Kafka may be away for a while) until written or stopping. A letter the
+   * broker refuses as too large is written again at once with the shortest failure
+   * headers; one still too large, or one the worker may not write, is a configuration
+   * fault: the topic pauses (its partition's commit point cannot move anyway) and the
+   * write is tried again with growing pauses until the topic's settings allow it.
+   */
   private async writeDeadLetter(letter: DeadLetter): Promise<void> {
     let pause = 500;
+    const api = this.options.channel.api;
     for (;;) {
       try {
         await this.options.deadLetter(letter);
+        this.unblock(letter);
         return;
       } catch (error) {
-        if (this.stopping) throw error;
+        if (this.stopping) {
+          this.unblock(letter);
+          throw error;
+        }
+        const failure = classifyDeadLetterFailure(error);
+        this.options.metrics.deadLetterWriteFailures.inc({ api, reason: failure });
+        if (failure === 'too_large' && !letter.shortest) {
+          letter.shortest = true;
+          continue;
+        }
+        if (failure !== 'transient') this.block(letter, failure);
         this.options.logger.warn(
-          { err: error, offset: letter.item.envelope.offset, retryInMs: pause },
-          'writing to the dead-letter topic failed; trying again',
+          { err: error, reason: failure, offset: letter.item.envelope.offset, retryInMs: pause },
+          failure === 'too_large'
+            ? 'the dead-letter topic refuses this message as too large (its max.message.bytes is below the source topic’s); trying again'
+            : failure === 'unauthorized'
+              ? 'the worker may not write to the dead-letter topic (ACLs); trying again'
+              : 'writing to the dead-letter topic failed; trying again',
         );
         await sleep(pause, this.stopped.signal);
         pause = Math.min(pause * 2, 10_000);
       }
     }
+  }
+
+  private block(letter: DeadLetter, reason: DeadLetterFailure): void {
+    const first = this.blockedLetters.size === 0;
+    this.blockedLetters.set(letter, reason);
+    if (!first) return;
+    this.options.metrics.deadLetterBlocked.set({ api: this.options.channel.api }, 1);
+    this.options.logger.error(
+      { api: this.options.channel.api, reason },
+      'dead letters cannot be written: consuming paused until they can (check the dead-letter topic’s max.message.bytes and ACLs)',
+    );
+    this.options.onDeadLetterBlocked?.(reason);
+  }
+
+  private unblock(letter: DeadLetter): void {
+    if (!this.blockedLetters.delete(letter) || this.blockedLetters.size > 0) return;
+    this.options.metrics.deadLetterBlocked.set({ api: this.options.channel.api }, 0);
+    this.options.logger.info({ api: this.options.channel.api }, 'dead letters are written again');
+    this.options.onDeadLetterUnblocked?.();
   }
 
   private settle(item: Item): void {

@@ -32,6 +32,8 @@ export class WorkerMetrics {
   readonly endpointFault: Gauge<'api'>;
   readonly ledgerSkipped: Counter<'api'>;
   readonly budgetFallback: Gauge<'api'>;
+  readonly deadLetterWriteFailures: Counter<'api' | 'reason'>;
+  readonly deadLetterBlocked: Gauge<'api'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -137,6 +139,18 @@ export class WorkerMetrics {
     this.budgetFallback = new Gauge({
       name: 'cio_bridge_worker_shared_budget_fallback',
       help: '1 while Redis is unavailable and this instance uses the budget divided by the instances last seen sharing it',
+      labelNames: ['api'],
+      registers,
+    });
+    this.deadLetterWriteFailures = new Counter({
+      name: 'cio_bridge_worker_dead_letter_write_failures_total',
+      help: 'Failed writes to the dead-letter topic, by reason (too_large, unauthorized, transient)',
+      labelNames: ['api', 'reason'],
+      registers,
+    });
+    this.deadLetterBlocked = new Gauge({
+      name: 'cio_bridge_worker_dead_letter_blocked',
+      help: '1 while dead letters cannot be written (too large for the topic, or not authorized); consuming is paused',
       labelNames: ['api'],
       registers,
     });

@@ -22,6 +22,11 @@ export interface WorkerTuning {
    * carrying them pauses; it resumes when they are down to half
    */
   maxPerPerson: number;
+  /**
+   * offsets one partition may hold past its commit point (the lowest unfinished message)
+   * before it pauses: bounds memory while one message waits in back-off
+   */
+  maxUncommittedPerPartition: number;
   /** concurrent requests per API */
   concurrency: number;
   maxBatchOperations: number;
@@ -66,6 +71,7 @@ export const defaultTuning: WorkerTuning = {
   retryMaxMs: 60_000,
   maxBuffered: 10_000,
   maxPerPerson: 1_000,
+  maxUncommittedPerPartition: 50_000,
   concurrency: 32,
   maxBatchOperations: 1_000,
   // Customer.io: a batch request under 500 KB (read as 500,000 bytes, the stricter reading),

@@ -50,6 +50,8 @@ export interface WorkerDeps {
 export interface WorkerStatus {
   /** Customer.io rejects the credentials of these APIs (consuming their topic is paused) */
   credentialsRejected: { track: boolean; app: boolean };
+  /** partitions paused because one message holds their commit point and WORKER_MAX_UNCOMMITTED_PER_PARTITION offsets wait past it */
+  heldPartitions: { topic: string; partition: number }[];
   /** per API with REDIS_URL: whether Redis is unavailable and this instance uses budget ÷ instances last seen */
   sharedBudget: Record<string, { fallback: boolean; instances: number; rps: number }>;
   /** CIO_REGION and the account's region as Customer.io reported it at start */
@@ -167,6 +169,10 @@ export function createWorker(deps: WorkerDeps): Worker {
         if (!stopping) pauses.resumeTopic(topic, 'credentials');
       },
       endpointVerdictMs: tuning.endpointVerdictMs,
+      onDeadLetterBlocked: () => pauses.pauseTopic(topic, 'dead_letter'),
+      onDeadLetterUnblocked: () => {
+        if (!stopping) pauses.resumeTopic(topic, 'dead_letter');
+      },
       onEndpointFault: () => pauses.pauseTopic(topic, 'endpoint'),
       onEndpointRecovered: () => {
         if (!stopping) pauses.resumeTopic(topic, 'endpoint');
@@ -205,7 +211,7 @@ export function createWorker(deps: WorkerDeps): Worker {
    */
   function pauseHotPartition(route: Route, partition: number, person: string): void {
     if (pauses.partitionPaused(route.topic, partition)) return;
-    pauses.pausePartition(route.topic, partition, person);
+    pauses.pausePartition(route.topic, partition, 'hot_person');
     metrics.hotPartitions.set({ topic: route.topic }, pauses.hotPartitions().length);
     logger.warn(
       { topic: route.topic, partition, bound: tuning.maxPerPerson },
@@ -214,7 +220,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     const generation = joins;
     void route.engine.whenBelow(person, Math.ceil(tuning.maxPerPerson / 2)).then(() => {
       if (generation !== joins || stopping) return;
-      pauses.resumePartition(route.topic, partition);
+      pauses.resumePartition(route.topic, partition, 'hot_person');
       metrics.hotPartitions.set({ topic: route.topic }, pauses.hotPartitions().length);
       logger.info({ topic: route.topic, partition }, 'the hot person drained: partition resumed');
     });
@@ -366,6 +372,17 @@ export function createWorker(deps: WorkerDeps): Worker {
         await heartbeat();
       }
       if (!go()) break;
+      if (tracker.size >= tuning.maxUncommittedPerPartition) {
+        // One message holds the commit point (in back-off, or a dead letter that cannot be
+        // written) while the rest of the partition flows: stop taking more of it until the
+        // held stretch shrinks to half (checked at each commit tick).
+        pauses.pausePartition(topic, partition, 'uncommitted');
+        logger.warn(
+          { topic, partition, held: tracker.size },
+          'one message holds the partition’s commit point: partition paused until it moves',
+        );
+        break;
+      }
       const item = itemOf(message, topic, partition, tracker, route);
       if (item.op && route.engine.queuedFor(item.op.person) >= tuning.maxPerPerson) {
         // Not taken: the partition is fetched again from here once it resumes.
@@ -378,6 +395,15 @@ export function createWorker(deps: WorkerDeps): Worker {
       resolveOffset(message.offset);
     }
     await heartbeat();
+  }
+
+  /** Resumes partitions paused for a held commit point once the held stretch is down to half. */
+  function resumeUncommitted(): void {
+    for (const { topic, partition } of pauses.pausedPartitions('uncommitted')) {
+      const tracker = trackers.get(`${topic}\0${partition}`);
+      if (tracker && tracker.size >= tuning.maxUncommittedPerPartition / 2) continue;
+      pauses.resumePartition(topic, partition, 'uncommitted');
+    }
   }
 
   /** Commits every partition's committable offset that moved. */
@@ -460,6 +486,19 @@ export function createWorker(deps: WorkerDeps): Worker {
           );
         }
       },
+      deadLetters: () => {
+        const blocked = [...routes.values()].filter((route) => route.engine.deadLetterBlocked);
+        if (blocked.length === 0) return;
+        throw new Error(
+          blocked
+            .map((route) =>
+              route.engine.deadLetterBlocked === 'too_large'
+                ? `the dead-letter topic refuses a dead letter of ${route.topic} as too large: raise its max.message.bytes to at least the source topic's`
+                : `the worker may not write to the dead-letter topic (${route.topic}'s dead letters): check its ACLs`,
+            )
+            .join('; '),
+        );
+      },
       worker: () => {
         if (stopping) throw new Error('stopping');
         if (!started) throw new Error('starting');
@@ -478,6 +517,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         app: appRoute?.engine.credentialsRejected ?? false,
       },
       hotPartitions: pauses.hotPartitions(),
+      heldPartitions: pauses.pausedPartitions('uncommitted'),
       sharedBudget: Object.fromEntries(
         [...sharedBudgets].map(([api, shared]) => [
           api,
@@ -551,6 +591,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
     if (stopping) return;
     commitTimer = setInterval(() => {
+      resumeUncommitted();
       updateGauges();
       void commit();
     }, tuning.commitIntervalMs);
