@@ -159,7 +159,10 @@ export function createApp(options: ProducerAppOptions): Express {
     pendingBytes += bytes;
     metrics.pendingBytes(pendingBytes);
     try {
-      await Promise.all(chunks.map((chunk) => publisher.publish(topic, chunk)));
+      // One chunk after the other: a chunk published after an earlier one failed would put
+      // a person's later operations on the topic before the earlier ones the client resends.
+      // The publisher still shares produce requests between concurrent requests.
+      for (const chunk of chunks) await publisher.publish(topic, chunk);
     } catch (error) {
       const retriable =
         error instanceof PublishTimeoutError || (error as { retriable?: unknown }).retriable !== false;
