@@ -2,7 +2,7 @@ import type { Logger } from '@cio-bridge/logger';
 import type { IHeaders } from 'kafkajs';
 import { type RetryPolicy, retriesExhausted, retryDelay } from './backoff';
 import { classifyDeadLetterFailure, type DeadLetterFailure } from './dead-letter';
-import { Deque } from './deque';
+import Denque from 'denque';
 import { DeliveryError, maybeSent, ValidationError } from './errors';
 import type { WorkerMetrics } from './metrics';
 import { PersonQueues } from './person-queues';
@@ -188,8 +188,8 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
  */
 export class DeliveryEngine {
   private readonly persons = new PersonQueues<Item>();
-  private readonly readyBatch = new Deque<Item>();
-  private readonly readySingle = new Deque<Item>();
+  private readonly readyBatch = new Denque<Item>();
+  private readonly readySingle = new Denque<Item>();
   private readonly burst = new BurstGuard();
   private readonly work = new Signal();
   private readonly capacity = new Signal();
@@ -422,7 +422,7 @@ export class DeliveryEngine {
     if (this.requests.size === 0 || this.readySingle.length > 0) return 0;
     if (!this.looseBudget(this.options.budget.perSecond())) return 0;
     if (this.readyBatch.length >= this.options.maxBatchOperations / 2) return 0;
-    const oldest = this.readyBatch.peek()?.readyAt ?? this.now();
+    const oldest = this.readyBatch.peekFront()?.readyAt ?? this.now();
     return Math.max(0, oldest + lingerMs - this.now());
   }
 
@@ -472,7 +472,7 @@ export class DeliveryEngine {
   }
 
   /** Takes up to `max` ready heads from `queue`, skipping stale entries. */
-  private take(queue: Deque<Item>, max: number): Item[] {
+  private take(queue: Denque<Item>, max: number): Item[] {
     const items: Item[] = [];
     while (items.length < max) {
       const item = queue.shift();
@@ -490,7 +490,7 @@ export class DeliveryEngine {
     let bytes = BATCH_ENVELOPE_BYTES;
     const limit = this.batchLimit();
     while (items.length < limit) {
-      const head = this.readyBatch.peek();
+      const head = this.readyBatch.peekFront();
       if (head === undefined) break;
       if (head.state !== 'ready' || !head.op) {
         this.readyBatch.shift();

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@cio-bridge/logger';
 import type { Redis } from 'ioredis';
-import { Deque } from './deque';
+import Denque from 'denque';
 
 /**
  * A request budget towards one Customer.io API: `rps` requests per second, evenly
@@ -51,12 +51,12 @@ const defaults = { utilisation: 0.96, minShare: 0.05, recoveryPerSecond: 0.05, c
  * request that would make one.
  */
 export class BurstGuard {
-  private readonly sent = new Deque<number>();
+  private readonly sent = new Denque<number>();
   /** milliseconds to wait before a request may go */
   delay(now: number, limit: number): number {
-    while ((this.sent.peek() ?? now) <= now - 1000) this.sent.shift();
+    while ((this.sent.peekFront() ?? now) <= now - 1000) this.sent.shift();
     if (this.sent.length < Math.max(1, Math.floor(limit))) return 0;
-    return this.sent.peek()! + 1000 - now;
+    return this.sent.peekFront()! + 1000 - now;
   }
   record(now: number): void {
     this.sent.push(now);
