@@ -1,6 +1,6 @@
 import type { OutgoingMessage, Publisher } from '@cio-bridge/kafka';
 import type { IHeaders, Producer } from 'kafkajs';
-import type { DeadLetter } from './engine';
+import type { DeadLetter } from './delivery/types';
 
 /** The headers the design adds to a dead letter (design.md, "Dead-letter headers"). */
 export const DLQ_HEADERS = [

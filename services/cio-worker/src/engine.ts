@@ -1,97 +1,16 @@
 import type { Logger } from '@cio-bridge/logger';
-import type { IHeaders } from 'kafkajs';
-import { type RetryPolicy, retriesExhausted, retryDelay } from './backoff';
-import { classifyDeadLetterFailure, type DeadLetterFailure } from './dead-letter';
 import Denque from 'denque';
+import { classifyDeadLetterFailure, type DeadLetterFailure } from './dead-letter';
+import { decideOutcome } from './delivery/outcome';
+import type { Channel, DeadLetter, Item } from './delivery/types';
 import { DeliveryError, maybeSent, ValidationError } from './errors';
 import type { WorkerMetrics } from './metrics';
 import { PersonQueues } from './person-queues';
 import { BurstGuard, type RequestBudget } from './rate-limit';
+import { GrowingPause, type RetryPolicy } from './retry-policy';
 import type { EffectLedger } from './transactional-ledger';
 
-/** Where a message came from, kept byte for byte for the dead-letter topic. */
-export interface Envelope {
-  topic: string;
-  partition: number;
-  offset: string;
-  /** the Kafka message timestamp (ms since the epoch, as kafkajs gives it) */
-  timestamp: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: IHeaders;
-}
-
-/** A decoded operation, ready to send. */
-export interface Operation {
-  /** the ordering key: one person's operations go out one at a time, in order */
-  person: string;
-  /**
-   * the request JSON for this operation (one v2 batch item, or one send), as UTF-8
-   * bytes: outside the JavaScript heap while it waits, and a batch body is their concatenation
-   */
-  body: Buffer;
-  bytes: number;
-  action: string;
-  /** event name for metrics ('' when not an event) */
-  event: string;
-  id?: string;
-}
-
-type ItemState = 'queued' | 'ready' | 'sending' | 'backoff' | 'suspect' | 'dead_lettering' | 'settled';
-
-/** Where an item's outcome goes: its partition's offset tracker. */
-export interface ItemSource {
-  /** the partition was taken away by a rebalance: the new owner delivers its messages */
-  readonly revoked: boolean;
-  /** the message at `offset` was delivered or dead-lettered */
-  finish(offset: string): void;
-}
-
-/** One message on its way through the worker. */
-export interface Item {
-  envelope: Envelope;
-  /** absent when the message is not a valid operation */
-  op?: Operation;
-  invalid?: ValidationError;
-  attempts: number;
-  firstFailedAt?: number;
-  lastFailedAt?: number;
-  /** send alone (Track: /api/v2/entity) to get this operation's own verdict */
-  single: boolean;
-  state: ItemState;
-  /** when it last became ready to send */
-  readyAt?: number;
-  timer?: NodeJS.Timeout;
-  source: ItemSource;
-  /** the person's next item (PersonQueues) */
-  next?: Item;
-  /** on a person's head: the last item of the person's queue (PersonQueues) */
-  last?: Item;
-}
-
-/** Failure details carried into the dead-letter headers. */
-export interface DeadLetter {
-  item: Item;
-  error: DeliveryError;
-  attempts: number;
-  firstFailedAt: number;
-  lastFailedAt: number;
-  /** the broker refused the letter as too large: write it with the shortest failure headers */
-  shortest?: boolean;
-}
-
-/** One Customer.io API, as the engine sees it. */
-export interface Channel {
-  api: 'track' | 'app';
-  /**
-   * Sends several operations in one request (Track: /api/v2/batch). Resolves with the
-   * failures of single items (207), by index; rejects with a DeliveryError when the
-   * request as a whole failed. Absent: every item goes alone.
-   */
-  sendBatch?: (bodies: Buffer[]) => Promise<Map<number, DeliveryError>>;
-  /** Sends one operation; rejects with a DeliveryError. */
-  sendOne: (body: Buffer) => Promise<void>;
-}
+export type { Channel, DeadLetter, Envelope, Item, ItemSource, Operation } from './delivery/types';
 
 export interface EngineOptions {
   channel: Channel;
@@ -384,7 +303,7 @@ export class DeliveryEngine {
    * to send, so none goes unused while operations wait.
    */
   private async dispatch(): Promise<void> {
-    let probePause = this.options.authProbeMinMs;
+    const probePause = new GrowingPause(this.options.authProbeMinMs, this.options.authProbeMaxMs);
     while (!this.stopping) {
       if (!this.hasReady) {
         await this.work.wait();
@@ -400,13 +319,12 @@ export class DeliveryEngine {
           await this.requestDone.wait();
           continue;
         }
-        await sleep(probePause, this.stopped.signal);
-        probePause = Math.min(this.options.authProbeMaxMs, probePause * 2);
+        await sleep(probePause.next(), this.stopped.signal);
         if (this.stopping || !this.hasReady) continue;
         await (await this.startNext())?.request;
         continue;
       }
-      probePause = this.options.authProbeMinMs;
+      probePause.reset();
       const linger = this.lingerFor();
       if (linger > 0) {
         await Promise.race([this.requestDone.wait(), sleep(linger, this.stopped.signal)]);
@@ -717,12 +635,6 @@ export class DeliveryEngine {
         );
         this.options.onAuthRejected?.(error);
       }
-      // Not the message's fault: back to the head of its queue, no attempt counted.
-      for (const item of items) {
-        if (item.source.revoked) this.dropHead(item);
-        else this.makeReady(item);
-      }
-      return;
     }
     if (error.errorClass === 'rate_limited') {
       this.options.metrics.throttled.inc({ api });
@@ -730,36 +642,45 @@ export class DeliveryEngine {
     }
     const now = this.now();
     for (const item of items) {
-      if (item.source.revoked) {
+      const attempts = item.attempts + 1;
+      const firstFailedAt = item.firstFailedAt ?? now;
+      const outcome = decideOutcome({
+        error,
+        revoked: item.source.revoked,
+        alone: item.single || !this.options.channel.sendBatch,
+        attempts,
+        firstFailedAt,
+        now,
+        endpointFaultStatus: this.endpointFault?.status,
+        policy: this.options.retry,
+      });
+      if (outcome.kind === 'drop') {
         this.dropHead(item);
         continue;
       }
-      if (!error.retriable && !item.single && this.options.channel.sendBatch) {
-        // The whole batch was refused (400, 413): find the culprit by sending each alone.
-        item.single = true;
+      if (outcome.kind === 'requeue' || outcome.kind === 'split') {
+        // Not this message's fault, or its own verdict comes from sending it alone.
+        if (outcome.kind === 'split') item.single = true;
         this.makeReady(item);
         continue;
       }
-      if (!error.retriable && this.endpointFault && this.endpointFault.status === error.status) {
-        // A probe during an endpoint fault met the same answer: still the endpoint's fault.
-        this.makeReady(item);
-        continue;
-      }
-      item.attempts++;
-      item.firstFailedAt ??= now;
+      item.attempts = attempts;
+      item.firstFailedAt = firstFailedAt;
       item.lastFailedAt = now;
-      const labels = { api, action: item.op!.action, event: this.options.metrics.eventLabel(item.op!.event) };
-      if (!error.retriable && error.errorClass !== 'validation' && error.errorClass !== 'ambiguous') {
+      if (outcome.kind === 'suspect') {
         this.suspect(item, error);
-        continue;
-      }
-      if (!error.retriable || retriesExhausted(item.attempts, item.firstFailedAt, now, this.options.retry)) {
+      } else if (outcome.kind === 'dead_letter') {
         this.releaseHead(item);
         this.deadLetterItem(item, error);
-        continue;
+      } else {
+        const labels = {
+          api,
+          action: item.op!.action,
+          event: this.options.metrics.eventLabel(item.op!.event),
+        };
+        this.options.metrics.retried.inc({ ...labels, error_class: error.errorClass });
+        this.scheduleRetry(item, outcome.delayMs);
       }
-      this.options.metrics.retried.inc({ ...labels, error_class: error.errorClass });
-      this.scheduleRetry(item, retryDelay(item.attempts, this.options.retry, error.retryAfterMs));
     }
   }
 
@@ -846,7 +767,7 @@ export class DeliveryEngine {
    * write is tried again with growing pauses until the topic's settings allow it.
    */
   private async writeDeadLetter(letter: DeadLetter): Promise<void> {
-    let pause = 500;
+    const pause = new GrowingPause(500, 10_000);
     const api = this.options.channel.api;
     for (;;) {
       try {
@@ -865,16 +786,16 @@ export class DeliveryEngine {
           continue;
         }
         if (failure !== 'transient') this.block(letter, failure);
+        const retryInMs = pause.next();
         this.options.logger.warn(
-          { err: error, reason: failure, offset: letter.item.envelope.offset, retryInMs: pause },
+          { err: error, reason: failure, offset: letter.item.envelope.offset, retryInMs },
           failure === 'too_large'
             ? 'the dead-letter topic refuses this message as too large (its max.message.bytes is below the source topic’s); trying again'
             : failure === 'unauthorized'
               ? 'the worker may not write to the dead-letter topic (ACLs); trying again'
               : 'writing to the dead-letter topic failed; trying again',
         );
-        await sleep(pause, this.stopped.signal);
-        pause = Math.min(pause * 2, 10_000);
+        await sleep(retryInMs, this.stopped.signal);
       }
     }
   }

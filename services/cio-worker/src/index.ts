@@ -6,4 +6,11 @@ export { OffsetTracker } from './offset-tracker';
 export { decodeTrack, decodeTransactional, derivedOperationId, toV2Operation } from './operation';
 export { LocalBudget, RedisBudget, type RequestBudget } from './rate-limit';
 export { defaultTuning, type WorkerTuning } from './settings';
-export { createWorker, type Worker, type WorkerDeps, type WorkerStatus } from './worker';
+export {
+  createWorker,
+  type Worker,
+  type WorkerDeps,
+  type WorkerStatus,
+  workerConsumer,
+  workerProducer,
+} from './worker';

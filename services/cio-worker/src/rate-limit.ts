@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@cio-bridge/logger';
-import type { Redis } from 'ioredis';
 import Denque from 'denque';
+import type { Redis } from 'ioredis';
 
 /**
  * A request budget towards one Customer.io API: `rps` requests per second, evenly
@@ -220,7 +220,7 @@ export class RedisBudget implements RequestBudget {
     this.shared = {
       redisTimeoutMs: 1_000,
       probeEveryMs: 1_000,
-      heartbeatEveryMs: 5_000,
+      heartbeatEveryMs: 1_000,
       instanceId: `${process.pid}-${Math.random().toString(36).slice(2, 10)}`,
       now: Date.now,
       ...shared,
@@ -281,14 +281,14 @@ export class RedisBudget implements RequestBudget {
   /** Says in Redis that this instance shares the budget, and counts who else did lately. */
   private async heartbeat(now: number): Promise<void> {
     const members = `${this.key}:instances`;
-    const stale = now - 3 * this.shared.heartbeatEveryMs;
+    const stale = now - Math.max(15_000, 3 * this.shared.heartbeatEveryMs);
     const result = await this.bounded(
       this.redis
         .multi()
         .zadd(members, now, this.shared.instanceId)
         .zremrangebyscore(members, '-inf', stale)
         .zcard(members)
-        .pexpire(members, 6 * this.shared.heartbeatEveryMs)
+        .pexpire(members, Math.max(60_000, 6 * this.shared.heartbeatEveryMs))
         .exec(),
     );
     const count = Number(result?.[2]?.[1]);

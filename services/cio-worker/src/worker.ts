@@ -24,12 +24,17 @@ import { OffsetTracker } from './offset-tracker';
 import { decodeTrack, decodeTransactional, type MessageCoordinates } from './operation';
 import { checkTrackAccount, type PreflightResult } from './preflight';
 import { LocalBudget, RedisBudget, type RequestBudget } from './rate-limit';
+import { GrowingPause } from './retry-policy';
 import { defaultTuning, type WorkerTuning } from './settings';
 import { type EffectLedger, ledgerTtlMs, MemoryLedger, RedisLedger } from './transactional-ledger';
 
 export interface WorkerDeps {
-  /** a kafkajs client (not connected); the worker creates its consumer and producer from it */
+  /** the kafkajs client (its metadata answers readiness) */
   kafka: Kafka;
+  /** the group consumer, not connected (`workerConsumer`); absent: created from `kafka` */
+  consumer?: Consumer;
+  /** the idempotent producer of dead letters, not connected (`workerProducer`); absent: created from `kafka` */
+  producer?: Producer;
   /** `track` and `transactional` are consumed, `dlq` receives dead letters */
   topics: Pick<TopicNames, 'track' | 'transactional' | 'dlq'>;
   groupId: string;
@@ -40,7 +45,12 @@ export interface WorkerDeps {
   registry: Registry;
   /** shares the request budget between instances; without it each instance has its own */
   redis?: Redis;
-  /** serve /healthz, /readyz and /metrics on this port (0: any free one); omitted: no HTTP server */
+  /**
+   * an HTTP server of the caller's (main.ts listens and closes it): the worker serves
+   * /healthz, /readyz, /metrics and /status on it
+   */
+  server?: Server;
+  /** without `server`: listen on this port (0: any free one) at start and close at stop; neither: no HTTP */
   port?: number;
   tuning?: Partial<WorkerTuning>;
   /** the consumer failed for good (kafkajs gave up restarting it); main.ts exits */
@@ -80,6 +90,29 @@ interface Route {
   topic: string;
   engine: DeliveryEngine;
   decode: (value: Buffer | null, at: MessageCoordinates) => Operation;
+}
+
+/** The worker's group consumer with its fetch settings (not connected). */
+export function workerConsumer(
+  kafka: Kafka,
+  groupId: string,
+  overrides: Partial<WorkerTuning> = {},
+): Consumer {
+  const tuning: WorkerTuning = { ...defaultTuning, ...overrides };
+  return createConsumer(kafka, {
+    groupId,
+    sessionTimeout: tuning.sessionTimeoutMs,
+    heartbeatInterval: Math.min(3_000, Math.floor(tuning.sessionTimeoutMs / 3)),
+    // Modest fetches: decoded messages stay referenced until delivered, and with them
+    // the whole fetch response they are slices of.
+    maxBytes: tuning.fetchMaxBytes,
+    maxBytesPerPartition: Math.max(64 * 1024, Math.floor(tuning.fetchMaxBytes / 8)),
+  });
+}
+
+/** The worker's dead-letter producer: idempotent, one request in flight (not connected). */
+export function workerProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
 }
 
 /** Messages decoded in one go before eachBatch yields to the event loop. */
@@ -286,17 +319,16 @@ export function createWorker(deps: WorkerDeps): Worker {
   }
 
   async function preflightUntilPassed(): Promise<void> {
-    let pause = tuning.authProbeMinMs;
+    const pause = new GrowingPause(tuning.authProbeMinMs, tuning.authProbeMaxMs);
     while (!stopping) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pause);
+        const timer = setTimeout(resolve, pause.next());
         preflightStop.signal.addEventListener('abort', () => {
           clearTimeout(timer);
           resolve();
         });
       });
       if (stopping || (await preflight())) return;
-      pause = Math.min(tuning.authProbeMaxMs, pause * 2);
     }
   }
 
@@ -545,23 +577,16 @@ export function createWorker(deps: WorkerDeps): Worker {
   }
 
   async function connectAndRun(): Promise<void> {
-    if (deps.port !== undefined) server = await listen(app, deps.port);
-    producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    if (deps.server) deps.server.on('request', app);
+    else if (deps.port !== undefined) server = await listen(app, deps.port);
+    producer = deps.producer ?? workerProducer(deps.kafka);
     await producer.connect();
     writeDeadLetter = deadLetterWriter(new Publisher({ producer }), producer, deps.topics.dlq, deps.groupId);
 
     if (stopping) return;
     if (!(await preflight())) void preflightUntilPassed();
     if (stopping) return;
-    consumer = createConsumer(deps.kafka, {
-      groupId: deps.groupId,
-      sessionTimeout: tuning.sessionTimeoutMs,
-      heartbeatInterval: Math.min(3_000, Math.floor(tuning.sessionTimeoutMs / 3)),
-      // Modest fetches: decoded messages stay referenced until delivered, and with them
-      // the whole fetch response they are slices of.
-      maxBytes: tuning.fetchMaxBytes,
-      maxBytesPerPartition: Math.max(64 * 1024, Math.floor(tuning.fetchMaxBytes / 8)),
-    });
+    consumer = deps.consumer ?? workerConsumer(deps.kafka, deps.groupId, tuning);
     pauses.attach(consumer);
     consumer.on(consumer.events.GROUP_JOIN, onGroupJoin);
     consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -641,7 +666,9 @@ export function createWorker(deps: WorkerDeps): Worker {
     app,
     status,
     get port() {
-      return server ? (server.address() as AddressInfo).port : undefined;
+      const serving = deps.server ?? server;
+      const address = serving?.address();
+      return address && typeof address === 'object' ? (address as AddressInfo).port : undefined;
     },
   };
 }
