@@ -2,11 +2,12 @@ import type { Logger } from '@cio-bridge/logger';
 import Denque from 'denque';
 import { classifyDeadLetterFailure, type DeadLetterFailure } from './dead-letter';
 import { decideOutcome } from './delivery/outcome';
+import { Pacer, sleep } from './delivery/pacer';
 import type { Channel, DeadLetter, Item } from './delivery/types';
 import { DeliveryError, maybeSent, ValidationError } from './errors';
 import type { WorkerMetrics } from './metrics';
 import { PersonQueues } from './person-queues';
-import { BurstGuard, type RequestBudget } from './rate-limit';
+import type { RequestBudget } from './rate-limit';
 import { GrowingPause, type RetryPolicy } from './retry-policy';
 import type { EffectLedger } from './transactional-ledger';
 
@@ -81,19 +82,6 @@ class Signal {
   }
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-
 /**
  * Delivers the operations of one topic to one Customer.io API.
  *
@@ -109,7 +97,6 @@ export class DeliveryEngine {
   private readonly persons = new PersonQueues<Item>();
   private readonly readyBatch = new Denque<Item>();
   private readonly readySingle = new Denque<Item>();
-  private readonly burst = new BurstGuard();
   private readonly work = new Signal();
   private readonly capacity = new Signal();
   private readonly stopped = new AbortController();
@@ -126,14 +113,21 @@ export class DeliveryEngine {
   /** dead letters that cannot be written, by reason */
   private readonly blockedLetters = new Map<DeadLetter, DeadLetterFailure>();
   private bufferedCount = 0;
-  /** operations becoming ready: count since `since`, and the recent rate per second */
-  private readonly arrivals = { count: 0, since: 0, rate: 0 };
   private readonly now: () => number;
   /** waiters for a person's queue to shrink below a length (a hot partition's resume) */
   private readonly drainWaiters = new Map<string, { below: number; resolve: () => void }[]>();
 
+  private readonly pacer: Pacer;
+
   constructor(private readonly options: EngineOptions) {
     this.now = options.now ?? Date.now;
+    this.pacer = new Pacer({
+      budget: options.budget,
+      maxBatchOperations: options.maxBatchOperations,
+      lingerMs: options.lingerMs,
+      signal: this.stopped.signal,
+      now: this.now,
+    });
   }
 
   /** Items taken and not settled (queued, in flight, being dead-lettered). */
@@ -269,7 +263,7 @@ export class DeliveryEngine {
     if (this.stopping || !item.op) return;
     item.state = 'ready';
     item.readyAt = this.now();
-    this.arrivals.count++;
+    this.pacer.noteReady();
     (item.single || !this.options.channel.sendBatch ? this.readySingle : this.readyBatch).push(item);
     this.work.notify();
   }
@@ -325,23 +319,18 @@ export class DeliveryEngine {
         continue;
       }
       probePause.reset();
-      const linger = this.lingerFor();
+      const linger = this.pacer.lingerFor({
+        requestsInFlight: this.requests.size,
+        singles: this.readySingle.length,
+        batchable: this.readyBatch.length,
+        oldestReadyAt: this.readyBatch.peekFront()?.readyAt,
+      });
       if (linger > 0) {
         await Promise.race([this.requestDone.wait(), sleep(linger, this.stopped.signal)]);
         continue;
       }
       await this.startNext();
     }
-  }
-
-  /** How much longer to let a batch fill while other requests are in flight (0: send now). */
-  private lingerFor(): number {
-    const lingerMs = this.options.lingerMs ?? 20;
-    if (this.requests.size === 0 || this.readySingle.length > 0) return 0;
-    if (!this.looseBudget(this.options.budget.perSecond())) return 0;
-    if (this.readyBatch.length >= this.options.maxBatchOperations / 2) return 0;
-    const oldest = this.readyBatch.peekFront()?.readyAt ?? this.now();
-    return Math.max(0, oldest + lingerMs - this.now());
   }
 
   /**
@@ -351,7 +340,7 @@ export class DeliveryEngine {
    */
   private async startNext(): Promise<{ request: Promise<void> } | undefined> {
     const started = this.now();
-    await this.awaitSlot();
+    await this.pacer.awaitSlot();
     const api = this.options.channel.api;
     this.options.metrics.rateLimitWait.observe({ api }, Math.max(0, this.now() - started) / 1000);
     this.options.metrics.rateLimitRps.set({ api }, this.options.budget.currentRps());
@@ -372,23 +361,6 @@ export class DeliveryEngine {
     return { request };
   }
 
-  /**
-   * Waits for a request slot of the budget. A slot reserved before a 429 paused the
-   * budget is given up for one after the pause; a slot due while this instance already
-   * sent its second's worth (the event loop stalled and slots bunched up) waits a little.
-   */
-  private async awaitSlot(): Promise<void> {
-    for (let attempt = 0; attempt < 4 && !this.stopping; attempt++) {
-      const wait = await this.options.budget.reserve();
-      if (wait > 0) await sleep(wait, this.stopped.signal);
-      if (this.options.budget.pausedUntil() > this.now()) continue;
-      const hold = this.burst.delay(this.now(), this.options.budget.perSecond());
-      if (hold > 0) await sleep(hold, this.stopped.signal);
-      break;
-    }
-    this.burst.record(this.now());
-  }
-
   /** Takes up to `max` ready heads from `queue`, skipping stale entries. */
   private take(queue: Denque<Item>, max: number): Item[] {
     const items: Item[] = [];
@@ -406,7 +378,7 @@ export class DeliveryEngine {
   private takeBatch(): Item[] {
     const items: Item[] = [];
     let bytes = BATCH_ENVELOPE_BYTES;
-    const limit = this.batchLimit();
+    const limit = this.pacer.batchLimit(this.readyBatch.length);
     while (items.length < limit) {
       const head = this.readyBatch.peekFront();
       if (head === undefined) break;
@@ -421,36 +393,6 @@ export class DeliveryEngine {
       items.push(head);
     }
     return items;
-  }
-
-  /**
-   * How many operations this request takes. Where the budget is loose, as many as fit.
-   * Where it is tight, the operations expected to become ready per slot (their recent
-   * rate ÷ the budget's requests per second, plus a quarter): the budget is spread over
-   * every slot, which keeps each operation's wait short, instead of a few full requests
-   * and idle slots between them. A burst (a request's answer readies the next operation
-   * of each of its people at once) is spread over about eight slots; when operations
-   * keep coming faster, the rate follows and requests fill up to the maximum.
-   */
-  private batchLimit(): number {
-    const max = this.options.maxBatchOperations;
-    const perSecond = this.options.budget.perSecond();
-    if (this.looseBudget(perSecond)) return max;
-    const now = this.now();
-    const elapsed = now - this.arrivals.since;
-    if (elapsed >= 250) {
-      const rate = (this.arrivals.count * 1000) / elapsed;
-      this.arrivals.rate = this.arrivals.rate === 0 ? rate : (this.arrivals.rate + rate) / 2;
-      this.arrivals.count = 0;
-      this.arrivals.since = now;
-    }
-    const perSlot = Math.ceil((1.25 * this.arrivals.rate) / perSecond);
-    return Math.min(max, Math.max(1, perSlot, Math.ceil(this.readyBatch.length / 8)));
-  }
-
-  /** Slots less than a quarter of the linger time apart: plenty of requests to spare. */
-  private looseBudget(perSecond: number): boolean {
-    return 1000 / perSecond < (this.options.lingerMs ?? 20) / 4;
   }
 
   private async sendMany(items: Item[]): Promise<void> {
