@@ -1,6 +1,10 @@
 import type { OutgoingMessage, Publisher } from '@cio-bridge/kafka';
+import type { Logger } from '@cio-bridge/logger';
 import type { IHeaders, Producer } from 'kafkajs';
+import { sleep } from './delivery/pacer';
 import type { DeadLetter } from './delivery/types';
+import type { WorkerMetrics } from './metrics';
+import { GrowingPause } from './retry-policy';
 
 /** The headers the design adds to a dead letter (design.md, "Dead-letter headers"). */
 export const DLQ_HEADERS = [
@@ -118,4 +122,91 @@ export function deadLetterWriter(
     }
     await publisher.publish(topic, [message as unknown as OutgoingMessage]);
   };
+}
+
+export interface DeadLetterSinkOptions {
+  /** writes one dead letter; resolves once Kafka acknowledged it */
+  write: (letter: DeadLetter) => Promise<void>;
+  api: 'track' | 'app';
+  metrics: WorkerMetrics;
+  logger: Logger;
+  /** aborted when the engine stops: a failing write then gives up */
+  signal: AbortSignal;
+  /** a dead letter cannot be written: a configuration fault */
+  onBlocked?: (reason: DeadLetterFailure) => void;
+  /** every blocked dead letter was written */
+  onUnblocked?: () => void;
+}
+
+/** Writes dead letters until they are written, classifying what goes wrong on the way. */
+export class DeadLetterSink {
+  /** dead letters that cannot be written, by reason */
+  private readonly blockedLetters = new Map<DeadLetter, DeadLetterFailure>();
+
+  constructor(private readonly options: DeadLetterSinkOptions) {}
+
+  /** Why dead letters cannot be written, if any are blocked. */
+  get blocked(): DeadLetterFailure | undefined {
+    return this.blockedLetters.values().next().value;
+  }
+
+  /**
+   * Keeps trying (Kafka may be away for a while) until written or stopping. A letter the
+   * broker refuses as too large is written again at once with the shortest failure
+   * headers; one still too large, or one the worker may not write, is a configuration
+   * fault: the topic pauses (its partition's commit point cannot move anyway) and the
+   * write is tried again with growing pauses until the topic's settings allow it.
+   */
+  async write(letter: DeadLetter): Promise<void> {
+    const pause = new GrowingPause(500, 10_000);
+    const api = this.options.api;
+    for (;;) {
+      try {
+        await this.options.write(letter);
+        this.unblock(letter);
+        return;
+      } catch (error) {
+        if (this.options.signal.aborted) {
+          this.unblock(letter);
+          throw error;
+        }
+        const failure = classifyDeadLetterFailure(error);
+        this.options.metrics.deadLetterWriteFailures.inc({ api, reason: failure });
+        if (failure === 'too_large' && !letter.shortest) {
+          letter.shortest = true;
+          continue;
+        }
+        if (failure !== 'transient') this.block(letter, failure);
+        const retryInMs = pause.next();
+        this.options.logger.warn(
+          { err: error, reason: failure, offset: letter.item.envelope.offset, retryInMs },
+          failure === 'too_large'
+            ? 'the dead-letter topic refuses this message as too large (its max.message.bytes is below the source topic’s); trying again'
+            : failure === 'unauthorized'
+              ? 'the worker may not write to the dead-letter topic (ACLs); trying again'
+              : 'writing to the dead-letter topic failed; trying again',
+        );
+        await sleep(retryInMs, this.options.signal);
+      }
+    }
+  }
+
+  private block(letter: DeadLetter, reason: DeadLetterFailure): void {
+    const first = this.blockedLetters.size === 0;
+    this.blockedLetters.set(letter, reason);
+    if (!first) return;
+    this.options.metrics.deadLetterBlocked.set({ api: this.options.api }, 1);
+    this.options.logger.error(
+      { api: this.options.api, reason },
+      'dead letters cannot be written: consuming paused until they can (check the dead-letter topic’s max.message.bytes and ACLs)',
+    );
+    this.options.onBlocked?.(reason);
+  }
+
+  private unblock(letter: DeadLetter): void {
+    if (!this.blockedLetters.delete(letter) || this.blockedLetters.size > 0) return;
+    this.options.metrics.deadLetterBlocked.set({ api: this.options.api }, 0);
+    this.options.logger.info({ api: this.options.api }, 'dead letters are written again');
+    this.options.onUnblocked?.();
+  }
 }

@@ -1,6 +1,6 @@
 import type { Logger } from '@cio-bridge/logger';
 import Denque from 'denque';
-import { classifyDeadLetterFailure, type DeadLetterFailure } from './dead-letter';
+import { type DeadLetterFailure, DeadLetterSink } from './dead-letter';
 import { decideOutcome } from './delivery/outcome';
 import { Pacer, sleep } from './delivery/pacer';
 import type { Channel, DeadLetter, Item } from './delivery/types';
@@ -110,14 +110,13 @@ export class DeliveryEngine {
   /** permanently failed operations awaiting the verdict: the message's fault or the endpoint's */
   private suspects: { item: Item; error: DeliveryError }[] = [];
   private verdictTimer: NodeJS.Timeout | undefined;
-  /** dead letters that cannot be written, by reason */
-  private readonly blockedLetters = new Map<DeadLetter, DeadLetterFailure>();
   private bufferedCount = 0;
   private readonly now: () => number;
   /** waiters for a person's queue to shrink below a length (a hot partition's resume) */
   private readonly drainWaiters = new Map<string, { below: number; resolve: () => void }[]>();
 
   private readonly pacer: Pacer;
+  private readonly deadLetters: DeadLetterSink;
 
   constructor(private readonly options: EngineOptions) {
     this.now = options.now ?? Date.now;
@@ -127,6 +126,15 @@ export class DeliveryEngine {
       lingerMs: options.lingerMs,
       signal: this.stopped.signal,
       now: this.now,
+    });
+    this.deadLetters = new DeadLetterSink({
+      write: options.deadLetter,
+      api: options.channel.api,
+      metrics: options.metrics,
+      logger: options.logger,
+      signal: this.stopped.signal,
+      onBlocked: options.onDeadLetterBlocked,
+      onUnblocked: options.onDeadLetterUnblocked,
     });
   }
 
@@ -170,7 +178,7 @@ export class DeliveryEngine {
 
   /** Why dead letters cannot be written (too large, unauthorized), if any are blocked. */
   get deadLetterBlocked(): DeadLetterFailure | undefined {
-    return this.blockedLetters.values().next().value;
+    return this.deadLetters.blocked;
   }
 
   /** The endpoint fault holding delivery, if any (status and message, no personal data). */
@@ -680,7 +688,7 @@ export class DeliveryEngine {
       event: this.options.metrics.eventLabel(item.op?.event ?? ''),
       error_class: error.errorClass,
     };
-    const write = this.writeDeadLetter(letter).then(
+    const write = this.deadLetters.write(letter).then(
       () => {
         this.options.metrics.deadLettered.inc(labels);
         this.settle(item);
@@ -699,66 +707,6 @@ export class DeliveryEngine {
     );
     this.pendingDeadLetters.add(write);
     void write.finally(() => this.pendingDeadLetters.delete(write));
-  }
-
-  /**
-   * Keeps trying (Kafka may be away for a while) until written or stopping. A letter the
-   * broker refuses as too large is written again at once with the shortest failure
-   * headers; one still too large, or one the worker may not write, is a configuration
-   * fault: the topic pauses (its partition's commit point cannot move anyway) and the
-   * write is tried again with growing pauses until the topic's settings allow it.
-   */
-  private async writeDeadLetter(letter: DeadLetter): Promise<void> {
-    const pause = new GrowingPause(500, 10_000);
-    const api = this.options.channel.api;
-    for (;;) {
-      try {
-        await this.options.deadLetter(letter);
-        this.unblock(letter);
-        return;
-      } catch (error) {
-        if (this.stopping) {
-          this.unblock(letter);
-          throw error;
-        }
-        const failure = classifyDeadLetterFailure(error);
-        this.options.metrics.deadLetterWriteFailures.inc({ api, reason: failure });
-        if (failure === 'too_large' && !letter.shortest) {
-          letter.shortest = true;
-          continue;
-        }
-        if (failure !== 'transient') this.block(letter, failure);
-        const retryInMs = pause.next();
-        this.options.logger.warn(
-          { err: error, reason: failure, offset: letter.item.envelope.offset, retryInMs },
-          failure === 'too_large'
-            ? 'the dead-letter topic refuses this message as too large (its max.message.bytes is below the source topic’s); trying again'
-            : failure === 'unauthorized'
-              ? 'the worker may not write to the dead-letter topic (ACLs); trying again'
-              : 'writing to the dead-letter topic failed; trying again',
-        );
-        await sleep(retryInMs, this.stopped.signal);
-      }
-    }
-  }
-
-  private block(letter: DeadLetter, reason: DeadLetterFailure): void {
-    const first = this.blockedLetters.size === 0;
-    this.blockedLetters.set(letter, reason);
-    if (!first) return;
-    this.options.metrics.deadLetterBlocked.set({ api: this.options.channel.api }, 1);
-    this.options.logger.error(
-      { api: this.options.channel.api, reason },
-      'dead letters cannot be written: consuming paused until they can (check the dead-letter topic’s max.message.bytes and ACLs)',
-    );
-    this.options.onDeadLetterBlocked?.(reason);
-  }
-
-  private unblock(letter: DeadLetter): void {
-    if (!this.blockedLetters.delete(letter) || this.blockedLetters.size > 0) return;
-    this.options.metrics.deadLetterBlocked.set({ api: this.options.channel.api }, 0);
-    this.options.logger.info({ api: this.options.channel.api }, 'dead letters are written again');
-    this.options.onDeadLetterUnblocked?.();
   }
 
   private settle(item: Item): void {
