@@ -1,6 +1,7 @@
 import type { Logger } from '@cio-bridge/logger';
 import Denque from 'denque';
 import { type DeadLetterFailure, DeadLetterSink } from './dead-letter';
+import { EndpointVerdict } from './delivery/endpoint-verdict';
 import { decideOutcome } from './delivery/outcome';
 import { Pacer, sleep } from './delivery/pacer';
 import type { Channel, DeadLetter, Item } from './delivery/types';
@@ -108,8 +109,7 @@ export class DeliveryEngine {
   private authRejected: DeliveryError | undefined;
   private endpointFault: DeliveryError | undefined;
   /** permanently failed operations awaiting the verdict: the message's fault or the endpoint's */
-  private suspects: { item: Item; error: DeliveryError }[] = [];
-  private verdictTimer: NodeJS.Timeout | undefined;
+  private readonly verdict: EndpointVerdict<Item>;
   private bufferedCount = 0;
   private readonly now: () => number;
   /** waiters for a person's queue to shrink below a length (a hot partition's resume) */
@@ -126,6 +126,13 @@ export class DeliveryEngine {
       lingerMs: options.lingerMs,
       signal: this.stopped.signal,
       now: this.now,
+    });
+    this.verdict = new EndpointVerdict<Item>({
+      personOf: (item) => item.op!.person,
+      people: options.endpointFaultPeople,
+      timeoutMs: options.endpointVerdictMs,
+      messagesAtFault: (held) => this.messagesAtFault(held),
+      endpointAtFault: (error, people, held) => this.endpointAtFault(error, people, held),
     });
     this.deadLetters = new DeadLetterSink({
       write: options.deadLetter,
@@ -243,7 +250,7 @@ export class DeliveryEngine {
   async stop(deadline: number): Promise<void> {
     this.stopping = true;
     this.stopped.abort();
-    clearTimeout(this.verdictTimer);
+    this.verdict.stop();
     this.work.notify();
     this.requestDone.notify();
     this.capacity.notify();
@@ -510,15 +517,12 @@ export class DeliveryEngine {
       this.options.logger.info({ api: this.options.channel.api }, 'Customer.io accepts requests again');
       this.options.onEndpointRecovered?.();
     }
-    this.deadLetterSuspects();
+    this.verdict.succeeded();
   }
 
-  private deadLetterSuspects(): void {
-    clearTimeout(this.verdictTimer);
-    this.verdictTimer = undefined;
-    const suspects = this.suspects;
-    this.suspects = [];
-    for (const { item, error } of suspects) {
+  /** Held failures that were their messages' own: to the dead-letter topic. */
+  private messagesAtFault(held: { item: Item; error: DeliveryError }[]): void {
+    for (const { item, error } of held) {
       if (item.state !== 'suspect') continue;
       if (item.source.revoked) {
         this.dropHead(item);
@@ -529,29 +533,7 @@ export class DeliveryEngine {
     }
   }
 
-  /**
-   * A permanent failure of one operation sent alone: hold it until the verdict. The
-   * person's later operations wait behind it, so their order holds either way.
-   */
-  private suspect(item: Item, error: DeliveryError): void {
-    item.state = 'suspect';
-    this.suspects.push({ item, error });
-    const same = this.suspects.filter((suspect) => suspect.error.status === error.status);
-    const people = new Set(same.map((suspect) => suspect.item.op!.person));
-    const routeMissing = error.status === 404 || error.status === 405;
-    if (people.size >= (this.options.endpointFaultPeople ?? 3) || (routeMissing && people.size >= 2)) {
-      this.declareEndpointFault(error, people.size);
-      return;
-    }
-    this.verdictTimer ??= setTimeout(() => {
-      this.verdictTimer = undefined;
-      this.deadLetterSuspects();
-    }, this.options.endpointVerdictMs ?? 30_000);
-  }
-
-  private declareEndpointFault(error: DeliveryError, people: number): void {
-    clearTimeout(this.verdictTimer);
-    this.verdictTimer = undefined;
+  private endpointAtFault(error: DeliveryError, people: number, held: Item[]): void {
     const api = this.options.channel.api;
     if (!this.endpointFault) {
       this.endpointFault = error;
@@ -563,9 +545,7 @@ export class DeliveryEngine {
       this.options.onEndpointFault?.(error);
     }
     // Not the messages' fault: back to the head of their queues, no attempt counted.
-    const suspects = this.suspects;
-    this.suspects = [];
-    for (const { item } of suspects) {
+    for (const item of held) {
       if (item.state !== 'suspect') continue;
       if (item.source.revoked) this.dropHead(item);
       else this.makeReady(item);
@@ -618,7 +598,9 @@ export class DeliveryEngine {
       item.firstFailedAt = firstFailedAt;
       item.lastFailedAt = now;
       if (outcome.kind === 'suspect') {
-        this.suspect(item, error);
+        // The person's later operations wait behind it, so their order holds either way.
+        item.state = 'suspect';
+        this.verdict.hold(item, error);
       } else if (outcome.kind === 'dead_letter') {
         this.releaseHead(item);
         this.deadLetterItem(item, error);
