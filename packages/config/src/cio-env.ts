@@ -1,7 +1,20 @@
 import { z } from 'zod';
 import { integer } from './fields';
 
-const baseUrl = z.url({ message: 'must be an http(s) URL' }).transform((url) => url.replace(/\/+$/, ''));
+/**
+ * A base URL without a path. The documented forms with a version suffix
+ * (`https://track.customer.io/api/v1`, `https://api.customer.io/v1`) are accepted and
+ * the suffix dropped: the worker appends its own paths. Any other path is refused, so
+ * a wrong endpoint fails at start instead of answering 404 to every request.
+ */
+const baseUrl = (suffixes: RegExp, hint: string) =>
+  z
+    .url({ message: 'must be an http(s) URL' })
+    .transform((url) => url.replace(/\/+$/, '').replace(suffixes, ''))
+    .refine((url) => /^https?:$/.test(new URL(url).protocol) && new URL(url).pathname === '/', {
+      message: `must be a base URL without a path (${hint})`,
+    })
+    .transform((url) => url.replace(/\/+$/, ''));
 
 /** Customer.io credentials and endpoints (Track API, App API). */
 export const cioEnv = {
@@ -9,8 +22,11 @@ export const cioEnv = {
   CIO_API_KEY: z.string({ message: 'is required' }),
   CIO_APP_API_KEY: z.string().optional(),
   CIO_REGION: z.enum(['us', 'eu'], { message: 'must be us or eu' }).default('us'),
-  CIO_TRACK_URL: baseUrl.optional(),
-  CIO_APP_URL: baseUrl.optional(),
+  CIO_TRACK_URL: baseUrl(
+    /\/api\/v[12]$/,
+    'https://track.customer.io, optionally ending in /api/v1 or /api/v2',
+  ).optional(),
+  CIO_APP_URL: baseUrl(/\/(api\/)?v1$/, 'https://api.customer.io, optionally ending in /v1').optional(),
   CIO_RATE_LIMIT_RPS: integer(1, 100_000).prefault('100'),
 };
 

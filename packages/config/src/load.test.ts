@@ -48,6 +48,27 @@ describe('loadConfig', () => {
     expect(error.message).toBe(`configuration error: ${variable} ${reason}`);
   });
 
+  it.each([
+    ['CIO_TRACK_URL', 'https://track.customer.io/api/v1', 'https://track.customer.io'],
+    ['CIO_TRACK_URL', 'https://track-eu.customer.io/api/v2/', 'https://track-eu.customer.io'],
+    ['CIO_TRACK_URL', 'http://127.0.0.1:8090/', 'http://127.0.0.1:8090'],
+    ['CIO_APP_URL', 'https://api.customer.io/v1', 'https://api.customer.io'],
+  ])('drops the documented version suffix of %s %s', (variable, value, expected) => {
+    expect(loadConfig(schema, { ...valid, [variable]: value })[variable as 'CIO_TRACK_URL']).toBe(expected);
+  });
+
+  it.each([
+    ['CIO_TRACK_URL', 'https://track.customer.io/api/v3'],
+    ['CIO_TRACK_URL', 'https://track.customer.io/api'],
+    ['CIO_APP_URL', 'https://api.customer.io/v1/send'],
+  ])('refuses %s with another path (%s) in one line naming it', (variable, value) => {
+    const error = errorOf({ ...valid, [variable]: value });
+    expect(error.message).toMatch(
+      new RegExp(`^configuration error: ${variable} must be a base URL without a path`),
+    );
+    expect(error.message).not.toContain('\n');
+  });
+
   it('never prints the value of a secret', () => {
     const error = errorOf({ ...valid, CIO_RATE_LIMIT_RPS: 'sk-live-123' });
     expect(error.message).not.toContain('sk-live-123');

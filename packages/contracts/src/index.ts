@@ -37,6 +37,8 @@ export const ERROR_CLASSES = [
   'timeout',
   'network',
   'validation',
+  /** a transactional send that may or may not have reached Customer.io (timeout or reset after sending) */
+  'ambiguous',
   'unknown',
 ] as const;
 

@@ -10,4 +10,4 @@ export { HttpError } from './errors';
 export { jsonBody, parseJsonBody, readRawBody, requireJson } from './json-body';
 export { createRegistry } from './metrics';
 export type { HttpNetworkOptions, TrustProxy } from './network';
-export { closeServer, listen } from './server';
+export { closeServer, listen, serve } from './server';

@@ -32,6 +32,16 @@ export async function listen(app: Express, port: number, host = '0.0.0.0'): Prom
   }
 }
 
+/**
+ * Serves `app` on a server the caller created (and listens on and closes). An app with a
+ * management port of its own also binds that one, which `closeServer(server)` closes too.
+ */
+export async function serve(server: Server, app: Express, host = '0.0.0.0'): Promise<void> {
+  const management = separateManagement(app);
+  server.on('request', app);
+  if (management) managementServers.set(server, await bind(management.app, management.port, host));
+}
+
 function closeOne(server: Server): Promise<void> {
   return new Promise((resolve, reject) => {
     server.close((error) => (error ? reject(error) : resolve()));

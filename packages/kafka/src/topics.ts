@@ -6,13 +6,30 @@ export interface TopicSpec {
   name: string;
   partitions: number;
   retentionMs: number;
+  /** the topic's max.message.bytes; absent: the broker's default */
+  maxMessageBytes?: number;
 }
+
+/** Kafka's default message.max.bytes (what topics without their own setting allow). */
+export const BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+/**
+ * Room for the failure headers a dead letter adds to its message (about 1.3 KB with a
+ * full error message) and a replay's own, many times over.
+ */
+const DLQ_HEADROOM_BYTES = 64 * 1024;
 
 /** The topics of the design, declared once. The key of every message is the person. */
 export const TOPICS = {
   track: { name: 'customerio.track', partitions: 12, retentionMs: 7 * DAY_MS },
   transactional: { name: 'customerio.transactional', partitions: 6, retentionMs: 7 * DAY_MS },
-  dlq: { name: 'customerio.dlq', partitions: 3, retentionMs: 30 * DAY_MS },
+  // A dead letter is its message plus failure headers: the topic must take at least what
+  // customerio.track (the broker's default) and customerio.transactional take, and more.
+  dlq: {
+    name: 'customerio.dlq',
+    partitions: 3,
+    retentionMs: 30 * DAY_MS,
+    maxMessageBytes: BROKER_DEFAULT_MAX_MESSAGE_BYTES + DLQ_HEADROOM_BYTES,
+  },
   predictions: { name: 'customerio.predictions', partitions: 6, retentionMs: 7 * DAY_MS },
   reporting: { name: 'customerio.reporting', partitions: 6, retentionMs: 14 * DAY_MS },
   /** signed webhooks that failed validation, as received (key: the webhook id) */
@@ -89,7 +106,12 @@ export async function ensureTopics(
           topic: spec.name,
           numPartitions: spec.partitions,
           replicationFactor,
-          configEntries: [{ name: 'retention.ms', value: String(spec.retentionMs) }],
+          configEntries: [
+            { name: 'retention.ms', value: String(spec.retentionMs) },
+            ...(spec.maxMessageBytes === undefined
+              ? []
+              : [{ name: 'max.message.bytes', value: String(spec.maxMessageBytes) }]),
+          ],
         })),
       })
       .catch((error: unknown) => {

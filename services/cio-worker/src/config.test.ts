@@ -32,6 +32,23 @@ describe('workerEnv', () => {
   it('passes the tuning variables on', () => {
     const env = loadConfig(workerEnv, { ...base, WORKER_MAX_ATTEMPTS: '3', WORKER_CONCURRENCY: '2' });
     expect(tuningOptions(env)).toMatchObject({ maxAttempts: 3, concurrency: 2 });
+    expect(tuningOptions(loadConfig(workerEnv, base))).toMatchObject({
+      transactionalAmbiguous: 'dead-letter',
+      maxPerPerson: 1_000,
+      maxUncommittedPerPartition: 50_000,
+    });
+    const tuned = loadConfig(workerEnv, {
+      ...base,
+      WORKER_TRANSACTIONAL_AMBIGUOUS: 'retry',
+      WORKER_MAX_PER_PERSON: '50',
+      WORKER_MAX_UNCOMMITTED_PER_PARTITION: '500',
+    });
+    expect(tuningOptions(tuned)).toMatchObject({
+      transactionalAmbiguous: 'retry',
+      maxPerPerson: 50,
+      maxUncommittedPerPartition: 500,
+    });
+    expect(customerioOptions(tuned).region).toBe('us');
   });
 
   it.each([
@@ -39,6 +56,14 @@ describe('workerEnv', () => {
     [{ ...base, CIO_RATE_LIMIT_RPS: 'fast' }, 'CIO_RATE_LIMIT_RPS must be a whole number'],
     [{ ...base, WORKER_MAX_ATTEMPTS: '0' }, 'WORKER_MAX_ATTEMPTS must be a whole number from 1'],
     [{ ...base, REDIS_URL: 'localhost' }, 'REDIS_URL must be a redis:// URL'],
+    [
+      { ...base, WORKER_TRANSACTIONAL_AMBIGUOUS: 'maybe' },
+      'WORKER_TRANSACTIONAL_AMBIGUOUS must be retry or dead-letter',
+    ],
+    [
+      { ...base, CIO_TRACK_URL: 'https://track.customer.io/track' },
+      'CIO_TRACK_URL must be a base URL without a path',
+    ],
   ])('refuses a bad environment naming the variable (%#)', (env, message) => {
     expect(() => loadConfig(workerEnv, env)).toThrow(ConfigError);
     expect(() => loadConfig(workerEnv, env)).toThrow(message);

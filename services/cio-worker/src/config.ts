@@ -46,12 +46,20 @@ export const workerEnv = z.object({
   WORKER_RETRY_MAX_MS: integer(1, 3_600_000).prefault('60000'),
   /** messages taken from Kafka and not yet delivered or dead-lettered, per topic */
   WORKER_MAX_BUFFERED: integer(1, 1_000_000).prefault('10000'),
+  /** operations one person may hold before the partition carrying them pauses (resumes at half) */
+  WORKER_MAX_PER_PERSON: integer(1, 1_000_000).prefault('1000'),
+  /** offsets one partition may hold past its commit point before it pauses */
+  WORKER_MAX_UNCOMMITTED_PER_PARTITION: integer(100, 10_000_000).prefault('50000'),
   /** concurrent requests towards Customer.io, per API */
   WORKER_CONCURRENCY: integer(1, 1_000).prefault('32'),
   /** most operations in one /api/v2/batch request */
   WORKER_MAX_BATCH_OPERATIONS: integer(1, 10_000).prefault('1000'),
   /** most bytes of one fetch from Kafka */
   WORKER_FETCH_MAX_BYTES: integer(64 * 1024, 256 * 1024 * 1024).prefault(String(512 * 1024)),
+  /** a transactional send that timed out or was reset after sending: `retry` (may repeat it) or `dead-letter` (class `ambiguous`) */
+  WORKER_TRANSACTIONAL_AMBIGUOUS: z
+    .enum(['retry', 'dead-letter'], { message: 'must be retry or dead-letter' })
+    .default('dead-letter'),
   /** how long SIGTERM waits for requests in flight before handing the rest back */
   WORKER_SHUTDOWN_TIMEOUT_MS: integer(1_000, 600_000).prefault('15000'),
 });
@@ -66,6 +74,7 @@ export function customerioOptions(env: WorkerEnv) {
     siteId: env.CIO_SITE_ID,
     apiKey: env.CIO_API_KEY,
     appApiKey: env.CIO_APP_API_KEY,
+    region: env.CIO_REGION,
   };
 }
 
@@ -80,10 +89,13 @@ export function tuningOptions(env: WorkerEnv): Partial<WorkerTuning> {
     retryBaseMs: env.WORKER_RETRY_BASE_MS,
     retryMaxMs: env.WORKER_RETRY_MAX_MS,
     maxBuffered: env.WORKER_MAX_BUFFERED,
+    maxPerPerson: env.WORKER_MAX_PER_PERSON,
+    maxUncommittedPerPartition: env.WORKER_MAX_UNCOMMITTED_PER_PARTITION,
     concurrency: env.WORKER_CONCURRENCY,
     maxBatchOperations: env.WORKER_MAX_BATCH_OPERATIONS,
     shutdownTimeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS,
     sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
     fetchMaxBytes: env.WORKER_FETCH_MAX_BYTES,
+    transactionalAmbiguous: env.WORKER_TRANSACTIONAL_AMBIGUOUS,
   };
 }

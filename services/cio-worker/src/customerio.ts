@@ -12,6 +12,8 @@ export interface CustomerioOptions {
   apiKey: string;
   /** App API key; without it transactional sends are not consumed */
   appApiKey?: string;
+  /** CIO_REGION: checked against the account's region at start */
+  region?: 'us' | 'eu';
 }
 
 type RequestLayer = TrackClient['request'];

@@ -1,4 +1,10 @@
-import { DLQ_HEADERS, deadLetterMessage } from './dead-letter';
+import { KafkaJSNonRetriableError, KafkaJSProtocolError } from 'kafkajs';
+import {
+  classifyDeadLetterFailure,
+  DLQ_HEADERS,
+  deadLetterMessage,
+  MAX_ERROR_MESSAGE_CHARS,
+} from './dead-letter';
 import type { Item } from './engine';
 import { DeliveryError } from './errors';
 
@@ -65,5 +71,42 @@ describe('deadLetterMessage', () => {
     expect(message.headers['x-dlq-error-class']).toBe('validation');
     expect(message.headers['x-dlq-attempts']).toBe('1');
     expect(message.headers['x-dlq-http-status']).toBe('');
+  });
+});
+
+describe('dead-letter size and failures', () => {
+  const letter = (message: string) => ({
+    item: item(),
+    error: new DeliveryError('http_4xx', message, false, 400),
+    attempts: 1,
+    firstFailedAt: 0,
+    lastFailedAt: 0,
+  });
+
+  it('shortens x-dlq-error-message, and drops it for the shortest form', () => {
+    const long = 'x'.repeat(5_000);
+    expect(String(deadLetterMessage(letter(long), 'g').headers['x-dlq-error-message'])).toHaveLength(
+      MAX_ERROR_MESSAGE_CHARS,
+    );
+    expect(deadLetterMessage(letter(long), 'g', 0).headers['x-dlq-error-message']).toBe('');
+  });
+
+  const protocol = (type: string) => Object.assign(new KafkaJSProtocolError('broker says no'), { type });
+  it.each([
+    ['MESSAGE_TOO_LARGE', protocol('MESSAGE_TOO_LARGE'), 'too_large'],
+    ['RECORD_LIST_TOO_LARGE', protocol('RECORD_LIST_TOO_LARGE'), 'too_large'],
+    ['TOPIC_AUTHORIZATION_FAILED', protocol('TOPIC_AUTHORIZATION_FAILED'), 'unauthorized'],
+    [
+      'wrapped TOPIC_AUTHORIZATION_FAILED',
+      // kafkajs's retrier wraps a non-retriable error and keeps it as the cause.
+      Object.assign(new KafkaJSNonRetriableError('not retriable'), {
+        cause: protocol('TOPIC_AUTHORIZATION_FAILED'),
+      }),
+      'unauthorized',
+    ],
+    ['NOT_LEADER_FOR_PARTITION', protocol('NOT_LEADER_FOR_PARTITION'), 'transient'],
+    ['a plain error', new Error('Connection closed'), 'transient'],
+  ])('classifies %s', (_name, error, expected) => {
+    expect(classifyDeadLetterFailure(error)).toBe(expected);
   });
 });

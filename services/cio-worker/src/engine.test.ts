@@ -110,6 +110,7 @@ function engineWith(channel: Channel, overrides: Partial<EngineOptions> = {}) {
     authProbeMinMs: 5,
     authProbeMaxMs: 20,
     defaultRetryAfterMs: 5,
+    endpointVerdictMs: 20,
     ...overrides,
   });
   engine.start();
@@ -236,6 +237,31 @@ describe('DeliveryEngine', () => {
     expect(letters.map((l) => parse(l.item.op!.body).seq)).toEqual([0, 1]);
     expect(requests.filter((r) => r.kind === 'one').map((r) => r.items[0]!.person)).toEqual(['bad', 'bad']);
     expect(accepted.map((s) => s.person).sort()).toEqual(['ok0', 'ok1', 'ok2', 'ok3', 'ok4']);
+  });
+
+  it('holds 404s for several people as an endpoint fault, dead-letters none of them, and resumes once a request succeeds', async () => {
+    let broken = true;
+    const notFound = () => new DeliveryError('http_4xx', 'Customer.io answered 404', false, 404);
+    const { channel, accepted } = fakeChannel({
+      batch: () => (broken ? notFound() : undefined),
+      one: () => (broken ? notFound() : undefined),
+    });
+    const events: string[] = [];
+    const { engine, letters } = engineWith(channel, {
+      endpointVerdictMs: 60_000,
+      onEndpointFault: () => events.push('fault'),
+      onEndpointRecovered: () => events.push('recovered'),
+    });
+    stopEngine = () => engine.stop(Date.now() + 1000);
+    const settled: Item[] = [];
+    for (let p = 0; p < 6; p++) engine.add(item(`p${p}`, 0, settled));
+    await waitFor(() => engine.endpointFaulted !== undefined, { what: 'an endpoint fault' });
+    expect(engine.endpointFaulted?.status).toBe(404);
+    broken = false;
+    await waitFor(() => settled.length === 6, { what: 'all delivered' });
+    expect(letters).toHaveLength(0);
+    expect(accepted).toHaveLength(6);
+    expect(events).toEqual(['fault', 'recovered']);
   });
 
   it('finds the culprit of a whole batch refused with 400 by sending each operation alone', async () => {

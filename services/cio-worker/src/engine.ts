@@ -1,93 +1,18 @@
 import type { Logger } from '@cio-bridge/logger';
-import type { IHeaders } from 'kafkajs';
-import { type RetryPolicy, retriesExhausted, retryDelay } from './backoff';
-import { Deque } from './deque';
-import { type DeliveryError, ValidationError } from './errors';
+import Denque from 'denque';
+import { type DeadLetterFailure, DeadLetterSink } from './dead-letter';
+import { EndpointVerdict } from './delivery/endpoint-verdict';
+import { decideOutcome } from './delivery/outcome';
+import { Pacer, sleep } from './delivery/pacer';
+import type { Channel, DeadLetter, Item } from './delivery/types';
+import { DeliveryError, maybeSent, ValidationError } from './errors';
 import type { WorkerMetrics } from './metrics';
 import { PersonQueues } from './person-queues';
-import { BurstGuard, type RequestBudget } from './rate-limit';
+import type { RequestBudget } from './rate-limit';
+import { GrowingPause, type RetryPolicy } from './retry-policy';
+import type { EffectLedger } from './transactional-ledger';
 
-/** Where a message came from, kept byte for byte for the dead-letter topic. */
-export interface Envelope {
-  topic: string;
-  partition: number;
-  offset: string;
-  /** the Kafka message timestamp (ms since the epoch, as kafkajs gives it) */
-  timestamp: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: IHeaders;
-}
-
-/** A decoded operation, ready to send. */
-export interface Operation {
-  /** the ordering key: one person's operations go out one at a time, in order */
-  person: string;
-  /**
-   * the request JSON for this operation (one v2 batch item, or one send), as UTF-8
-   * bytes: outside the JavaScript heap while it waits, and a batch body is their concatenation
-   */
-  body: Buffer;
-  bytes: number;
-  action: string;
-  /** event name for metrics ('' when not an event) */
-  event: string;
-  id?: string;
-}
-
-type ItemState = 'queued' | 'ready' | 'sending' | 'backoff' | 'dead_lettering' | 'settled';
-
-/** Where an item's outcome goes: its partition's offset tracker. */
-export interface ItemSource {
-  /** the partition was taken away by a rebalance: the new owner delivers its messages */
-  readonly revoked: boolean;
-  /** the message at `offset` was delivered or dead-lettered */
-  finish(offset: string): void;
-}
-
-/** One message on its way through the worker. */
-export interface Item {
-  envelope: Envelope;
-  /** absent when the message is not a valid operation */
-  op?: Operation;
-  invalid?: ValidationError;
-  attempts: number;
-  firstFailedAt?: number;
-  lastFailedAt?: number;
-  /** send alone (Track: /api/v2/entity) to get this operation's own verdict */
-  single: boolean;
-  state: ItemState;
-  /** when it last became ready to send */
-  readyAt?: number;
-  timer?: NodeJS.Timeout;
-  source: ItemSource;
-  /** the person's next item (PersonQueues) */
-  next?: Item;
-  /** on a person's head: the last item of the person's queue (PersonQueues) */
-  last?: Item;
-}
-
-/** Failure details carried into the dead-letter headers. */
-export interface DeadLetter {
-  item: Item;
-  error: DeliveryError;
-  attempts: number;
-  firstFailedAt: number;
-  lastFailedAt: number;
-}
-
-/** One Customer.io API, as the engine sees it. */
-export interface Channel {
-  api: 'track' | 'app';
-  /**
-   * Sends several operations in one request (Track: /api/v2/batch). Resolves with the
-   * failures of single items (207), by index; rejects with a DeliveryError when the
-   * request as a whole failed. Absent: every item goes alone.
-   */
-  sendBatch?: (bodies: Buffer[]) => Promise<Map<number, DeliveryError>>;
-  /** Sends one operation; rejects with a DeliveryError. */
-  sendOne: (body: Buffer) => Promise<void>;
-}
+export type { Channel, DeadLetter, Envelope, Item, ItemSource, Operation } from './delivery/types';
 
 export interface EngineOptions {
   channel: Channel;
@@ -118,6 +43,30 @@ export interface EngineOptions {
   onRequest?: (items: Item[], endpoint: string) => (error?: DeliveryError) => void;
   /** an item was delivered or dead-lettered (receipts.ts) */
   onSettled?: (item: Item, settlement: Settlement) => void;
+  /**
+   * Endpoint faults: a permanent failure is held, not dead-lettered, until the verdict is
+   * in. Another request succeeding makes it the message's fault (dead-lettered); the same
+   * status for operations of `endpointFaultPeople` different people with no success in
+   * between makes it the endpoint's (a configuration fault, nothing dead-lettered); after
+   * `endpointVerdictMs` without either it is the message's.
+   */
+  endpointFaultPeople?: number;
+  endpointVerdictMs?: number;
+  /**
+   * Effect-once sends (the App API has no idempotency key): checked before each send,
+   * written after each success, keyed by the operation id.
+   */
+  ledger?: EffectLedger;
+  /** a send that may have reached Customer.io without an answer: try again, or dead-letter it as `ambiguous` */
+  ambiguous?: 'retry' | 'dead-letter';
+  /** a dead letter cannot be written (too large even when shortened, or not authorized): a configuration fault */
+  onDeadLetterBlocked?: (reason: DeadLetterFailure) => void;
+  /** every blocked dead letter was written */
+  onDeadLetterUnblocked?: () => void;
+  /** the endpoint or the account refuses every operation (404/405, or one status for everyone) */
+  onEndpointFault?: (error: DeliveryError) => void;
+  /** a request succeeded again after an endpoint fault */
+  onEndpointRecovered?: () => void;
   now?: () => number;
 }
 
@@ -145,19 +94,6 @@ class Signal {
   }
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-
 /**
  * Delivers the operations of one topic to one Customer.io API.
  *
@@ -171,9 +107,8 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
  */
 export class DeliveryEngine {
   private readonly persons = new PersonQueues<Item>();
-  private readonly readyBatch = new Deque<Item>();
-  private readonly readySingle = new Deque<Item>();
-  private readonly burst = new BurstGuard();
+  private readonly readyBatch = new Denque<Item>();
+  private readonly readySingle = new Denque<Item>();
   private readonly work = new Signal();
   private readonly capacity = new Signal();
   private readonly stopped = new AbortController();
@@ -183,13 +118,42 @@ export class DeliveryEngine {
   private readonly requestDone = new Signal();
   private stopping = false;
   private authRejected: DeliveryError | undefined;
+  private endpointFault: DeliveryError | undefined;
+  /** permanently failed operations awaiting the verdict: the message's fault or the endpoint's */
+  private readonly verdict: EndpointVerdict<Item>;
   private bufferedCount = 0;
-  /** operations becoming ready: count since `since`, and the recent rate per second */
-  private readonly arrivals = { count: 0, since: 0, rate: 0 };
   private readonly now: () => number;
+  /** waiters for a person's queue to shrink below a length (a hot partition's resume) */
+  private readonly drainWaiters = new Map<string, { below: number; resolve: () => void }[]>();
+
+  private readonly pacer: Pacer;
+  private readonly deadLetters: DeadLetterSink;
 
   constructor(private readonly options: EngineOptions) {
     this.now = options.now ?? Date.now;
+    this.pacer = new Pacer({
+      budget: options.budget,
+      maxBatchOperations: options.maxBatchOperations,
+      lingerMs: options.lingerMs,
+      signal: this.stopped.signal,
+      now: this.now,
+    });
+    this.verdict = new EndpointVerdict<Item>({
+      personOf: (item) => item.op!.person,
+      people: options.endpointFaultPeople,
+      timeoutMs: options.endpointVerdictMs,
+      messagesAtFault: (held) => this.messagesAtFault(held),
+      endpointAtFault: (error, people, held) => this.endpointAtFault(error, people, held),
+    });
+    this.deadLetters = new DeadLetterSink({
+      write: options.deadLetter,
+      api: options.channel.api,
+      metrics: options.metrics,
+      logger: options.logger,
+      signal: this.stopped.signal,
+      onBlocked: options.onDeadLetterBlocked,
+      onUnblocked: options.onDeadLetterUnblocked,
+    });
   }
 
   /** Items taken and not settled (queued, in flight, being dead-lettered). */
@@ -197,9 +161,47 @@ export class DeliveryEngine {
     return this.bufferedCount;
   }
 
+  /** How many items one person's queue holds (queued, in flight, in backoff). */
+  queuedFor(person: string): number {
+    return this.persons.length(person);
+  }
+
+  /** Resolves once the person's queue holds fewer than `below` items (or the engine stops). */
+  whenBelow(person: string, below: number): Promise<void> {
+    if (this.persons.length(person) < below || this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiters = this.drainWaiters.get(person) ?? [];
+      waiters.push({ below, resolve });
+      this.drainWaiters.set(person, waiters);
+    });
+  }
+
+  private notifyDrained(person: string): void {
+    const waiters = this.drainWaiters.get(person);
+    if (!waiters) return;
+    const length = this.persons.length(person);
+    const kept = waiters.filter((waiter) => {
+      if (length >= waiter.below && !this.stopping) return true;
+      waiter.resolve();
+      return false;
+    });
+    if (kept.length > 0) this.drainWaiters.set(person, kept);
+    else this.drainWaiters.delete(person);
+  }
+
   /** Whether Customer.io currently rejects the credentials. */
   get credentialsRejected(): boolean {
     return this.authRejected !== undefined;
+  }
+
+  /** Why dead letters cannot be written (too large, unauthorized), if any are blocked. */
+  get deadLetterBlocked(): DeadLetterFailure | undefined {
+    return this.deadLetters.blocked;
+  }
+
+  /** The endpoint fault holding delivery, if any (status and message, no personal data). */
+  get endpointFaulted(): DeliveryError | undefined {
+    return this.endpointFault;
   }
 
   start(): void {
@@ -244,6 +246,7 @@ export class DeliveryEngine {
       });
       if (kept.length === items.length) continue;
       this.persons.replace(person, kept);
+      this.notifyDrained(person);
       const head = kept[0];
       if (head?.state === 'queued') this.makeReady(head);
     }
@@ -258,6 +261,7 @@ export class DeliveryEngine {
   async stop(deadline: number): Promise<void> {
     this.stopping = true;
     this.stopped.abort();
+    this.verdict.stop();
     this.work.notify();
     this.requestDone.notify();
     this.capacity.notify();
@@ -278,13 +282,14 @@ export class DeliveryEngine {
     clearTimeout(timer);
     for (const [, items] of this.persons.queues()) for (const item of items) clearTimeout(item.timer);
     this.persons.clear();
+    for (const person of [...this.drainWaiters.keys()]) this.notifyDrained(person);
   }
 
   private makeReady(item: Item): void {
     if (this.stopping || !item.op) return;
     item.state = 'ready';
     item.readyAt = this.now();
-    this.arrivals.count++;
+    this.pacer.noteReady();
     (item.single || !this.options.channel.sendBatch ? this.readySingle : this.readyBatch).push(item);
     this.work.notify();
   }
@@ -318,7 +323,7 @@ export class DeliveryEngine {
    * to send, so none goes unused while operations wait.
    */
   private async dispatch(): Promise<void> {
-    let probePause = this.options.authProbeMinMs;
+    const probePause = new GrowingPause(this.options.authProbeMinMs, this.options.authProbeMaxMs);
     while (!this.stopping) {
       if (!this.hasReady) {
         await this.work.wait();
@@ -328,36 +333,30 @@ export class DeliveryEngine {
         await this.requestDone.wait();
         continue;
       }
-      if (this.authRejected) {
-        // Credentials rejected: one request at a time, with growing pauses, until one is accepted.
+      if (this.authRejected || this.endpointFault) {
+        // A configuration fault: one request at a time, with growing pauses, until one is accepted.
         if (this.requests.size > 0) {
           await this.requestDone.wait();
           continue;
         }
-        await sleep(probePause, this.stopped.signal);
-        probePause = Math.min(this.options.authProbeMaxMs, probePause * 2);
+        await sleep(probePause.next(), this.stopped.signal);
         if (this.stopping || !this.hasReady) continue;
         await (await this.startNext())?.request;
         continue;
       }
-      probePause = this.options.authProbeMinMs;
-      const linger = this.lingerFor();
+      probePause.reset();
+      const linger = this.pacer.lingerFor({
+        requestsInFlight: this.requests.size,
+        singles: this.readySingle.length,
+        batchable: this.readyBatch.length,
+        oldestReadyAt: this.readyBatch.peekFront()?.readyAt,
+      });
       if (linger > 0) {
         await Promise.race([this.requestDone.wait(), sleep(linger, this.stopped.signal)]);
         continue;
       }
       await this.startNext();
     }
-  }
-
-  /** How much longer to let a batch fill while other requests are in flight (0: send now). */
-  private lingerFor(): number {
-    const lingerMs = this.options.lingerMs ?? 20;
-    if (this.requests.size === 0 || this.readySingle.length > 0) return 0;
-    if (!this.looseBudget(this.options.budget.perSecond())) return 0;
-    if (this.readyBatch.length >= this.options.maxBatchOperations / 2) return 0;
-    const oldest = this.readyBatch.peek()?.readyAt ?? this.now();
-    return Math.max(0, oldest + lingerMs - this.now());
   }
 
   /**
@@ -367,7 +366,7 @@ export class DeliveryEngine {
    */
   private async startNext(): Promise<{ request: Promise<void> } | undefined> {
     const started = this.now();
-    await this.awaitSlot();
+    await this.pacer.awaitSlot();
     const api = this.options.channel.api;
     this.options.metrics.rateLimitWait.observe({ api }, Math.max(0, this.now() - started) / 1000);
     this.options.metrics.rateLimitRps.set({ api }, this.options.budget.currentRps());
@@ -388,25 +387,8 @@ export class DeliveryEngine {
     return { request };
   }
 
-  /**
-   * Waits for a request slot of the budget. A slot reserved before a 429 paused the
-   * budget is given up for one after the pause; a slot due while this instance already
-   * sent its second's worth (the event loop stalled and slots bunched up) waits a little.
-   */
-  private async awaitSlot(): Promise<void> {
-    for (let attempt = 0; attempt < 4 && !this.stopping; attempt++) {
-      const wait = await this.options.budget.reserve();
-      if (wait > 0) await sleep(wait, this.stopped.signal);
-      if (this.options.budget.pausedUntil() > this.now()) continue;
-      const hold = this.burst.delay(this.now(), this.options.budget.perSecond());
-      if (hold > 0) await sleep(hold, this.stopped.signal);
-      break;
-    }
-    this.burst.record(this.now());
-  }
-
   /** Takes up to `max` ready heads from `queue`, skipping stale entries. */
-  private take(queue: Deque<Item>, max: number): Item[] {
+  private take(queue: Denque<Item>, max: number): Item[] {
     const items: Item[] = [];
     while (items.length < max) {
       const item = queue.shift();
@@ -422,9 +404,9 @@ export class DeliveryEngine {
   private takeBatch(): Item[] {
     const items: Item[] = [];
     let bytes = BATCH_ENVELOPE_BYTES;
-    const limit = this.batchLimit();
+    const limit = this.pacer.batchLimit(this.readyBatch.length);
     while (items.length < limit) {
-      const head = this.readyBatch.peek();
+      const head = this.readyBatch.peekFront();
       if (head === undefined) break;
       if (head.state !== 'ready' || !head.op) {
         this.readyBatch.shift();
@@ -437,36 +419,6 @@ export class DeliveryEngine {
       items.push(head);
     }
     return items;
-  }
-
-  /**
-   * How many operations this request takes. Where the budget is loose, as many as fit.
-   * Where it is tight, the operations expected to become ready per slot (their recent
-   * rate ÷ the budget's requests per second, plus a quarter): the budget is spread over
-   * every slot, which keeps each operation's wait short, instead of a few full requests
-   * and idle slots between them. A burst (a request's answer readies the next operation
-   * of each of its people at once) is spread over about eight slots; when operations
-   * keep coming faster, the rate follows and requests fill up to the maximum.
-   */
-  private batchLimit(): number {
-    const max = this.options.maxBatchOperations;
-    const perSecond = this.options.budget.perSecond();
-    if (this.looseBudget(perSecond)) return max;
-    const now = this.now();
-    const elapsed = now - this.arrivals.since;
-    if (elapsed >= 250) {
-      const rate = (this.arrivals.count * 1000) / elapsed;
-      this.arrivals.rate = this.arrivals.rate === 0 ? rate : (this.arrivals.rate + rate) / 2;
-      this.arrivals.count = 0;
-      this.arrivals.since = now;
-    }
-    const perSlot = Math.ceil((1.25 * this.arrivals.rate) / perSecond);
-    return Math.min(max, Math.max(1, perSlot, Math.ceil(this.readyBatch.length / 8)));
-  }
-
-  /** Slots less than a quarter of the linger time apart: plenty of requests to spare. */
-  private looseBudget(perSecond: number): boolean {
-    return 1000 / perSecond < (this.options.lingerMs ?? 20) / 4;
   }
 
   private async sendMany(items: Item[]): Promise<void> {
@@ -520,26 +472,101 @@ export class DeliveryEngine {
   }
 
   private async sendAlone(item: Item): Promise<void> {
+    const ledger = this.options.ledger;
+    const id = item.op!.id;
+    try {
+      if (ledger && id !== undefined && (await ledger.sent(id))) {
+        // Sent before (a redelivery or a replay): its effect is there already.
+        this.options.metrics.ledgerSkipped.inc({ api: this.options.channel.api });
+        this.delivered(item);
+        return;
+      }
+    } catch (error) {
+      this.requestFailed(
+        [item],
+        new DeliveryError('unknown', `the send ledger cannot be read: ${(error as Error).message}`, true),
+      );
+      return;
+    }
     const ended = this.options.onRequest?.([item], 'one');
     try {
       await this.options.channel.sendOne(item.op!.body);
       ended?.();
     } catch (error) {
       ended?.(error as DeliveryError);
-      this.requestFailed([item], error as DeliveryError);
+      let failure = error as DeliveryError;
+      if (ledger && maybeSent(failure) && (this.options.ambiguous ?? 'dead-letter') === 'dead-letter') {
+        // It may have been sent: sending again could repeat it; an operator decides.
+        failure = new DeliveryError('ambiguous', `may have been sent: ${failure.message}`, false);
+      }
+      this.requestFailed([item], failure);
       return;
+    }
+    if (ledger && id !== undefined) {
+      await ledger
+        .record(id)
+        .catch((error: unknown) =>
+          this.options.logger.warn(
+            { err: error, offset: item.envelope.offset },
+            'could not record a send in the ledger: a redelivery of it would send again',
+          ),
+        );
     }
     this.accepted();
     this.delivered(item);
   }
 
-  /** A request was answered without 401/403. */
+  /** A request was answered with success (200, or 207 with the others accepted). */
   private accepted(): void {
+    this.endpointWorks();
     if (!this.authRejected) return;
     this.authRejected = undefined;
     this.options.logger.info({ api: this.options.channel.api }, 'Customer.io accepts the credentials again');
     this.options.metrics.credentialsRejected.set({ api: this.options.channel.api }, 0);
     this.options.onAuthAccepted?.();
+  }
+
+  /** Something was accepted: held permanent failures were the messages' own, and no endpoint fault holds. */
+  private endpointWorks(): void {
+    if (this.endpointFault) {
+      this.endpointFault = undefined;
+      this.options.metrics.endpointFault.set({ api: this.options.channel.api }, 0);
+      this.options.logger.info({ api: this.options.channel.api }, 'Customer.io accepts requests again');
+      this.options.onEndpointRecovered?.();
+    }
+    this.verdict.succeeded();
+  }
+
+  /** Held failures that were their messages' own: to the dead-letter topic. */
+  private messagesAtFault(held: { item: Item; error: DeliveryError }[]): void {
+    for (const { item, error } of held) {
+      if (item.state !== 'suspect') continue;
+      if (item.source.revoked) {
+        this.dropHead(item);
+        continue;
+      }
+      this.releaseHead(item);
+      this.deadLetterItem(item, error);
+    }
+  }
+
+  private endpointAtFault(error: DeliveryError, people: number, held: Item[]): void {
+    const api = this.options.channel.api;
+    if (!this.endpointFault) {
+      this.endpointFault = error;
+      this.options.metrics.endpointFault.set({ api }, 1);
+      this.options.logger.error(
+        { api, status: error.status, people },
+        `Customer.io refuses every operation with ${error.status ?? error.errorClass}: an endpoint or account fault (check ${api === 'track' ? 'CIO_TRACK_URL' : 'CIO_APP_URL'}); consuming paused, nothing dead-lettered, probing until it works`,
+      );
+      this.options.onEndpointFault?.(error);
+    }
+    // Not the messages' fault: back to the head of their queues, no attempt counted.
+    for (const item of held) {
+      if (item.state !== 'suspect') continue;
+      if (item.source.revoked) this.dropHead(item);
+      else this.makeReady(item);
+    }
   }
 
   private requestFailed(items: Item[], error: DeliveryError): void {
@@ -555,12 +582,6 @@ export class DeliveryEngine {
         );
         this.options.onAuthRejected?.(error);
       }
-      // Not the message's fault: back to the head of its queue, no attempt counted.
-      for (const item of items) {
-        if (item.source.revoked) this.dropHead(item);
-        else this.makeReady(item);
-      }
-      return;
     }
     if (error.errorClass === 'rate_limited') {
       this.options.metrics.throttled.inc({ api });
@@ -568,27 +589,47 @@ export class DeliveryEngine {
     }
     const now = this.now();
     for (const item of items) {
-      if (item.source.revoked) {
+      const attempts = item.attempts + 1;
+      const firstFailedAt = item.firstFailedAt ?? now;
+      const outcome = decideOutcome({
+        error,
+        revoked: item.source.revoked,
+        alone: item.single || !this.options.channel.sendBatch,
+        attempts,
+        firstFailedAt,
+        now,
+        endpointFaultStatus: this.endpointFault?.status,
+        policy: this.options.retry,
+      });
+      if (outcome.kind === 'drop') {
         this.dropHead(item);
         continue;
       }
-      if (!error.retriable && !item.single && this.options.channel.sendBatch) {
-        // The whole batch was refused (400, 413): find the culprit by sending each alone.
-        item.single = true;
+      if (outcome.kind === 'requeue' || outcome.kind === 'split') {
+        // Not this message's fault, or its own verdict comes from sending it alone.
+        if (outcome.kind === 'split') item.single = true;
         this.makeReady(item);
         continue;
       }
-      item.attempts++;
-      item.firstFailedAt ??= now;
+      item.attempts = attempts;
+      item.firstFailedAt = firstFailedAt;
       item.lastFailedAt = now;
-      const labels = { api, action: item.op!.action, event: this.options.metrics.eventLabel(item.op!.event) };
-      if (!error.retriable || retriesExhausted(item.attempts, item.firstFailedAt, now, this.options.retry)) {
+      if (outcome.kind === 'suspect') {
+        // The person's later operations wait behind it, so their order holds either way.
+        item.state = 'suspect';
+        this.verdict.hold(item, error);
+      } else if (outcome.kind === 'dead_letter') {
         this.releaseHead(item);
         this.deadLetterItem(item, error);
-        continue;
+      } else {
+        const labels = {
+          api,
+          action: item.op!.action,
+          event: this.options.metrics.eventLabel(item.op!.event),
+        };
+        this.options.metrics.retried.inc({ ...labels, error_class: error.errorClass });
+        this.scheduleRetry(item, outcome.delayMs);
       }
-      this.options.metrics.retried.inc({ ...labels, error_class: error.errorClass });
-      this.scheduleRetry(item, retryDelay(item.attempts, this.options.retry, error.retryAfterMs));
     }
   }
 
@@ -615,6 +656,7 @@ export class DeliveryEngine {
       this.capacity.notify();
       next = this.persons.shift(person);
     }
+    this.notifyDrained(person);
     if (next?.state === 'queued') this.makeReady(next);
   }
 
@@ -645,7 +687,7 @@ export class DeliveryEngine {
       event: this.options.metrics.eventLabel(item.op?.event ?? ''),
       error_class: error.errorClass,
     };
-    const write = this.writeDeadLetter(letter).then(
+    const write = this.deadLetters.write(letter).then(
       () => {
         this.options.metrics.deadLettered.inc(labels);
         this.settle(item, {
@@ -668,25 +710,6 @@ export class DeliveryEngine {
     );
     this.pendingDeadLetters.add(write);
     void write.finally(() => this.pendingDeadLetters.delete(write));
-  }
-
-  /** Keeps trying (Kafka may be away for a while) until written or stopping. */
-  private async writeDeadLetter(letter: DeadLetter): Promise<void> {
-    let pause = 500;
-    for (;;) {
-      try {
-        await this.options.deadLetter(letter);
-        return;
-      } catch (error) {
-        if (this.stopping) throw error;
-        this.options.logger.warn(
-          { err: error, offset: letter.item.envelope.offset, retryInMs: pause },
-          'writing to the dead-letter topic failed; trying again',
-        );
-        await sleep(pause, this.stopped.signal);
-        pause = Math.min(pause * 2, 10_000);
-      }
-    }
   }
 
   private settle(item: Item, settlement: Settlement): void {

@@ -33,6 +33,16 @@ export class ValidationError extends DeliveryError {
   }
 }
 
+/**
+ * Whether the request may have reached Customer.io although no answer came back: a
+ * timeout, or a connection lost other than while connecting.
+ */
+export function maybeSent(error: DeliveryError): boolean {
+  if (error.errorClass === 'timeout' && error.status === undefined) return true;
+  if (error.errorClass !== 'network') return false;
+  return !/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/.test(error.message);
+}
+
 /** Parses Retry-After (seconds or an HTTP date) into milliseconds, capped at `maxMs`. */
 export function parseRetryAfter(value: string | undefined | null, now = Date.now(), maxMs = 300_000) {
   if (value == null || value.trim() === '') return undefined;

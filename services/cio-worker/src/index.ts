@@ -10,4 +10,11 @@ export { SEMANTIC_EVENTS, toPipelinesCalls } from './pipelines-calls';
 export { LocalBudget, RedisBudget, type RequestBudget } from './rate-limit';
 export { type Receipt, receiptOf, receiptsTopicSpec } from './receipts';
 export { defaultTuning, type WorkerTuning } from './settings';
-export { createWorker, type Worker, type WorkerDeps, type WorkerStatus } from './worker';
+export {
+  createWorker,
+  type Worker,
+  type WorkerDeps,
+  type WorkerStatus,
+  workerConsumer,
+  workerProducer,
+} from './worker';

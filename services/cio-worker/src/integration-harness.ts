@@ -2,9 +2,11 @@
 // the test's own on the real broker, a Customer.io sandbox, a producer, and the
 // worker in-process or as a real process (dist/main.js).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type Sandbox, startSandbox } from '@cio-bridge/cio-sandbox';
+import { closeServer } from '@cio-bridge/http';
 import type { TopicNames } from '@cio-bridge/kafka';
 import {
   createTestTopics,
@@ -20,7 +22,7 @@ import type { Redis } from 'ioredis';
 import type { IHeaders, Kafka, Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import type { WorkerTuning } from './settings';
-import { createWorker, type Worker } from './worker';
+import { createWorker, type Worker, workerConsumer, workerProducer } from './worker';
 
 export const credentials = { apiKey: 'it-track-key', appApiKey: 'it-app-key' };
 
@@ -60,6 +62,10 @@ export interface Harness {
     redis?: Redis;
     apiKey?: string;
     registry?: Registry;
+    /** CIO_REGION as configured (the sandbox's account is in `us`) */
+    region?: 'us' | 'eu';
+    /** the Track API base URL (default: the sandbox's) */
+    trackUrl?: string;
   }): Promise<Worker>;
   deadLetters(options?: {
     count?: number;
@@ -102,6 +108,7 @@ export async function createHarness(
   await producer.connect();
   const groupId = uniqueName(`${prefix}-worker`);
   const workers: Worker[] = [];
+  const servers: HttpServer[] = [];
 
   const harness: Harness = {
     kafka,
@@ -129,23 +136,31 @@ export async function createHarness(
       return { partition: meta!.partition, offset: meta!.baseOffset! };
     },
     async startWorker(options = {}) {
+      const tuning = { ...fastRetries, ...options.tuning };
+      // As main.ts does: the Kafka clients and the HTTP server come from outside.
+      const server = createHttpServer();
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+      servers.push(server);
       const worker = createWorker({
         kafka,
+        consumer: workerConsumer(kafka, groupId, tuning),
+        producer: workerProducer(kafka),
+        server,
         topics,
         groupId,
         customerio: {
-          trackUrl: sandbox.url,
+          trackUrl: options.trackUrl ?? sandbox.url,
           appUrl: sandbox.url,
           siteId,
           apiKey: options.apiKey ?? credentials.apiKey,
           appApiKey: credentials.appApiKey,
+          region: options.region,
         },
         rateLimitRps: options.rps ?? 1_000,
         logger: testLogger('cio-worker'),
         registry: options.registry ?? new Registry(),
         redis: options.redis,
-        port: 0,
-        tuning: { ...fastRetries, ...options.tuning },
+        tuning,
       });
       workers.push(worker);
       await worker.start();
@@ -156,6 +171,7 @@ export async function createHarness(
     },
     async close() {
       await Promise.allSettled(workers.map((worker) => worker.stop()));
+      await Promise.allSettled(servers.map((server) => closeServer(server)));
       await producer.disconnect();
       await sandbox.close();
     },
@@ -216,6 +232,8 @@ export interface WorkerProcess {
   child: ChildProcess;
   port: number;
   exited: Promise<number | null>;
+  /** what the process wrote to stderr so far (also passed through to the test's stderr) */
+  stderr(): string;
 }
 
 /** Starts services/cio-worker/dist/main.js against the harness, configured only by environment variables. */
@@ -243,7 +261,12 @@ export async function spawnWorker(
       WORKER_RETRY_MAX_MS: '500',
       ...env,
     },
-    stdio: ['ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    process.stderr.write(chunk);
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
@@ -259,5 +282,5 @@ export async function spawnWorker(
     await exited;
     throw error;
   }
-  return { child, port, exited };
+  return { child, port, exited, stderr: () => stderr };
 }

@@ -29,6 +29,12 @@ export class WorkerMetrics {
   readonly credentialsRejected: Gauge<'api'>;
   readonly batchSize: Histogram<'api'>;
   readonly receipts: Counter<'result'>;
+  readonly hotPartitions: Gauge<'topic'>;
+  readonly endpointFault: Gauge<'api'>;
+  readonly ledgerSkipped: Counter<'api'>;
+  readonly budgetFallback: Gauge<'api'>;
+  readonly deadLetterWriteFailures: Counter<'api' | 'reason'>;
+  readonly deadLetterBlocked: Gauge<'api'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -125,6 +131,42 @@ export class WorkerMetrics {
       this.authFailures.inc({ api }, 0);
       this.credentialsRejected.set({ api }, 0);
     }
+    this.hotPartitions = new Gauge({
+      name: 'cio_bridge_worker_hot_partitions',
+      help: 'Partitions paused because one person they carry holds more than WORKER_MAX_PER_PERSON operations',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.endpointFault = new Gauge({
+      name: 'cio_bridge_worker_endpoint_fault',
+      help: '1 while the Customer.io endpoint or account refuses every operation of the API (404/405, one status for everyone, or the start-up check); consuming is paused',
+      labelNames: ['api'],
+      registers,
+    });
+    this.ledgerSkipped = new Counter({
+      name: 'cio_bridge_worker_sends_skipped_total',
+      help: 'Transactional sends not sent again because the effect-once ledger shows them accepted before',
+      labelNames: ['api'],
+      registers,
+    });
+    this.budgetFallback = new Gauge({
+      name: 'cio_bridge_worker_shared_budget_fallback',
+      help: '1 while Redis is unavailable and this instance uses the budget divided by the instances last seen sharing it',
+      labelNames: ['api'],
+      registers,
+    });
+    this.deadLetterWriteFailures = new Counter({
+      name: 'cio_bridge_worker_dead_letter_write_failures_total',
+      help: 'Failed writes to the dead-letter topic, by reason (too_large, unauthorized, transient)',
+      labelNames: ['api', 'reason'],
+      registers,
+    });
+    this.deadLetterBlocked = new Gauge({
+      name: 'cio_bridge_worker_dead_letter_blocked',
+      help: '1 while dead letters cannot be written (too large for the topic, or not authorized); consuming is paused',
+      labelNames: ['api'],
+      registers,
+    });
   }
 
   eventLabel(name: string): string {

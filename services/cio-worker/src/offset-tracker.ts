@@ -50,6 +50,11 @@ export class OffsetTracker {
     this.compact();
   }
 
+  /** Entries held: from the lowest unfinished message to the last added (what a stuck message makes grow). */
+  get size(): number {
+    return this.offsets.length - this.head;
+  }
+
   /** Messages added and not finished. */
   get pending(): number {
     return this.pendingCount;

@@ -25,6 +25,22 @@ describe('PersonQueues', () => {
     expect(queues.size).toBe(0);
   });
 
+  it('counts each person’s items through pushes, shifts and replacements', () => {
+    const queues = new PersonQueues<Node>();
+    for (let n = 0; n < 3; n++) queues.push('a', { n });
+    queues.push('b', { n: 9 });
+    expect(queues.length('a')).toBe(3);
+    queues.shift('a');
+    expect(queues.length('a')).toBe(2);
+    queues.replace('a', [{ n: 7 }]);
+    expect(queues.length('a')).toBe(1);
+    queues.shift('a');
+    expect(queues.length('a')).toBe(0);
+    expect(queues.length('b')).toBe(1);
+    queues.clear();
+    expect(queues.length('b')).toBe(0);
+  });
+
   it('appends after a shift at the right place', () => {
     const queues = new PersonQueues<Node>();
     queues.push('a', { n: 1 });

@@ -12,9 +12,15 @@ export interface Queued<T> {
  */
 export class PersonQueues<T extends Queued<T>> {
   private readonly heads = new Map<string, T>();
+  private readonly lengths = new Map<string, number>();
 
   get size(): number {
     return this.heads.size;
+  }
+
+  /** How many items the person's queue holds. */
+  length(person: string): number {
+    return this.lengths.get(person) ?? 0;
   }
 
   head(person: string): T | undefined {
@@ -25,6 +31,7 @@ export class PersonQueues<T extends Queued<T>> {
   push(person: string, item: T): boolean {
     item.next = undefined;
     item.last = undefined;
+    this.lengths.set(person, this.length(person) + 1);
     const head = this.heads.get(person);
     if (!head) {
       this.heads.set(person, item);
@@ -44,8 +51,10 @@ export class PersonQueues<T extends Queued<T>> {
     if (next) {
       next.last = head.last === next ? undefined : head.last;
       this.heads.set(person, next);
+      this.lengths.set(person, this.length(person) - 1);
     } else {
       this.heads.delete(person);
+      this.lengths.delete(person);
     }
     head.next = undefined;
     head.last = undefined;
@@ -64,10 +73,12 @@ export class PersonQueues<T extends Queued<T>> {
   /** Replaces a person's queue (empty: removes it). */
   replace(person: string, items: T[]): void {
     this.heads.delete(person);
+    this.lengths.delete(person);
     for (const item of items) this.push(person, item);
   }
 
   clear(): void {
     this.heads.clear();
+    this.lengths.clear();
   }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@cio-bridge/logger';
+import Denque from 'denque';
 import type { Redis } from 'ioredis';
-import { Deque } from './deque';
 
 /**
  * A request budget towards one Customer.io API: `rps` requests per second, evenly
@@ -51,12 +51,12 @@ const defaults = { utilisation: 0.96, minShare: 0.05, recoveryPerSecond: 0.05, c
  * request that would make one.
  */
 export class BurstGuard {
-  private readonly sent = new Deque<number>();
+  private readonly sent = new Denque<number>();
   /** milliseconds to wait before a request may go */
   delay(now: number, limit: number): number {
-    while ((this.sent.peek() ?? now) <= now - 1000) this.sent.shift();
+    while ((this.sent.peekFront() ?? now) <= now - 1000) this.sent.shift();
     if (this.sent.length < Math.max(1, Math.floor(limit))) return 0;
-    return this.sent.peek()! + 1000 - now;
+    return this.sent.peekFront()! + 1000 - now;
   }
   record(now: number): void {
     this.sent.push(now);
@@ -177,23 +177,60 @@ const scripts = {
   throttle: { source: THROTTLE, sha: createHash('sha1').update(THROTTLE).digest('hex') },
 };
 
+export interface SharedBudgetOptions {
+  /** how long one Redis call may take before this instance falls back (one request timeout at most) */
+  redisTimeoutMs?: number;
+  /** while fallen back, how often Redis is asked again */
+  probeEveryMs?: number;
+  /** how often this instance says in Redis that it shares the budget */
+  heartbeatEveryMs?: number;
+  /** this instance's name among those sharing the budget */
+  instanceId?: string;
+  /** the shared budget became unavailable (true) or available again (false) */
+  onFallback?: (fallback: boolean, instances: number) => void;
+  now?: () => number;
+}
+
 /**
- * The budget shared by every instance through Redis. If Redis fails, this instance
- * carries on with a budget of its own (logged, counted by `redisErrors`) rather than
- * stopping delivery.
+ * The budget shared by every instance through Redis. If Redis fails or does not answer
+ * within `redisTimeoutMs`, this instance falls back at once to its part of the budget:
+ * the budget divided by the number of instances last seen sharing it (kept in Redis
+ * while Redis answers), so that N instances together still stay within it. It asks
+ * Redis again every `probeEveryMs` and goes back to the shared budget when it answers.
  */
 export class RedisBudget implements RequestBudget {
-  private readonly fallback: LocalBudget;
+  private fallback: LocalBudget;
   private share = 1;
   redisErrors = 0;
+  /** instances last seen sharing this budget (this one included) */
+  instances = 1;
+  private fallenBack = false;
+  private nextProbe = 0;
+  private nextHeartbeat = 0;
+  private readonly shared: Required<Omit<SharedBudgetOptions, 'onFallback'>> &
+    Pick<SharedBudgetOptions, 'onFallback'>;
 
   constructor(
     private readonly redis: Redis,
     private readonly key: string,
     private readonly options: BudgetOptions,
     private readonly logger: Logger,
+    shared: SharedBudgetOptions = {},
   ) {
+    this.shared = {
+      redisTimeoutMs: 1_000,
+      probeEveryMs: 1_000,
+      heartbeatEveryMs: 1_000,
+      instanceId: `${process.pid}-${Math.random().toString(36).slice(2, 10)}`,
+      now: Date.now,
+      ...shared,
+    };
     this.fallback = new LocalBudget(options);
+  }
+
+  /** Whether this instance uses its own part of the budget because Redis is unavailable. */
+  get usingFallback(): boolean {
+    return this.fallenBack;
   }
 
   private args(): (string | number)[] {
@@ -202,9 +239,13 @@ export class RedisBudget implements RequestBudget {
   }
 
   async reserve(): Promise<number> {
+    const now = this.shared.now();
+    if (this.fallenBack && now < this.nextProbe) return this.fallback.reserve();
     try {
+      if (now >= this.nextHeartbeat) await this.heartbeat(now);
       const [wait, share] = (await this.script(scripts.reserve, this.args())) as [string, string];
       this.share = Number(share);
+      this.recovered();
       return Math.max(0, Number(wait));
     } catch (error) {
       this.failed(error);
@@ -214,6 +255,7 @@ export class RedisBudget implements RequestBudget {
 
   async throttled(retryAfterMs: number): Promise<void> {
     await this.fallback.throttled(retryAfterMs);
+    if (this.fallenBack) return;
     try {
       const share = (await this.script(scripts.throttle, [...this.args(), retryAfterMs])) as string;
       this.share = Number(share);
@@ -223,7 +265,7 @@ export class RedisBudget implements RequestBudget {
   }
 
   currentRps(): number {
-    return this.options.rps * this.share;
+    return this.fallenBack ? this.fallback.currentRps() : this.options.rps * this.share;
   }
 
   pausedUntil(): number {
@@ -231,7 +273,41 @@ export class RedisBudget implements RequestBudget {
   }
 
   perSecond(): number {
-    return this.currentRps() * (this.options.utilisation ?? defaults.utilisation);
+    return this.fallenBack
+      ? this.fallback.perSecond()
+      : this.currentRps() * (this.options.utilisation ?? defaults.utilisation);
+  }
+
+  /** Says in Redis that this instance shares the budget, and counts who else did lately. */
+  private async heartbeat(now: number): Promise<void> {
+    const members = `${this.key}:instances`;
+    const stale = now - Math.max(15_000, 3 * this.shared.heartbeatEveryMs);
+    const result = await this.bounded(
+      this.redis
+        .multi()
+        .zadd(members, now, this.shared.instanceId)
+        .zremrangebyscore(members, '-inf', stale)
+        .zcard(members)
+        .pexpire(members, Math.max(60_000, 6 * this.shared.heartbeatEveryMs))
+        .exec(),
+    );
+    const count = Number(result?.[2]?.[1]);
+    if (Number.isInteger(count) && count > 0) this.instances = count;
+    this.nextHeartbeat = now + this.shared.heartbeatEveryMs;
+  }
+
+  /** A Redis call, or a rejection after `redisTimeoutMs` (ioredis queues commands while reconnecting). */
+  private bounded<T>(call: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      call,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`Redis did not answer within ${this.shared.redisTimeoutMs} ms`)),
+          this.shared.redisTimeoutMs,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
   }
 
   /** EVALSHA, loading the script on NOSCRIPT (after a Redis restart, for example). */
@@ -240,20 +316,31 @@ export class RedisBudget implements RequestBudget {
     args: (string | number)[],
   ): Promise<unknown> {
     try {
-      return await this.redis.evalsha(sha, 1, this.key, ...args);
+      return await this.bounded(this.redis.evalsha(sha, 1, this.key, ...args));
     } catch (error) {
       if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
-      return this.redis.eval(source, 1, this.key, ...args);
+      return this.bounded(this.redis.eval(source, 1, this.key, ...args));
     }
   }
 
   private failed(error: unknown): void {
     this.redisErrors++;
-    if (this.redisErrors === 1 || this.redisErrors % 1000 === 0) {
-      this.logger.warn(
-        { err: error, redisErrors: this.redisErrors },
-        'shared rate limit unavailable in Redis: using this instance’s own budget',
-      );
-    }
+    this.nextProbe = this.shared.now() + this.shared.probeEveryMs;
+    if (this.fallenBack) return;
+    this.fallenBack = true;
+    const rps = Math.max(1, Math.floor(this.options.rps / this.instances));
+    this.fallback = new LocalBudget({ ...this.options, rps });
+    this.logger.warn(
+      { reason: (error as Error)?.message, instances: this.instances, rps },
+      'shared rate limit unavailable in Redis: using this instance’s part of the budget (budget ÷ instances last seen)',
+    );
+    this.shared.onFallback?.(true, this.instances);
+  }
+
+  private recovered(): void {
+    if (!this.fallenBack) return;
+    this.fallenBack = false;
+    this.logger.warn({ instances: this.instances }, 'shared rate limit in Redis available again: using it');
+    this.shared.onFallback?.(false, this.instances);
   }
 }

@@ -17,6 +17,16 @@ export interface WorkerTuning {
   retryMaxMs: number;
   /** operations held per topic (queued, in flight, being dead-lettered) before fetching pauses */
   maxBuffered: number;
+  /**
+   * operations one person may hold (queued, in flight, in backoff) before the partition
+   * carrying them pauses; it resumes when they are down to half
+   */
+  maxPerPerson: number;
+  /**
+   * offsets one partition may hold past its commit point (the lowest unfinished message)
+   * before it pauses: bounds memory while one message waits in back-off
+   */
+  maxUncommittedPerPartition: number;
   /** concurrent requests per API */
   concurrency: number;
   maxBatchOperations: number;
@@ -28,6 +38,16 @@ export interface WorkerTuning {
   /** first and longest pause between credential probes while Customer.io answers 401/403 */
   authProbeMinMs: number;
   authProbeMaxMs: number;
+  /**
+   * how long a permanent failure waits for a verdict (another request succeeding: the
+   * message's fault; the same answer for several people: the endpoint's) before it is
+   * dead-lettered as the message's
+   */
+  endpointVerdictMs: number;
+  /** a transactional send that may have reached Customer.io without an answer: retry or dead-letter (`ambiguous`) */
+  transactionalAmbiguous: 'retry' | 'dead-letter';
+  /** how long the dead-letter topic keeps messages (the send ledger outlives a replay from it) */
+  dlqRetentionMs: number;
   /** pause after a 429 without Retry-After */
   defaultRetryAfterMs: number;
   /** bounded stop: how long SIGTERM waits for requests in flight */
@@ -50,6 +70,8 @@ export const defaultTuning: WorkerTuning = {
   retryBaseMs: 500,
   retryMaxMs: 60_000,
   maxBuffered: 10_000,
+  maxPerPerson: 1_000,
+  maxUncommittedPerPartition: 50_000,
   concurrency: 32,
   maxBatchOperations: 1_000,
   // Customer.io: a batch request under 500 KB (read as 500,000 bytes, the stricter reading),
@@ -60,6 +82,9 @@ export const defaultTuning: WorkerTuning = {
   authProbeMinMs: 1_000,
   authProbeMaxMs: 30_000,
   defaultRetryAfterMs: 1_000,
+  endpointVerdictMs: 30_000,
+  transactionalAmbiguous: 'dead-letter',
+  dlqRetentionMs: 30 * 24 * 60 * 60 * 1000,
   shutdownTimeoutMs: 15_000,
   sessionTimeoutMs: 30_000,
   fetchMaxBytes: 512 * 1024,

@@ -7,6 +7,7 @@ import {
   type HttpNetworkOptions,
   listen,
   managementRoutes,
+  serve,
 } from '@cio-bridge/http';
 import { createConsumer, kafkaReadiness, Publisher, type TopicNames } from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
@@ -15,6 +16,7 @@ import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
+import { ConsumerPauses } from './consumer-pauses';
 import { appChannel, type CustomerioOptions, trackChannel } from './customerio';
 import { deadLetterWriter } from './dead-letter';
 import {
@@ -30,14 +32,21 @@ import { WorkerMetrics } from './metrics';
 import { OffsetTracker } from './offset-tracker';
 import { decodeTrack, decodeTransactional, type MessageCoordinates } from './operation';
 import { type OutputOptions, trackTopicChannel } from './output';
+import { checkTrackAccount, type PreflightResult } from './preflight';
 import { LocalBudget, RedisBudget, type RequestBudget } from './rate-limit';
 import { Receipts } from './receipts';
 import { requestSpans } from './request-spans';
+import { GrowingPause } from './retry-policy';
 import { defaultTuning, type WorkerTuning } from './settings';
+import { type EffectLedger, ledgerTtlMs, MemoryLedger, RedisLedger } from './transactional-ledger';
 
 export interface WorkerDeps {
-  /** a kafkajs client (not connected); the worker creates its consumer and producer from it */
+  /** the kafkajs client (its metadata answers readiness) */
   kafka: Kafka;
+  /** the group consumer, not connected (`workerConsumer`); absent: created from `kafka` */
+  consumer?: Consumer;
+  /** the idempotent producer of dead letters, not connected (`workerProducer`); absent: created from `kafka` */
+  producer?: Producer;
   /** `track` and `transactional` are consumed, `dlq` receives dead letters */
   topics: Pick<TopicNames, 'track' | 'transactional' | 'dlq'>;
   groupId: string;
@@ -50,7 +59,12 @@ export interface WorkerDeps {
   registry: Registry;
   /** shares the request budget between instances; without it each instance has its own */
   redis?: Redis;
-  /** serve /healthz, /readyz and /metrics on this port (0: any free one); omitted: no HTTP server */
+  /**
+   * an HTTP server of the caller's (main.ts listens and closes it): the worker serves
+   * /healthz, /readyz, /metrics and /status on it
+   */
+  server?: Server;
+  /** without `server`: listen on this port (0: any free one) at start and close at stop; neither: no HTTP */
   port?: number;
   /** management port and trusted proxies (MANAGEMENT_PORT, TRUST_PROXY) */
   network?: HttpNetworkOptions;
@@ -66,6 +80,16 @@ export interface WorkerDeps {
 export interface WorkerStatus {
   /** Customer.io rejects the credentials of these APIs (consuming their topic is paused) */
   credentialsRejected: { track: boolean; app: boolean };
+  /** partitions paused because one message holds their commit point and WORKER_MAX_UNCOMMITTED_PER_PARTITION offsets wait past it */
+  heldPartitions: { topic: string; partition: number }[];
+  /** per API with REDIS_URL: whether Redis is unavailable and this instance uses budget ÷ instances last seen */
+  sharedBudget: Record<string, { fallback: boolean; instances: number; rps: number }>;
+  /** CIO_REGION and the account's region as Customer.io reported it at start */
+  region: { configured?: string; account?: string };
+  /** the endpoint refuses every operation of these APIs (consuming their topic is paused) */
+  endpointFault: { track: boolean; app: boolean };
+  /** partitions paused because one person they carry holds more than WORKER_MAX_PER_PERSON */
+  hotPartitions: { topic: string; partition: number }[];
   /** messages taken from Kafka and not yet delivered or dead-lettered */
   buffered: { track: number; app: number };
   stopping: boolean;
@@ -86,8 +110,29 @@ interface Route {
   topic: string;
   engine: DeliveryEngine;
   decode: (value: Buffer | null, at: MessageCoordinates) => Operation;
-  /** consuming paused: Customer.io rejects the credentials */
-  paused: boolean;
+}
+
+/** The worker's group consumer with its fetch settings (not connected). */
+export function workerConsumer(
+  kafka: Kafka,
+  groupId: string,
+  overrides: Partial<WorkerTuning> = {},
+): Consumer {
+  const tuning: WorkerTuning = { ...defaultTuning, ...overrides };
+  return createConsumer(kafka, {
+    groupId,
+    sessionTimeout: tuning.sessionTimeoutMs,
+    heartbeatInterval: Math.min(3_000, Math.floor(tuning.sessionTimeoutMs / 3)),
+    // Modest fetches: decoded messages stay referenced until delivered, and with them
+    // the whole fetch response they are slices of.
+    maxBytes: tuning.fetchMaxBytes,
+    maxBytesPerPartition: Math.max(64 * 1024, Math.floor(tuning.fetchMaxBytes / 8)),
+  });
+}
+
+/** The worker's dead-letter producer: idempotent, one request in flight (not connected). */
+export function workerProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
 }
 
 /** Messages decoded in one go before eachBatch yields to the event loop. */
@@ -106,6 +151,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const trackers = new Map<string, OffsetTracker>();
   const routes = new Map<string, Route>();
   const kafkaReady = kafkaReadiness(deps.kafka);
+  const pauses = new ConsumerPauses(logger);
 
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
@@ -118,17 +164,46 @@ export function createWorker(deps: WorkerDeps): Worker {
   let started = false;
   let stopping = false;
   let stopped: Promise<void> | undefined;
+  /** the last answer of the start-up account check, while it is a fault */
+  let preflightFault: Extract<PreflightResult, { ok: false }> | undefined;
+  let accountRegion: string | undefined;
+  const preflightStop = new AbortController();
+  /** consumer group generations seen: a hot partition's resume belongs to one of them */
+  let joins = 0;
 
+  const sharedBudgets = new Map<'track' | 'app', RedisBudget>();
   const budget = (api: 'track' | 'app', rps: number): RequestBudget => {
     const options = { rps, utilisation: tuning.rateLimitUtilisation };
-    return deps.redis
-      ? new RedisBudget(deps.redis, `cio-bridge:rate-limit:${deps.customerio.siteId}:${api}`, options, logger)
-      : new LocalBudget(options);
+    if (!deps.redis) return new LocalBudget(options);
+    const shared = new RedisBudget(
+      deps.redis,
+      `cio-bridge:rate-limit:${deps.customerio.siteId}:${api}`,
+      options,
+      logger,
+      {
+        redisTimeoutMs: Math.min(1_000, tuning.requestTimeoutMs),
+        onFallback: (fallback) => metrics.budgetFallback.set({ api }, fallback ? 1 : 0),
+      },
+    );
+    sharedBudgets.set(api, shared);
+    return shared;
   };
 
-  const engineFor = (channel: Channel, rps: number, topic: string, maxBatchBytes?: number): DeliveryEngine =>
+  const ledgerTtl = ledgerTtlMs(tuning.maxRetryMs, tuning.dlqRetentionMs);
+  const ledger: EffectLedger = deps.redis
+    ? new RedisLedger(deps.redis, `cio-bridge:sent:${deps.customerio.siteId}`, ledgerTtl)
+    : new MemoryLedger(ledgerTtl);
+
+  const engineFor = (
+    channel: Channel,
+    rps: number,
+    topic: string,
+    { sendLedger, maxBatchBytes }: { sendLedger?: EffectLedger; maxBatchBytes?: number } = {},
+  ): DeliveryEngine =>
     new DeliveryEngine({
       channel,
+      ledger: sendLedger,
+      ambiguous: tuning.transactionalAmbiguous,
       budget: budget(channel.api, rps),
       deadLetter: async (letter) => {
         if (!writeDeadLetter) throw new Error('the worker is not started');
@@ -143,8 +218,19 @@ export function createWorker(deps: WorkerDeps): Worker {
       authProbeMinMs: tuning.authProbeMinMs,
       authProbeMaxMs: tuning.authProbeMaxMs,
       defaultRetryAfterMs: tuning.defaultRetryAfterMs,
-      onAuthRejected: () => pauseTopic(topic),
-      onAuthAccepted: () => resumeTopic(topic),
+      onAuthRejected: () => pauses.pauseTopic(topic, 'credentials'),
+      onAuthAccepted: () => {
+        if (!stopping) pauses.resumeTopic(topic, 'credentials');
+      },
+      endpointVerdictMs: tuning.endpointVerdictMs,
+      onDeadLetterBlocked: () => pauses.pauseTopic(topic, 'dead_letter'),
+      onDeadLetterUnblocked: () => {
+        if (!stopping) pauses.resumeTopic(topic, 'dead_letter');
+      },
+      onEndpointFault: () => pauses.pauseTopic(topic, 'endpoint'),
+      onEndpointRecovered: () => {
+        if (!stopping) pauses.resumeTopic(topic, 'endpoint');
+      },
       onSettled: (item, settlement) => receipts?.record(item, settlement),
       onRequest: deps.tracing?.enabled ? requestSpans(deps.tracing, channel.api) : undefined,
     });
@@ -158,9 +244,10 @@ export function createWorker(deps: WorkerDeps): Worker {
   );
   const trackRoute: Route = {
     topic: deps.topics.track,
-    engine: engineFor(trackOut.channel, deps.rateLimitRps, deps.topics.track, trackOut.maxBatchBytes),
+    engine: engineFor(trackOut.channel, deps.rateLimitRps, deps.topics.track, {
+      maxBatchBytes: trackOut.maxBatchBytes,
+    }),
     decode: (value, at) => decodeTrack(value, at, tuning, deps.output),
-    paused: false,
   };
   routes.set(trackRoute.topic, trackRoute);
   const appApiKey = deps.customerio.appApiKey;
@@ -171,32 +258,105 @@ export function createWorker(deps: WorkerDeps): Worker {
           appChannel({ ...deps.customerio, appApiKey }, tuning.requestTimeoutMs, metrics),
           tuning.appRateLimitRps,
           deps.topics.transactional,
+          { sendLedger: ledger },
         ),
         decode: decodeTransactional,
-        paused: false,
       }
     : undefined;
   if (appRoute) routes.set(appRoute.topic, appRoute);
 
-  function pauseTopic(topic: string): void {
-    const route = routes.get(topic);
-    if (!route || route.paused) return;
-    route.paused = true;
-    try {
-      consumer?.pause([{ topic }]);
-    } catch (error) {
-      logger.warn({ err: error, topic }, 'could not pause consuming');
-    }
+  /**
+   * The person of `op` holds more than their bound: pause only the partition carrying
+   * them, and resume it once their queue has drained to half the bound. Other people of
+   * that partition wait with it; the other partitions keep flowing.
+   */
+  function pauseHotPartition(route: Route, partition: number, person: string): void {
+    if (pauses.partitionPaused(route.topic, partition)) return;
+    pauses.pausePartition(route.topic, partition, 'hot_person');
+    metrics.hotPartitions.set({ topic: route.topic }, pauses.hotPartitions().length);
+    logger.warn(
+      { topic: route.topic, partition, bound: tuning.maxPerPerson },
+      'one person holds more operations than WORKER_MAX_PER_PERSON: this partition is paused until they drain',
+    );
+    const generation = joins;
+    void route.engine.whenBelow(person, Math.ceil(tuning.maxPerPerson / 2)).then(() => {
+      if (generation !== joins || stopping) return;
+      pauses.resumePartition(route.topic, partition, 'hot_person');
+      metrics.hotPartitions.set({ topic: route.topic }, pauses.hotPartitions().length);
+      logger.info({ topic: route.topic, partition }, 'the hot person drained: partition resumed');
+    });
   }
 
-  function resumeTopic(topic: string): void {
-    const route = routes.get(topic);
-    if (!route?.paused || stopping) return;
-    route.paused = false;
-    try {
-      consumer?.resume([{ topic }]);
-    } catch (error) {
-      logger.warn({ err: error, topic }, 'could not resume consuming');
+  /**
+   * The start-up account check (GET /api/v1/accounts/region with the Track credentials).
+   * A refusal pauses the Track topic before anything is consumed, shows in readiness and
+   * in one log line, and is asked again with growing pauses until it passes.
+   */
+  async function preflight(): Promise<boolean> {
+    const result = await checkTrackAccount({
+      trackUrl: deps.customerio.trackUrl,
+      siteId: deps.customerio.siteId,
+      apiKey: deps.customerio.apiKey,
+      timeoutMs: tuning.requestTimeoutMs,
+    });
+    if (result.ok) {
+      accountRegion = result.region;
+      if (preflightFault) {
+        logger.info('Customer.io accepts the Track API credentials and endpoint now');
+        metrics.credentialsRejected.set({ api: 'track' }, 0);
+        metrics.endpointFault.set({ api: 'track' }, 0);
+        preflightFault = undefined;
+        if (!stopping) pauses.resumeTopic(trackRoute.topic, 'preflight');
+      }
+      const configured = deps.customerio.region;
+      if (configured && result.region !== configured) {
+        logger.warn(
+          { configured, account: result.region },
+          `the Customer.io account is in region ${result.region}, not ${configured}: set CIO_REGION=${result.region}`,
+        );
+      }
+      return true;
+    }
+    if (result.fault === 'unknown') {
+      // Customer.io could not be asked: not a verdict; delivery finds out on its own.
+      logger.warn({ reason: result.error.message }, 'could not check the Customer.io account at start');
+      return true;
+    }
+    const first = !preflightFault;
+    preflightFault = result;
+    if (result.fault === 'credentials') {
+      metrics.authFailures.inc({ api: 'track' });
+      metrics.credentialsRejected.set({ api: 'track' }, 1);
+    } else {
+      metrics.endpointFault.set({ api: 'track' }, 1);
+    }
+    if (first) {
+      logger.error(
+        { status: result.error.status },
+        `${preflightReason(result)}: consuming paused, checking again until it passes`,
+      );
+      pauses.pauseTopic(trackRoute.topic, 'preflight');
+    }
+    return false;
+  }
+
+  function preflightReason(result: Extract<PreflightResult, { ok: false }>): string {
+    return result.fault === 'credentials'
+      ? `Customer.io rejects the credentials of the Track API (CIO_SITE_ID, CIO_API_KEY) with ${result.error.status}`
+      : `CIO_TRACK_URL does not answer as the Track API (${result.error.message})`;
+  }
+
+  async function preflightUntilPassed(): Promise<void> {
+    const pause = new GrowingPause(tuning.authProbeMinMs, tuning.authProbeMaxMs);
+    while (!stopping) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pause.next());
+        preflightStop.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      if (stopping || (await preflight())) return;
     }
   }
 
@@ -254,7 +414,12 @@ export function createWorker(deps: WorkerDeps): Worker {
     if (!route) return;
     const tracker = trackerFor(topic, partition);
     tracker.highWatermark = batch.highWatermark;
-    const go = () => isRunning() && !isStale() && !stopping && !route.paused;
+    const go = () =>
+      isRunning() &&
+      !isStale() &&
+      !stopping &&
+      !pauses.topicPaused(topic) &&
+      !pauses.partitionPaused(topic, partition);
     let sinceYield = 0;
     for (const message of batch.messages) {
       // Decoding is CPU work: let the senders and their answers in between.
@@ -267,12 +432,38 @@ export function createWorker(deps: WorkerDeps): Worker {
         await heartbeat();
       }
       if (!go()) break;
+      if (tracker.size >= tuning.maxUncommittedPerPartition) {
+        // One message holds the commit point (in back-off, or a dead letter that cannot be
+        // written) while the rest of the partition flows: stop taking more of it until the
+        // held stretch shrinks to half (checked at each commit tick).
+        pauses.pausePartition(topic, partition, 'uncommitted');
+        logger.warn(
+          { topic, partition, held: tracker.size },
+          'one message holds the partition’s commit point: partition paused until it moves',
+        );
+        break;
+      }
+      const item = itemOf(message, topic, partition, tracker, route);
+      if (item.op && route.engine.queuedFor(item.op.person) >= tuning.maxPerPerson) {
+        // Not taken: the partition is fetched again from here once it resumes.
+        pauseHotPartition(route, partition, item.op.person);
+        break;
+      }
       tracker.add(message.offset);
-      route.engine.add(itemOf(message, topic, partition, tracker, route));
+      route.engine.add(item);
       // Taken: the next fetch starts after it. Committing is the tracker's business.
       resolveOffset(message.offset);
     }
     await heartbeat();
+  }
+
+  /** Resumes partitions paused for a held commit point once the held stretch is down to half. */
+  function resumeUncommitted(): void {
+    for (const { topic, partition } of pauses.pausedPartitions('uncommitted')) {
+      const tracker = trackers.get(`${topic}\0${partition}`);
+      if (tracker && tracker.size >= tuning.maxUncommittedPerPartition / 2) continue;
+      pauses.resumePartition(topic, partition, 'uncommitted');
+    }
   }
 
   /** Commits every partition's committable offset that moved. */
@@ -319,16 +510,11 @@ export function createWorker(deps: WorkerDeps): Worker {
     let dropped = 0;
     for (const route of routes.values()) dropped += route.engine.dropRevoked();
     crashed = undefined;
-    // A topic paused for rejected credentials stays paused in the new generation.
-    for (const route of routes.values()) {
-      if (route.paused) {
-        try {
-          consumer?.pause([{ topic: route.topic }]);
-        } catch (error) {
-          logger.warn({ err: error, topic: route.topic }, 'could not pause consuming');
-        }
-      }
-    }
+    // Configuration faults keep their topics paused in the new generation; partitions
+    // paused for a hot person start anew (the person's queued items were just dropped).
+    joins++;
+    pauses.rejoined();
+    for (const route of routes.values()) metrics.hotPartitions.set({ topic: route.topic }, 0);
     logger.info({ dropped }, 'joined the consumer group');
   }
 
@@ -342,12 +528,37 @@ export function createWorker(deps: WorkerDeps): Worker {
         await kafkaReady();
       },
       customerio: () => {
+        if (preflightFault) throw new Error(preflightReason(preflightFault));
+        const faulted = [...routes.values()].filter((route) => route.engine.endpointFaulted);
+        if (faulted.length > 0) {
+          throw new Error(
+            faulted
+              .map(
+                (route) =>
+                  `Customer.io refuses every operation of the ${route === trackRoute ? 'Track API' : 'App API'} with ${route.engine.endpointFaulted?.status ?? route.engine.endpointFaulted?.errorClass} (check ${route === trackRoute ? 'CIO_TRACK_URL' : 'CIO_APP_URL'})`,
+              )
+              .join('; '),
+          );
+        }
         const rejected = [...routes.values()].filter((route) => route.engine.credentialsRejected);
         if (rejected.length > 0) {
           throw new Error(
             `Customer.io rejects the credentials (${rejected.map((r) => (r === trackRoute ? 'Track API' : 'App API')).join(', ')})`,
           );
         }
+      },
+      deadLetters: () => {
+        const blocked = [...routes.values()].filter((route) => route.engine.deadLetterBlocked);
+        if (blocked.length === 0) return;
+        throw new Error(
+          blocked
+            .map((route) =>
+              route.engine.deadLetterBlocked === 'too_large'
+                ? `the dead-letter topic refuses a dead letter of ${route.topic} as too large: raise its max.message.bytes to at least the source topic's`
+                : `the worker may not write to the dead-letter topic (${route.topic}'s dead letters): check its ACLs`,
+            )
+            .join('; '),
+        );
       },
       worker: () => {
         if (stopping) throw new Error('stopping');
@@ -366,6 +577,19 @@ export function createWorker(deps: WorkerDeps): Worker {
         track: trackRoute.engine.credentialsRejected,
         app: appRoute?.engine.credentialsRejected ?? false,
       },
+      hotPartitions: pauses.hotPartitions(),
+      heldPartitions: pauses.pausedPartitions('uncommitted'),
+      sharedBudget: Object.fromEntries(
+        [...sharedBudgets].map(([api, shared]) => [
+          api,
+          { fallback: shared.usingFallback, instances: shared.instances, rps: shared.currentRps() },
+        ]),
+      ),
+      region: { configured: deps.customerio.region, account: accountRegion },
+      endpointFault: {
+        track: trackRoute.engine.endpointFaulted !== undefined || preflightFault?.fault === 'endpoint',
+        app: appRoute?.engine.endpointFaulted !== undefined,
+      },
       buffered: { track: trackRoute.engine.buffered, app: appRoute?.engine.buffered ?? 0 },
       stopping,
     };
@@ -382,8 +606,9 @@ export function createWorker(deps: WorkerDeps): Worker {
   }
 
   async function connectAndRun(): Promise<void> {
-    if (deps.port !== undefined) server = await listen(app, deps.port);
-    producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    if (deps.server) await serve(deps.server, app);
+    else if (deps.port !== undefined) server = await listen(app, deps.port);
+    producer = deps.producer ?? workerProducer(deps.kafka);
     await producer.connect();
     writeDeadLetter = deadLetterWriter(new Publisher({ producer }), producer, deps.topics.dlq, deps.groupId);
     if (deps.receiptsTopic)
@@ -395,15 +620,10 @@ export function createWorker(deps: WorkerDeps): Worker {
       });
 
     if (stopping) return;
-    consumer = createConsumer(deps.kafka, {
-      groupId: deps.groupId,
-      sessionTimeout: tuning.sessionTimeoutMs,
-      heartbeatInterval: Math.min(3_000, Math.floor(tuning.sessionTimeoutMs / 3)),
-      // Modest fetches: decoded messages stay referenced until delivered, and with them
-      // the whole fetch response they are slices of.
-      maxBytes: tuning.fetchMaxBytes,
-      maxBytesPerPartition: Math.max(64 * 1024, Math.floor(tuning.fetchMaxBytes / 8)),
-    });
+    if (!(await preflight())) void preflightUntilPassed();
+    if (stopping) return;
+    consumer = deps.consumer ?? workerConsumer(deps.kafka, deps.groupId, tuning);
+    pauses.attach(consumer);
     consumer.on(consumer.events.GROUP_JOIN, onGroupJoin);
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       crashed = payload.error;
@@ -416,6 +636,11 @@ export function createWorker(deps: WorkerDeps): Worker {
       // A new group starts at the beginning: nothing produced before the first deployment is lost.
       await consumer.subscribe({ topic: route.topic, fromBeginning: true });
     }
+    if (appRoute && ledger.kind === 'memory') {
+      logger.warn(
+        'REDIS_URL is not set: the transactional send ledger is in-process; a crash or a rebalance may repeat a send (crash safety needs Redis)',
+      );
+    }
     if (!appRoute) {
       logger.warn(
         { topic: deps.topics.transactional },
@@ -427,6 +652,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
     if (stopping) return;
     commitTimer = setInterval(() => {
+      resumeUncommitted();
       updateGauges();
       void commit();
     }, tuning.commitIntervalMs);
@@ -445,6 +671,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   async function stop(): Promise<void> {
     stopped ??= (async () => {
       stopping = true;
+      preflightStop.abort();
       const deadline = Date.now() + tuning.shutdownTimeoutMs;
       clearInterval(commitTimer);
       try {
@@ -476,7 +703,9 @@ export function createWorker(deps: WorkerDeps): Worker {
     app,
     status,
     get port() {
-      return server ? (server.address() as AddressInfo).port : undefined;
+      const serving = deps.server ?? server;
+      const address = serving?.address();
+      return address && typeof address === 'object' ? (address as AddressInfo).port : undefined;
     },
   };
 }

@@ -188,7 +188,10 @@ export function createApp(options: ProducerAppOptions): Express {
       for (const message of messages) message.headers = { ...message.headers, ...carried };
     }
     try {
-      await Promise.all(chunks.map((chunk) => publisher.publish(topic, chunk)));
+      // One chunk after the other: a chunk published after an earlier one failed would put
+      // a person's later operations on the topic before the earlier ones the client resends.
+      // The publisher still shares produce requests between concurrent requests.
+      for (const chunk of chunks) await publisher.publish(topic, chunk);
       span?.end();
     } catch (error) {
       span?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });

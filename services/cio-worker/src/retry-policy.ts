@@ -31,3 +31,29 @@ export function retriesExhausted(
 ): boolean {
   return attempts >= policy.maxAttempts || now - firstFailedAt >= policy.maxRetryMs;
 }
+
+/**
+ * Pauses between the attempts of a loop that waits for something outside to recover
+ * (credentials, an endpoint, the dead-letter topic, the account check): from `minMs`,
+ * doubling, at most `maxMs`; `reset` once it worked.
+ */
+export class GrowingPause {
+  private current: number;
+  constructor(
+    private readonly minMs: number,
+    private readonly maxMs: number,
+  ) {
+    this.current = minMs;
+  }
+
+  /** The pause to wait now; the one after it is twice as long (up to `maxMs`). */
+  next(): number {
+    const pause = this.current;
+    this.current = Math.min(this.maxMs, this.current * 2);
+    return pause;
+  }
+
+  reset(): void {
+    this.current = this.minMs;
+  }
+}

@@ -1,4 +1,4 @@
-import { retriesExhausted, retryDelay } from './backoff';
+import { GrowingPause, retriesExhausted, retryDelay } from './retry-policy';
 
 const policy = { retryBaseMs: 100, retryMaxMs: 1_000, maxAttempts: 5, maxRetryMs: 60_000 };
 
@@ -30,5 +30,16 @@ describe('retriesExhausted', () => {
   it('stops after maxRetryMs since the first failure', () => {
     expect(retriesExhausted(1, 1_000, 60_999, policy)).toBe(false);
     expect(retriesExhausted(1, 1_000, 61_000, policy)).toBe(true);
+  });
+});
+
+describe('GrowingPause', () => {
+  it('doubles from the minimum up to the maximum, and starts again after a reset', () => {
+    const pause = new GrowingPause(100, 500);
+    expect([pause.next(), pause.next(), pause.next(), pause.next(), pause.next()]).toEqual([
+      100, 200, 400, 500, 500,
+    ]);
+    pause.reset();
+    expect(pause.next()).toBe(100);
   });
 });
