@@ -645,6 +645,9 @@ export function createWorker(deps: WorkerDeps): Worker {
       }
       await Promise.all([...routes.values()].map((route) => route.engine.stop(deadline)));
       updateGauges();
+      // A periodic commit still under way took its offsets before the engines finished:
+      // let it end, then commit what finished since.
+      await committing;
       await commit();
       await consumer
         ?.disconnect()
