@@ -202,6 +202,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         if (!stopping) pauses.resumeTopic(topic, 'credentials');
       },
       endpointVerdictMs: tuning.endpointVerdictMs,
+      endpointFaultPeople: tuning.endpointFaultPeople,
       onDeadLetterBlocked: () => pauses.pauseTopic(topic, 'dead_letter'),
       onDeadLetterUnblocked: () => {
         if (!stopping) pauses.resumeTopic(topic, 'dead_letter');
