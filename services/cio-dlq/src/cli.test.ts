@@ -59,7 +59,7 @@ describe('cio-dlq arguments', () => {
     ],
     [
       ['stats', '--error-class', 'http_418'],
-      'cio-dlq: --error-class must be one of http_4xx, http_5xx, rate_limited, timeout, network, validation, unknown; got "http_418"',
+      'cio-dlq: --error-class must be one of http_4xx, http_5xx, rate_limited, timeout, network, validation, ambiguous, unknown; got "http_418"',
     ],
     [
       ['list', '--since', 'last week'],

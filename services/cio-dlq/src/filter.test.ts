@@ -83,7 +83,7 @@ describe('filters', () => {
     [{ action: ' , ' }, '--action needs a value'],
     [
       { errorClass: 'http_4XX' },
-      '--error-class must be one of http_4xx, http_5xx, rate_limited, timeout, network, validation, unknown; got "http_4XX"',
+      '--error-class must be one of http_4xx, http_5xx, rate_limited, timeout, network, validation, ambiguous, unknown; got "http_4XX"',
     ],
     [{ status: '600' }, '--status must be an HTTP status (429), a class (5xx) or none; got "600"'],
     [{ status: 'bad' }, '--status must be an HTTP status (429), a class (5xx) or none; got "bad"'],

@@ -44,6 +44,11 @@ export interface WorkerTuning {
    * dead-lettered as the message's
    */
   endpointVerdictMs: number;
+  /**
+   * the same permanent status for this many different people, with no success in
+   * between, is the endpoint's fault rather than the messages' (404/405: two people)
+   */
+  endpointFaultPeople: number;
   /** a transactional send that may have reached Customer.io without an answer: retry or dead-letter (`ambiguous`) */
   transactionalAmbiguous: 'retry' | 'dead-letter';
   /** how long the dead-letter topic keeps messages (the send ledger outlives a replay from it) */
@@ -83,6 +88,7 @@ export const defaultTuning: WorkerTuning = {
   authProbeMaxMs: 30_000,
   defaultRetryAfterMs: 1_000,
   endpointVerdictMs: 30_000,
+  endpointFaultPeople: 3,
   transactionalAmbiguous: 'dead-letter',
   dlqRetentionMs: 30 * 24 * 60 * 60 * 1000,
   shutdownTimeoutMs: 15_000,

@@ -223,6 +223,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         if (!stopping) pauses.resumeTopic(topic, 'credentials');
       },
       endpointVerdictMs: tuning.endpointVerdictMs,
+      endpointFaultPeople: tuning.endpointFaultPeople,
       onDeadLetterBlocked: () => pauses.pauseTopic(topic, 'dead_letter'),
       onDeadLetterUnblocked: () => {
         if (!stopping) pauses.resumeTopic(topic, 'dead_letter');
@@ -681,6 +682,9 @@ export function createWorker(deps: WorkerDeps): Worker {
       }
       await Promise.all([...routes.values()].map((route) => route.engine.stop(deadline)));
       updateGauges();
+      // A periodic commit still under way took its offsets before the engines finished:
+      // let it end, then commit what finished since.
+      await committing;
       await commit();
       await receipts?.flush();
       await consumer

@@ -124,6 +124,10 @@ export async function startHarness(prefix: string): Promise<Harness> {
       authProbeMinMs: 100,
       authProbeMaxMs: 500,
       shutdownTimeoutMs: 5_000,
+      // The tests make Customer.io answer 400 to everything to fill the dead-letter topic;
+      // the worker would take that for an endpoint fault (and dead-letter nothing).
+      endpointFaultPeople: 1_000,
+      endpointVerdictMs: 50,
     },
   });
   await worker.start();
