@@ -169,7 +169,11 @@ it('every dashboard query and alert expression returns series from the running s
       WORKER_MAX_ATTEMPTS: '3',
     },
     'webhook-handler': { CIO_WEBHOOK_SIGNING_KEYS: SIGNING_KEY },
-    'insights-processor': { DATABASE_URL: schema.databaseUrl, KAFKA_GROUP_ID: `${topics.track}.insights` },
+    'insights-processor': {
+      DATABASE_URL: schema.databaseUrl,
+      KAFKA_GROUP_ID: `${topics.track}.insights`,
+      INSIGHTS_API_AUTH: 'none',
+    },
   };
   expect(await testDatabaseUrl()).toMatch(/^postgres/);
   const logs: Record<string, string[]> = {};

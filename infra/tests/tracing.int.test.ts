@@ -33,7 +33,7 @@ interface ReceivedSpan {
   links: { traceId: string; spanId: string }[];
 }
 
-const TOKEN = 'trace-test-token';
+const TOKEN = 'trace-test-token-0123456789';
 const freePort = () =>
   new Promise<number>((resolve, reject) => {
     const server = createNetServer();
@@ -239,6 +239,7 @@ it('one trace from a signed webhook through the webhook-handler, Kafka and insig
       ...otel,
       DATABASE_URL: schema.databaseUrl,
       KAFKA_GROUP_ID: `${topics.predictions}.insights`,
+      INSIGHTS_API_AUTH: 'none',
       PORT: String(ports.insights),
     },
     logs.insights!,

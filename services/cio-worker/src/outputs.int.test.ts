@@ -15,7 +15,7 @@ import {
 } from './integration-harness';
 
 const repoRoot = join(__dirname, '..', '..', '..');
-const TOKEN = 'it-ingest-token';
+const TOKEN = 'it-ingest-token-0123456789';
 
 interface Relationship {
   object_type_id: string;
