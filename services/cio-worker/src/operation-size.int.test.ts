@@ -1,7 +1,8 @@
-// Customer.io's 32 KB limit applies to the v2 operation the worker sends, which has
-// `type`, `action` and `id` added and `data` renamed `attributes`. Events just under
-// the limit as received must be refused by the producer (400) or delivered: never
-// accepted with 202 and then dead-lettered as invalid by the worker.
+// Customer.io's 32 KB limit applies to what the worker sends (here the Track API's v2
+// operation, with `type`, `action`, `id` and a timestamp added and `data` renamed
+// `attributes`); the producer checks it on the largest item the worker could send.
+// Events just under the limit as received must be refused by the producer (400) or
+// delivered: never accepted with 202 and then dead-lettered as invalid by the worker.
 import { LIMITS } from '@cio-bridge/schemas';
 import { buildServices, type ServiceProcess, spawnService, testKafkaBrokers } from '@cio-bridge/testkit';
 import { createHarness, credentials, type Harness, waitForOperations } from './integration-harness';
