@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   createAjv,
+  EncodeError,
   eventName,
   type FieldError,
   type InvalidFixture,
@@ -25,6 +26,8 @@ import {
   sentOperationBytes,
   TRACK_ACTIONS,
   type TrackOperation,
+  toPipelinesCalls,
+  toV2Operation,
   transactionalExamples,
   type Validation,
   validatePredictionWebhook,
@@ -262,6 +265,17 @@ describe('invalid track operations', () => {
     expect(errorsOf(validateTrackOperation(huge))[0]?.message).toMatch(
       /^must be at most 32768 bytes as JSON/,
     );
+  });
+
+  it('sizes an operation that one output cannot encode on the others, without throwing', () => {
+    // A cio_id has no Pipelines form, and a time past the year 275760 no ISO 8601 form.
+    const cioId = { name: 'e', identifiers: { cio_id: 'a3000001' }, data: { blob: 'x' } };
+    const farFuture = { name: 'e', identifiers: { id: 'u' }, timestamp: 10 ** 15 };
+    expect(sentOperationBytes(cioId)).toBe(
+      JSON.stringify(toV2Operation(cioId, '0'.repeat(26), { fallbackTimestamp: 9_999_999_999 })).length,
+    );
+    expect(() => toPipelinesCalls(farFuture, '0'.repeat(26))).toThrow(EncodeError);
+    expect(validateTrackOperation(farFuture).ok).toBe(true);
   });
 
   it('names the unknown action and lists the valid ones', () => {
