@@ -1,4 +1,23 @@
 export { createAjv, SCHEMA_ID_BASE, schemaDir, utf8Bytes, validatorFor, withKnownSize } from './ajv';
+export {
+  convertDateAttributes,
+  EncodeError,
+  type EncodeOptions,
+  unixSeconds,
+} from './encode/options';
+export {
+  callMessageId,
+  objectStandIn,
+  type PipelinesCall,
+  SEMANTIC_EVENTS,
+  toPipelinesCalls,
+} from './encode/pipelines';
+export {
+  toTrackApiItem,
+  toV1AnonymousEvent,
+  toV2Operation,
+  V1_ANONYMOUS_EVENT_PREFIX,
+} from './encode/track-api';
 export { pointerToken, toFieldErrors } from './errors';
 export {
   fixtureDir,
@@ -15,7 +34,8 @@ export {
 } from './fixtures';
 export { operationIds } from './ids';
 export { type JsonTextError, locateSyntaxError, type ParsedJsonText, parseJsonText } from './json-text';
-export { LIMITS, sentOperationBytes } from './limits';
+export { LIMITS } from './limits';
+export { sentOperationBytes } from './sent-size';
 export {
   anonymousKey,
   entityType,

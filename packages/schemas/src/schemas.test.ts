@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   createAjv,
+  EncodeError,
   eventName,
   type FieldError,
   type InvalidFixture,
@@ -25,6 +26,8 @@ import {
   sentOperationBytes,
   TRACK_ACTIONS,
   type TrackOperation,
+  toPipelinesCalls,
+  toV2Operation,
   transactionalExamples,
   type Validation,
   validatePredictionWebhook,
@@ -214,30 +217,65 @@ describe('invalid track operations', () => {
     expect(event('e'.repeat(LIMITS.eventNameBytes + 1)).ok).toBe(false);
   });
 
-  it('rejects an operation above 32 KB as sent: type, action and id added, data sent as attributes', () => {
+  it('rejects an operation above 32 KB as sent: the largest of the Track v2 operation and the Pipelines call', () => {
     const base = { name: 'big', identifiers: { id: 'u' }, data: { blob: '' } };
-    const sent = {
+    // Without an id and a timestamp the worker adds a 26-character id and the message's
+    // time: the edge counts the longest (10 digits of seconds, 24 characters as ISO 8601).
+    const id = '0'.repeat(26);
+    const v2 = {
       type: 'person',
       action: 'event',
-      id: '01HZY3J8W6Q2V7K9R4T5X1N0PA',
+      id,
       identifiers: { id: 'u' },
+      name: 'big',
+      timestamp: 9_999_999_999,
+      attributes: { blob: '' },
     };
-    const overhead = JSON.stringify({ ...sent, name: 'big', attributes: { blob: '' } }).length;
+    const pipelines = {
+      type: 'track',
+      userId: 'u',
+      event: 'big',
+      properties: { blob: '' },
+      messageId: id,
+      timestamp: '2286-11-20T17:46:39.000Z',
+    };
+    const overhead = Math.max(JSON.stringify(v2).length, JSON.stringify(pipelines).length);
+    expect(overhead).toBe(JSON.stringify(v2).length);
     const fits = { ...base, data: { blob: 'x'.repeat(LIMITS.operationBytes - overhead) } };
-    expect(sentOperationBytes(fits, JSON.stringify(fits).length)).toBe(LIMITS.operationBytes);
+    expect(sentOperationBytes(fits)).toBe(LIMITS.operationBytes);
     expect(validateTrackOperation(fits).ok).toBe(true);
     const over = { ...base, data: { blob: 'x'.repeat(LIMITS.operationBytes - overhead + 1) } };
     expect(errorsOf(validateTrackOperation(over))).toEqual([
       {
         pointer: '',
-        message: `is ${LIMITS.operationBytes + 1} bytes as sent to Customer.io (with type, action and id added, data sent as attributes), more than the limit of ${LIMITS.operationBytes} bytes`,
+        message: `is ${LIMITS.operationBytes + 1} bytes as sent to Customer.io (the largest request item the worker sends for it, on the Track or the Pipelines API), more than the limit of ${LIMITS.operationBytes} bytes`,
       },
     ]);
+    // With its own id and timestamp, the operation is sized exactly as sent.
+    const timed = { ...fits, id: '01HZY3J8W6Q2V7K9R4T5X1N0PA', timestamp: 1716402912 };
+    expect(sentOperationBytes(timed)).toBe(LIMITS.operationBytes);
+    // For an anonymous event the Pipelines call is the larger (the v1 event is compact).
+    const anonymous = { name: 'big', anonymous_id: 'a1', data: { blob: 'x'.repeat(30_000) } };
+    const v1 = { anonymous_id: 'a1', name: 'big', id, timestamp: 9_999_999_999, data: anonymous.data };
+    const call = { ...pipelines, anonymousId: 'a1', userId: undefined, properties: anonymous.data };
+    expect(JSON.stringify(call).length).toBeGreaterThan(JSON.stringify(v1).length);
+    expect(sentOperationBytes(anonymous)).toBe(JSON.stringify(call).length);
     // The received form alone above the limit still fails the schema's own check.
     const huge = { ...base, data: { blob: 'x'.repeat(LIMITS.operationBytes) } };
     expect(errorsOf(validateTrackOperation(huge))[0]?.message).toMatch(
       /^must be at most 32768 bytes as JSON/,
     );
+  });
+
+  it('sizes an operation that one output cannot encode on the others, without throwing', () => {
+    // A cio_id has no Pipelines form, and a time past the year 275760 no ISO 8601 form.
+    const cioId = { name: 'e', identifiers: { cio_id: 'a3000001' }, data: { blob: 'x' } };
+    const farFuture = { name: 'e', identifiers: { id: 'u' }, timestamp: 10 ** 15 };
+    expect(sentOperationBytes(cioId)).toBe(
+      JSON.stringify(toV2Operation(cioId, '0'.repeat(26), { fallbackTimestamp: 9_999_999_999 })).length,
+    );
+    expect(() => toPipelinesCalls(farFuture, '0'.repeat(26))).toThrow(EncodeError);
+    expect(validateTrackOperation(farFuture).ok).toBe(true);
   });
 
   it('names the unknown action and lists the valid ones', () => {

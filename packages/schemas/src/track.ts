@@ -1,19 +1,21 @@
 import type { ValidateFunction } from 'ajv';
 import { utf8Bytes, validatorFor, withKnownSize } from './ajv';
 import { toFieldErrors } from './errors';
-import { LIMITS, sentOperationBytes } from './limits';
+import { LIMITS } from './limits';
+import { identifierOf, operationAction } from './operation-fields';
+import { sentOperationBytes } from './sent-size';
 import {
   type EntityType,
   type FieldError,
-  type IdentifierKind,
   OBJECT_ACTIONS,
   type ObjectIdentifiers,
-  type PersonIdentifiers,
   TRACK_ACTIONS,
   type TrackAction,
   type TrackOperation,
   type Validation,
 } from './types';
+
+export { identifierOf, operationAction } from './operation-fields';
 
 /** The events of the CannaRewards spec (seed section 2.1); each has its own schema under `events/`. */
 export const SEED_EVENT_NAMES = [
@@ -137,9 +139,9 @@ export function validateTrackOperationJson(value: unknown): TrackValidation {
   if (!withKnownSize(bytes, () => validate(value)))
     return { ok: false, errors: toFieldErrors(validate.errors) };
   // The limit applies to what is sent, which is larger than what was received.
-  const sent = sentOperationBytes(value, bytes);
+  const sent = sentOperationBytes(value as TrackOperation);
   if (sent > LIMITS.operationBytes) {
-    const message = `is ${sent} bytes as sent to Customer.io (with type, action and id added, data sent as attributes), more than the limit of ${LIMITS.operationBytes} bytes`;
+    const message = `is ${sent} bytes as sent to Customer.io (the largest request item the worker sends for it, on the Track or the Pipelines API), more than the limit of ${LIMITS.operationBytes} bytes`;
     return { ok: false, errors: [{ pointer: '', message }] };
   }
   return { ok: true, value: value as TrackOperation, json };
@@ -153,11 +155,6 @@ export function validateTrackOperationJson(value: unknown): TrackValidation {
 export function jsonWithId(json: string, id: string): string {
   if (!json.endsWith('}')) throw new TypeError('jsonWithId needs the JSON text of an object');
   return `${json.slice(0, -1)}${json.length > 2 ? ',' : ''}"id":${JSON.stringify(id)}}`;
-}
-
-/** The operation's action: `action`, or `event` when absent. */
-export function operationAction(op: TrackOperation): TrackAction {
-  return op.action ?? 'event';
 }
 
 /** The event name of an event operation; undefined for other actions. */
@@ -183,17 +180,6 @@ export const objectKey = (object: ObjectIdentifiers): string =>
 
 /** The Kafka key of an anonymous person's activity: `anonymous:<anonymous_id>`. */
 export const anonymousKey = (anonymousId: string): string => `anonymous:${anonymousId}`;
-
-/** Which identifier is set, and its value (undefined when none is). */
-export function identifierOf(
-  identifiers: PersonIdentifiers | ObjectIdentifiers | undefined,
-): { kind: IdentifierKind; value: string } | undefined {
-  if (!identifiers) return undefined;
-  if (typeof identifiers.id === 'string') return { kind: 'id', value: identifiers.id };
-  if (typeof identifiers.email === 'string') return { kind: 'email', value: identifiers.email };
-  if (typeof identifiers.cio_id === 'string') return { kind: 'cio_id', value: identifiers.cio_id };
-  return undefined;
-}
 
 /**
  * The Kafka key, so that everything about one person or object stays in order:

@@ -1,6 +1,6 @@
-import { operationExamples, seedExamples, transactionalExamples } from '@cio-bridge/schemas';
+import { operationExamples, seedExamples, toV2Operation, transactionalExamples } from '@cio-bridge/schemas';
 import { ValidationError } from './errors';
-import { decodeTrack, decodeTransactional, derivedOperationId, toV2Operation } from './operation';
+import { decodeTrack, decodeTransactional, derivedOperationId } from './operation';
 
 const at = { topic: 'customerio.track', partition: 3, offset: '42', timestamp: '1716402912000', key: null };
 const limits = { maxOperationBytes: 32 * 1024 };

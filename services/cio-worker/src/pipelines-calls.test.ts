@@ -1,7 +1,6 @@
-import { operationExamples, seedExamples } from '@cio-bridge/schemas';
+import { callMessageId, operationExamples, seedExamples, toPipelinesCalls } from '@cio-bridge/schemas';
 import { ValidationError } from './errors';
 import { decodeTrack } from './operation';
-import { callMessageId, toPipelinesCalls } from './pipelines-calls';
 
 const id = '01HZX3J8Q4M7R2V5T9W0YBCDEF';
 const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;

@@ -6,17 +6,15 @@
  * ISO 8601, and the operation's ULID is the `messageId`.
  */
 import { createHash } from 'node:crypto';
-import {
-  identifierOf,
-  type ObjectIdentifiers,
-  type ObjectRelationship,
-  operationAction,
-  type PersonIdentifiers,
-  type PersonRelationship,
-  type TrackOperation,
-} from '@cio-bridge/schemas';
-import { convertDateAttributes, type EncodeOptions } from './encoding';
-import { ValidationError } from './errors';
+import { identifierOf, operationAction } from '../operation-fields';
+import type {
+  ObjectIdentifiers,
+  ObjectRelationship,
+  PersonIdentifiers,
+  PersonRelationship,
+  TrackOperation,
+} from '../types';
+import { convertDateAttributes, EncodeError, type EncodeOptions } from './options';
 
 /** The semantic event names Customer.io's Pipelines API gives Track API actions. */
 export const SEMANTIC_EVENTS = {
@@ -59,9 +57,9 @@ export function callMessageId(id: string, n: number): string {
  */
 function userIdOf(identifiers: PersonIdentifiers | ObjectIdentifiers | undefined, field: string): string {
   const who = identifierOf(identifiers);
-  if (!who) throw new ValidationError(`${field} has no person identifier for the Pipelines API`);
+  if (!who) throw new EncodeError(`${field} has no person identifier for the Pipelines API`);
   if (who.kind === 'cio_id')
-    throw new ValidationError(
+    throw new EncodeError(
       `${field}.cio_id has no Pipelines API form: use id or email with CIO_API=pipelines`,
     );
   return who.value;
@@ -76,11 +74,19 @@ export const objectStandIn = (object: ObjectIdentifiers): string =>
   `cio-bridge-object:${object.object_type_id}:${object.object_id}`;
 
 function isoTimestamp(op: TrackOperation, options: EncodeOptions): string | undefined {
-  if (typeof op.timestamp === 'string') return new Date(Date.parse(op.timestamp)).toISOString();
-  if (typeof op.timestamp === 'number') return new Date(op.timestamp * 1000).toISOString();
-  return options.fallbackTimestamp === undefined
-    ? undefined
-    : new Date(options.fallbackTimestamp * 1000).toISOString();
+  const ms =
+    typeof op.timestamp === 'string'
+      ? Date.parse(op.timestamp)
+      : typeof op.timestamp === 'number'
+        ? op.timestamp * 1000
+        : options.fallbackTimestamp === undefined
+          ? undefined
+          : options.fallbackTimestamp * 1000;
+  if (ms === undefined) return undefined;
+  const date = new Date(ms);
+  // A time JavaScript cannot represent (a huge number of seconds) has no ISO form.
+  if (Number.isNaN(date.getTime())) throw new EncodeError('timestamp is out of the range of ISO 8601 dates');
+  return date.toISOString();
 }
 
 /** The Pipelines calls of one operation, in the order they are to be applied. */
