@@ -1,4 +1,4 @@
-import type { ObjectAction, TrackAction } from '@cio-bridge/contracts';
+import type { TrackAction } from '@cio-bridge/contracts';
 
 // The operations a Track message can carry (`action`; `event` when absent and `name` is
 // present) are a contract of their own, shared with the CLI.
