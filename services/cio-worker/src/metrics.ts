@@ -125,12 +125,6 @@ export class WorkerMetrics {
       labelNames: ['result'],
       registers,
     });
-    // Every per-API series exists from the start, so alerts and panels see 0, not nothing.
-    for (const api of ['track', 'app'] as const) {
-      this.throttled.inc({ api }, 0);
-      this.authFailures.inc({ api }, 0);
-      this.credentialsRejected.set({ api }, 0);
-    }
     this.hotPartitions = new Gauge({
       name: 'cio_bridge_worker_hot_partitions',
       help: 'Partitions paused because one person they carry holds more than WORKER_MAX_PER_PERSON operations',
@@ -167,6 +161,15 @@ export class WorkerMetrics {
       labelNames: ['api'],
       registers,
     });
+    // Every per-API series exists from the start, so alerts and panels see 0, not nothing.
+    for (const api of ['track', 'app'] as const) {
+      this.throttled.inc({ api }, 0);
+      this.authFailures.inc({ api }, 0);
+      this.credentialsRejected.set({ api }, 0);
+      this.endpointFault.set({ api }, 0);
+      this.deadLetterBlocked.set({ api }, 0);
+      this.deadLetterWriteFailures.inc({ api, reason: 'transient' }, 0);
+    }
   }
 
   eventLabel(name: string): string {
