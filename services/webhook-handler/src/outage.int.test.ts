@@ -64,7 +64,7 @@ describe('webhook-handler while Kafka is away', () => {
     await broker?.close();
   });
 
-  it('answers 503 with Retry-After and publishes nothing; the sender retry is published once Kafka is back', async () => {
+  it('answers 503 with Retry-After while Kafka is away; the refused webhook lands once Kafka is back', async () => {
     const before = JSON.stringify({ user_id: 'before-outage', predictions: { churn_probability: 0.2 } });
     const during = JSON.stringify({ user_id: 'during-outage', predictions: { churn_probability: 0.9 } });
     await post(app, before).expect(200, /accepted/);
@@ -81,29 +81,28 @@ describe('webhook-handler while Kafka is away', () => {
     )?.values.find((v) => v.labels.outcome === 'unavailable');
     expect(unavailable?.value).toBe(1);
 
-    // Back up: nothing of the refused request reached the topic on its own.
+    // Back up. The refused publish may still land now that Kafka is back (answering 503
+    // after WEBHOOK_PUBLISH_TIMEOUT_MS does not stop it), and Customer.io's retry is
+    // published too: at least once, never lost. Copies carry the same webhook_id, and
+    // the insights-processor's merge makes writing a prediction twice harmless.
     await broker.start();
     await waitFor(async () => (await request(app).get('/readyz')).status === 200, {
       timeoutMs: 60_000,
       what: 'readiness after the broker came back',
     });
-    const afterRestart = await readMessages(kafka, topics.predictions, {
-      count: 2,
-      timeoutMs: 8_000,
-      settleMs: 500,
-    });
-    expect(afterRestart.map((m) => m.key?.toString())).toEqual(['before-outage']);
-
-    // Customer.io retries the refused webhook: now it is accepted (not a replay) and published once.
     await waitFor(async () => (await post(app, during)).status === 200, {
       timeoutMs: 60_000,
       what: 'the retried webhook to be accepted',
     });
     const messages = await readMessages(kafka, topics.predictions, {
-      count: 3,
+      count: 4,
       timeoutMs: 5_000,
       settleMs: 500,
     });
-    expect(messages.map((m) => m.key?.toString()).sort()).toEqual(['before-outage', 'during-outage']);
+    const keys = messages.map((m) => m.key?.toString());
+    expect(keys.filter((key) => key === 'before-outage')).toHaveLength(1);
+    const copies = messages.filter((m) => m.key?.toString() === 'during-outage');
+    expect(copies.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(copies.map((m) => JSON.parse(String(m.value)).webhook_id)).size).toBe(1);
   });
 });
