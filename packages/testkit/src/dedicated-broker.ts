@@ -48,6 +48,18 @@ function portAnswers(port: number): Promise<boolean> {
 }
 
 /**
+ * A KRaft cluster id: 16 random bytes in base64url. Like Kafka's own random-uuid it
+ * never starts with '-': the storage tool would read such an id as an option and
+ * exit 1 (one format in 64).
+ */
+export function newClusterId(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+/**
  * Starts a second single-node KRaft broker from the jars `npm run infra:up` resolved,
  * on free ports with a temporary log directory. Slow (seconds); for tests that must
  * take the broker away.
@@ -85,7 +97,7 @@ export async function startKafkaBroker(): Promise<DedicatedBroker> {
       },
     );
   await new Promise((resolve, reject) =>
-    java(['kafka.tools.StorageTool', 'format', '-t', randomBytes(16).toString('base64url'), '-c', config]).on(
+    java(['kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', config]).on(
       'exit',
       (code) => (code === 0 ? resolve(code) : reject(new Error(`kafka storage format exited with ${code}`))),
     ),
