@@ -4,8 +4,13 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { HttpError } from './errors';
 import type { HttpNetworkOptions } from './network';
 
-/** Named checks; each resolves when its dependency works and throws (with a reason) when not. */
-export type ReadinessChecks = Record<string, () => Promise<void> | void>;
+/**
+ * Readiness checks by name: each throws when its dependency fails, or answers
+ * `'degraded'` when it works in a fallback mode that keeps the service ready.
+ */
+export type ReadinessChecks = Record<string, () => Promise<ReadinessState> | ReadinessState>;
+// biome-ignore lint/suspicious/noConfusingVoidType: checks are plain `async () => {}` functions, which return void.
+type ReadinessState = void | 'degraded';
 
 export interface HttpAppOptions extends HttpNetworkOptions {
   logger: Logger;
@@ -63,9 +68,9 @@ export function createHttpApp({
     const results = await Promise.all(
       Object.entries(readiness).map(async ([name, check]) => {
         try {
-          await check();
+          const state = await check();
           if (failing.delete(name)) logger.info({ check: name }, 'readiness check passes again');
-          return [name, 'ok'] as const;
+          return [name, state === 'degraded' ? 'degraded' : 'ok'] as const;
         } catch (error) {
           // The reason (addresses, hosts, database errors) goes to the log, once per failure.
           if (!failing.has(name)) {
@@ -79,7 +84,7 @@ export function createHttpApp({
         }
       }),
     );
-    const ready = results.every(([, result]) => result === 'ok');
+    const ready = results.every(([, result]) => result !== 'failing');
     res
       .status(ready ? 200 : 503)
       .json({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) });

@@ -105,7 +105,12 @@ describe('the shared budget while Redis is down', () => {
         sharedBudget: { track: { fallback: boolean } };
       };
       expect(status.sharedBudget.track.fallback).toBe(true);
-      expect((await fetch(`http://127.0.0.1:${worker.port}/readyz`)).status).toBe(200);
+      // Still ready, and readiness says the budget is the fallback's.
+      const readyz = await fetch(`http://127.0.0.1:${worker.port}/readyz`);
+      expect(readyz.status).toBe(200);
+      expect(((await readyz.json()) as { checks: Record<string, string> }).checks.sharedBudget).toBe(
+        'degraded',
+      );
       expect(worker.stderr()).not.toContain('Unhandled error event');
     } finally {
       worker.child.kill('SIGTERM');

@@ -524,6 +524,11 @@ export function createWorker(deps: WorkerDeps): Worker {
     registry: deps.registry,
     ...deps.network,
     readiness: {
+      // Redis away: still ready on budget ÷ instances last seen, and readiness says so.
+      ...(deps.redis && {
+        sharedBudget: () =>
+          [...sharedBudgets.values()].some((shared) => shared.usingFallback) ? 'degraded' : undefined,
+      }),
       kafka: async () => {
         if (crashed) throw new Error(`Kafka consumer failed: ${crashed.message}`);
         await kafkaReady();
