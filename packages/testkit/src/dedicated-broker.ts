@@ -97,9 +97,8 @@ export async function startKafkaBroker(): Promise<DedicatedBroker> {
       },
     );
   await new Promise((resolve, reject) =>
-    java(['kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', config]).on(
-      'exit',
-      (code) => (code === 0 ? resolve(code) : reject(new Error(`kafka storage format exited with ${code}`))),
+    java(['kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', config]).on('exit', (code) =>
+      code === 0 ? resolve(code) : reject(new Error(`kafka storage format exited with ${code}`)),
     ),
   );
 
