@@ -7,7 +7,7 @@ import { listCommand } from './commands/list';
 import { type CommandDeps, type TopicOptions, topicName } from './commands/options';
 import { purgeCommand } from './commands/purge';
 import { replayCommand } from './commands/replay';
-import { registerReroute } from './commands/reroute';
+import { rerouteCommand } from './commands/reroute';
 import { showCommand } from './commands/show';
 import { statsCommand } from './commands/stats';
 import { type CliDeps, loadCliConfig, Session, terminalConfirm } from './context';
@@ -137,11 +137,16 @@ export async function runCli(args: string[], deps: CliDeps): Promise<number> {
       exitCode = code;
     },
   };
-  for (const factory of [statsCommand, listCommand, showCommand, replayCommand, purgeCommand]) {
+  for (const factory of [
+    statsCommand,
+    listCommand,
+    showCommand,
+    replayCommand,
+    purgeCommand,
+    rerouteCommand,
+  ]) {
     program.addCommand(factory(commandDeps).copyInheritedSettings(program));
   }
-
-  registerReroute(program, context, (code) => (exitCode = code));
 
   for (const command of program.commands) command.addHelpText('after', EXIT_CODES_HELP);
   const named = args.find((arg) => !arg.startsWith('-'));

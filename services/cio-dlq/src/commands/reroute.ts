@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
 import { headerString, type OutgoingMessage } from '@cio-bridge/kafka';
-import {
-  parseBody,
-  QUARANTINE_HEADERS,
-  type RouteTopics,
-  routeWebhook,
-} from '@cio-bridge/webhook-handler/route';
-import type { Command } from 'commander';
+import type { RouteTopics } from '@cio-bridge/webhook-handler/route';
+import { Command } from 'commander';
 import { CommandError, UsageError } from '../errors';
 import { positiveInteger } from '../filter';
 import { TopicNotFoundError } from '../kafka/topic-reader';
 import type { CommandContext } from './io';
+import type { CommandDeps } from './options';
+
+// The webhook-handler's routing brings its JSON schemas (and ajv): loaded only when
+// reroute runs, so the other commands stay small.
+type Route = typeof import('@cio-bridge/webhook-handler/route');
+const loadRoute = (): Promise<Route> => import('@cio-bridge/webhook-handler/route');
 
 export interface RerouteOptions {
   dryRun?: boolean;
@@ -40,6 +41,7 @@ function decide(
     headers: Parameters<typeof headerString>[0];
   },
   topics: RouteTopics,
+  { parseBody, QUARANTINE_HEADERS, routeWebhook }: Route,
 ): Decision {
   const coordinate = `${message.partition}:${message.offset}`;
   const raw = message.value ?? Buffer.alloc(0);
@@ -81,7 +83,7 @@ function decide(
  * idempotently and reporting events are stored once per event id. Purge what was
  * re-routed with `cio-dlq purge --dlq-topic <quarantine topic>`.
  */
-export async function rerouteCommand(
+export async function runReroute(
   ctx: CommandContext,
   topic: string,
   options: RerouteOptions,
@@ -93,9 +95,10 @@ export async function rerouteCommand(
   const reader = await ctx.session.topicReader();
   if (!(await reader.exists(topic))) throw new TopicNotFoundError(topic);
   const topics = ctx.session.config.topics;
+  const route = await loadRoute();
   const decisions: Decision[] = [];
   for await (const message of reader.read(topic)) {
-    decisions.push(decide(message, topics));
+    decisions.push(decide(message, topics, route));
     if (options.limit !== undefined && decisions.length >= options.limit) break;
   }
   const routed = decisions.filter((d) => d.outcome === 'routed');
@@ -132,17 +135,9 @@ export async function rerouteCommand(
   return 0;
 }
 
-/**
- * Registers `reroute` on the program. `context` builds the command context from the
- * shared options; the topic defaults to the quarantine topic (KAFKA_TOPIC_QUARANTINE).
- */
-export function registerReroute(
-  program: Command,
-  context: (options: { dlqTopic?: string }) => CommandContext,
-  done: (exitCode: number) => void,
-): void {
-  program
-    .command('reroute')
+/** `cio-dlq reroute`; the topic defaults to the quarantine topic (KAFKA_TOPIC_QUARANTINE). */
+export function rerouteCommand(deps: CommandDeps): Command {
+  return new Command('reroute')
     .description(
       "push quarantined webhooks through the webhook-handler's validation again and publish those that pass to their topics",
     )
@@ -155,10 +150,10 @@ export function registerReroute(
     .option('-y, --yes', 'do not ask for confirmation (needed when not on a terminal)')
     .option('--json', 'JSON lines')
     .action(async (options: RerouteOptions & { dlqTopic?: string; limit?: string }) => {
-      const ctx = context(options);
+      const ctx = deps.context(options);
       const topic = options.dlqTopic ?? ctx.session.config.topics.quarantine;
-      done(
-        await rerouteCommand(ctx, topic, {
+      deps.exit(
+        await runReroute(ctx, topic, {
           dryRun: options.dryRun,
           yes: options.yes,
           json: options.json,
