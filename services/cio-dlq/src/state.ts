@@ -1,5 +1,6 @@
 import type { OutgoingMessage, TopicSpec } from '@cio-bridge/kafka';
-import type { TopicSource } from './kafka/topic-source';
+import type { PartitionRange, TopicSource } from './kafka/topic-source';
+import { OffsetTable } from './offset-table';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -57,33 +58,92 @@ export interface Handled {
   status: HandledStatus;
   /** how often this dead-letter message itself was replayed */
   replays: number;
+  /** what the last mark says of who, when and where (its own fields only for marks kept whole) */
   last: HandledMark;
 }
 
 export interface HandledState {
-  byCoordinate: Map<string, Handled>;
-  /** the last mark of every handled message */
+  /** The state of the dead letter at `partition`:`offset`, from its marks. */
+  get(partition: number, offset: string): Handled | undefined;
+  /**
+   * The last mark, whole, of each handled message outside the dead-letter topic's
+   * range when the marks were read: retention removed it, and for an identify, delete
+   * or suppress its mark is all the guards have left.
+   */
   marks(): Iterable<HandledMark>;
 }
 
-/** State from marks read in order. */
-export function handledState(): HandledState & { add(mark: HandledMark): void } {
-  const byCoordinate = new Map<string, Handled>();
-  return {
-    byCoordinate,
-    *marks() {
-      for (const handled of byCoordinate.values()) yield handled.last;
+/** What the marks of one state record share. */
+type RunInfo = Pick<HandledMark, 'status' | 'dlqTopic' | 'run' | 'by' | 'at'>;
+
+/**
+ * State from marks read in order. The marks of dead letters in `ranges` (the
+ * topic's messages) are kept as a few numbers each (a million marks is a million
+ * dead letters replayed); the others whole.
+ */
+export function handledState(
+  ranges: PartitionRange[] = [],
+): HandledState & { add(mark: HandledMark): void; addRecord(record: MarkRecord): void } {
+  const bounds = new Map(ranges.map((r) => [r.partition, { low: Number(r.low), high: Number(r.high) }]));
+  const inRange = (partition: number, offset: number) => {
+    const range = bounds.get(partition);
+    return range !== undefined && offset >= range.low && offset < range.high;
+  };
+  // columns: the run's index + 1, the target's index + 1 (0: none), replays
+  const compact = new OffsetTable([Uint32Array, Uint16Array, Uint8Array]);
+  const runs: RunInfo[] = [];
+  const targets: string[] = [];
+  const targetIndexes = new Map<string, number>();
+  const whole = new Map<string, Handled>();
+
+  const targetOf = (to: string | undefined) => {
+    if (to === undefined) return 0;
+    let index = targetIndexes.get(to);
+    if (index === undefined && targets.length < 0xfffe) {
+      index = targets.push(to) - 1;
+      targetIndexes.set(to, index);
+    }
+    return index === undefined ? undefined : index + 1;
+  };
+
+  const state = {
+    get(partition: number, offset: string): Handled | undefined {
+      const number = Number(offset);
+      if (!inRange(partition, number)) return whole.get(`${partition}:${offset}`);
+      const row = compact.get(partition, number);
+      if (!row) return undefined;
+      const [run, target, replays] = row as [number, number, number];
+      const info = runs[run - 1]!;
+      const to = target === 0 ? undefined : targets[target - 1];
+      return { status: info.status, replays, last: { ...info, partition, offset, ...(to && { to }) } };
     },
-    add(mark) {
-      const coordinate = `${mark.partition}:${mark.offset}`;
-      const previous = byCoordinate.get(coordinate);
-      byCoordinate.set(coordinate, {
-        status: mark.status,
-        replays: (previous?.replays ?? 0) + (mark.status === 'replayed' ? 1 : 0),
-        last: mark,
-      });
+    marks(): Iterable<HandledMark> {
+      return [...whole.values()].map((handled) => handled.last);
+    },
+    addRecord(record: MarkRecord) {
+      const { status, dlqTopic, run, by, at } = record;
+      const info: RunInfo = { status, dlqTopic, run, by, at };
+      const runIndex = runs.push(info);
+      const counts = status === 'replayed' ? 1 : 0;
+      for (const message of record.messages) {
+        const offset = Number(message.offset);
+        const target = targetOf(message.to);
+        if (!inRange(message.partition, offset) || target === undefined) {
+          const coordinate = `${message.partition}:${message.offset}`;
+          const replays = (whole.get(coordinate)?.replays ?? 0) + counts;
+          whole.set(coordinate, { status, replays, last: { ...info, ...message } });
+          continue;
+        }
+        const replays = (compact.get(message.partition, offset)?.[2] ?? 0) + counts;
+        compact.set(message.partition, offset, [runIndex, target, Math.min(replays, 255)]);
+      }
+    },
+    add(mark: HandledMark) {
+      const { status, dlqTopic, run, by, at, ...message } = mark;
+      state.addRecord({ status, dlqTopic, run, by, at, messages: [message] });
     },
   };
+  return state;
 }
 
 /** One state record: the marks of up to 1,000 messages handled together. */
@@ -132,7 +192,7 @@ export async function readHandledState(
   stateTopic: string,
   dlqTopic: string,
 ): Promise<HandledState> {
-  const state = handledState();
+  const state = handledState(await reader.ranges(dlqTopic));
   if (!(await reader.exists(stateTopic))) return state;
   for await (const message of reader.read(stateTopic)) {
     if (!message.value) continue;
@@ -145,10 +205,7 @@ export async function readHandledState(
     if (record.dlqTopic !== dlqTopic || (record.status !== 'replayed' && record.status !== 'purged'))
       continue;
     if (!Array.isArray(record.messages)) continue;
-    const { status, run, by, at } = record;
-    for (const message of record.messages) {
-      state.add({ status, dlqTopic, run, by, at, ...message });
-    }
+    state.addRecord(record);
   }
   return state;
 }

@@ -36,7 +36,7 @@ export async function* scan(
     for (const raw of run) {
       const entry = readEntry(raw);
       if (!matches(options.filter, entry)) continue;
-      const handled = state.byCoordinate.get(entry.coordinate);
+      const handled = state.get(entry.partition, entry.offset);
       if (handled && !options.includeHandled) {
         options.onHidden?.({ entry, handled });
         continue;

@@ -40,7 +40,7 @@ export async function runShow(
     throw new CommandError(`no message ${partition}:${offset} in ${ctx.dlqTopic} (${where})`);
   }
   const entry = readEntry(raw);
-  const handled = state.byCoordinate.get(entry.coordinate);
+  const handled = state.get(entry.partition, entry.offset);
   const reveal = options.reveal === true;
   const text = (value: string) => (reveal ? value : maskEmails(value));
   const headers = Object.fromEntries(

@@ -93,7 +93,7 @@ export async function buildGuards(
   const positions = new PositionTable(
     dlqTopic,
     ranges,
-    (coordinate) => state.byCoordinate.get(coordinate)?.status === 'replayed',
+    (partition, offset) => state.get(partition, offset)?.status === 'replayed',
   );
   const history = new PersonHistory(positions);
   const guards: Guards = {
@@ -117,7 +117,7 @@ export async function buildGuards(
       const coordinate = `${raw.partition}:${raw.offset}`;
       const position = originalPosition(raw, positions);
       positions.set(raw.partition, raw.offset, position);
-      const handled = state.byCoordinate.get(coordinate);
+      const handled = state.get(raw.partition, raw.offset);
       const kind = op && guardedKind(op.action);
       if (op && kind && key !== null) {
         const replayed = handled?.status === 'replayed';

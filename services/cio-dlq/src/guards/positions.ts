@@ -1,4 +1,5 @@
 import type { PartitionRange } from '../kafka/topic-source';
+import { OffsetTable } from '../offset-table';
 
 /**
  * Where an operation first entered the pipeline: its position in the original
@@ -26,14 +27,15 @@ export const UNKNOWN_TOPIC = -1;
 export class PositionTable {
   private readonly names: string[] = [];
   private readonly indexes = new Map<string, number>();
-  private readonly kept = new Map<string, Position>();
+  // columns: topic, partition, offset, record time
+  private readonly kept = new OffsetTable([Int32Array, Int32Array, Float64Array, Float64Array]);
   private readonly ranges: Map<number, { low: bigint; high: bigint }>;
 
   constructor(
     readonly dlqTopic: string,
     ranges: PartitionRange[],
-    /** whether to keep the position of the dead letter at this `partition:offset` */
-    private readonly keep: (coordinate: string) => boolean,
+    /** whether to keep the position of the dead letter at `partition`:`offset` */
+    private readonly keep: (partition: number, offset: string) => boolean,
   ) {
     this.ranges = new Map(ranges.map((r) => [r.partition, { low: BigInt(r.low), high: BigInt(r.high) }]));
   }
@@ -53,12 +55,20 @@ export class PositionTable {
   }
 
   set(partition: number, offset: string, position: Position): void {
-    const coordinate = `${partition}:${offset}`;
-    if (this.keep(coordinate)) this.kept.set(coordinate, position);
+    if (this.keep(partition, offset))
+      this.kept.set(partition, Number(offset), [
+        position.topic,
+        position.partition,
+        position.offset,
+        position.recordTime,
+      ]);
   }
 
   get(partition: number, offset: string): Position | undefined {
-    return this.kept.get(`${partition}:${offset}`);
+    const row = this.kept.get(partition, Number(offset));
+    if (!row) return undefined;
+    const [topic, originalPartition, originalOffset, recordTime] = row as [number, number, number, number];
+    return { topic, partition: originalPartition, offset: originalOffset, recordTime };
   }
 
   /** Whether the dead letter at `partition`:`offset` is part of the snapshot (not removed by retention). */

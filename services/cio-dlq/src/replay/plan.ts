@@ -109,7 +109,7 @@ export async function* planReplay(
     for (const raw of run) {
       const entry = readEntry(raw);
       if (!matches(options.filter, entry)) continue;
-      if (state.byCoordinate.has(entry.coordinate)) {
+      if (state.get(entry.partition, entry.offset)) {
         tally.handled++;
         continue;
       }
