@@ -104,7 +104,7 @@ const isUnknownTopic = (error: unknown) =>
   (error as { type?: string })?.type === 'UNKNOWN_TOPIC_OR_PARTITION';
 
 export interface TopicReaderOptions {
-  /** bytes per partition per fetch (default 1 MiB: larger fetches were no faster and cost memory) */
+  /** bytes per partition per fetch (default 512 KiB: larger fetches were no faster and cost memory) */
   maxBytesPerPartition?: number;
   /** bytes per fetch response (default 32 MiB) */
   maxBytes?: number;
@@ -124,7 +124,7 @@ export class TopicReader implements TopicSource {
 
   constructor(kafka: Kafka, options: TopicReaderOptions = {}) {
     this.cluster = clusterOf(kafka);
-    this.maxBytesPerPartition = options.maxBytesPerPartition ?? 1024 * 1024;
+    this.maxBytesPerPartition = options.maxBytesPerPartition ?? 512 * 1024;
     this.maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
   }
 
