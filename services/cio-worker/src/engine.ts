@@ -1,98 +1,22 @@
-import type { Logger } from '@cio-bridge/logger';
 import Denque from 'denque';
 import { type DeadLetterFailure, DeadLetterSink } from './dead-letter';
+import { ApiHealth } from './delivery/api-health';
 import { EndpointVerdict } from './delivery/endpoint-verdict';
+import type { EngineOptions, Settlement } from './delivery/engine-options';
 import { decideOutcome } from './delivery/outcome';
 import { Pacer, sleep } from './delivery/pacer';
-import type { Channel, DeadLetter, Item } from './delivery/types';
-import { DeliveryError, maybeSent, ValidationError } from './errors';
-import type { WorkerMetrics } from './metrics';
+import { sendAlone } from './delivery/send-alone';
+import { Signal } from './delivery/signal';
+import type { DeadLetter, Item } from './delivery/types';
+import { type DeliveryError, ValidationError } from './errors';
 import { PersonQueues } from './person-queues';
-import type { RequestBudget } from './rate-limit';
-import { GrowingPause, type RetryPolicy } from './retry-policy';
-import type { EffectLedger } from './transactional-ledger';
+import { GrowingPause } from './retry-policy';
 
+export type { EngineOptions, Settlement } from './delivery/engine-options';
 export type { Channel, DeadLetter, Envelope, Item, ItemSource, Operation } from './delivery/types';
-
-export interface EngineOptions {
-  channel: Channel;
-  budget: RequestBudget;
-  /** writes a dead letter; resolves once Kafka acknowledged it */
-  deadLetter: (letter: DeadLetter) => Promise<void>;
-  retry: RetryPolicy;
-  metrics: WorkerMetrics;
-  logger: Logger;
-  concurrency: number;
-  maxBatchOperations: number;
-  maxBatchBytes: number;
-  authProbeMinMs: number;
-  authProbeMaxMs: number;
-  defaultRetryAfterMs: number;
-  /**
-   * With a loose budget (slots less than a quarter of this apart, above 200 requests/s
-   * by default) and requests in flight, how long a batch may wait to fill up (to half
-   * of `maxBatchOperations`) before it goes anyway: fewer, fuller requests where slots
-   * are plentiful. With a tighter budget every slot is used. Default 20 ms.
-   */
-  lingerMs?: number;
-  /** Customer.io rejected the credentials (401/403): stop taking messages */
-  onAuthRejected?: (error: DeliveryError) => void;
-  /** the credentials work again */
-  onAuthAccepted?: () => void;
-  /** a request carrying `items` leaves; the function returned is called with its end (request-spans.ts) */
-  onRequest?: (items: Item[], endpoint: string) => (error?: DeliveryError) => void;
-  /** an item was delivered or dead-lettered (receipts.ts) */
-  onSettled?: (item: Item, settlement: Settlement) => void;
-  /**
-   * Endpoint faults: a permanent failure is held, not dead-lettered, until the verdict is
-   * in. Another request succeeding makes it the message's fault (dead-lettered); the same
-   * status for operations of `endpointFaultPeople` different people with no success in
-   * between makes it the endpoint's (a configuration fault, nothing dead-lettered); after
-   * `endpointVerdictMs` without either it is the message's.
-   */
-  endpointFaultPeople?: number;
-  endpointVerdictMs?: number;
-  /**
-   * Effect-once sends (the App API has no idempotency key): checked before each send,
-   * written after each success, keyed by the operation id.
-   */
-  ledger?: EffectLedger;
-  /** a send that may have reached Customer.io without an answer: try again, or dead-letter it as `ambiguous` */
-  ambiguous?: 'retry' | 'dead-letter';
-  /** a dead letter cannot be written (too large even when shortened, or not authorized): a configuration fault */
-  onDeadLetterBlocked?: (reason: DeadLetterFailure) => void;
-  /** every blocked dead letter was written */
-  onDeadLetterUnblocked?: () => void;
-  /** the endpoint or the account refuses every operation (404/405, or one status for everyone) */
-  onEndpointFault?: (error: DeliveryError) => void;
-  /** a request succeeded again after an endpoint fault */
-  onEndpointRecovered?: () => void;
-  now?: () => number;
-}
-
-/** How an item ended: the HTTP status of the request that settled it (null: no answer). */
-export interface Settlement {
-  outcome: 'delivered' | 'dead_lettered';
-  status: number | null;
-  errorClass?: string;
-}
 
 // `{"batch":[` + `]}` around the comma-separated items.
 const BATCH_ENVELOPE_BYTES = 12;
-
-/** Resolves waiters when something changed; `wait` returns a promise for the next change. */
-class Signal {
-  private waiters: (() => void)[] = [];
-  wait(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-  notify(): void {
-    if (this.waiters.length === 0) return;
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const resolve of waiters) resolve();
-  }
-}
 
 /**
  * Delivers the operations of one topic to one Customer.io API.
@@ -117,8 +41,7 @@ export class DeliveryEngine {
   private readonly requests = new Set<Promise<void>>();
   private readonly requestDone = new Signal();
   private stopping = false;
-  private authRejected: DeliveryError | undefined;
-  private endpointFault: DeliveryError | undefined;
+  private readonly health: ApiHealth;
   /** permanently failed operations awaiting the verdict: the message's fault or the endpoint's */
   private readonly verdict: EndpointVerdict<Item>;
   private bufferedCount = 0;
@@ -131,6 +54,15 @@ export class DeliveryEngine {
 
   constructor(private readonly options: EngineOptions) {
     this.now = options.now ?? Date.now;
+    this.health = new ApiHealth({
+      api: options.channel.api,
+      metrics: options.metrics,
+      logger: options.logger,
+      onAuthRejected: options.onAuthRejected,
+      onAuthAccepted: options.onAuthAccepted,
+      onEndpointFault: options.onEndpointFault,
+      onEndpointRecovered: options.onEndpointRecovered,
+    });
     this.pacer = new Pacer({
       budget: options.budget,
       maxBatchOperations: options.maxBatchOperations,
@@ -191,7 +123,7 @@ export class DeliveryEngine {
 
   /** Whether Customer.io currently rejects the credentials. */
   get credentialsRejected(): boolean {
-    return this.authRejected !== undefined;
+    return this.health.credentialsRejected;
   }
 
   /** Why dead letters cannot be written (too large, unauthorized), if any are blocked. */
@@ -201,7 +133,7 @@ export class DeliveryEngine {
 
   /** The endpoint fault holding delivery, if any (status and message, no personal data). */
   get endpointFaulted(): DeliveryError | undefined {
-    return this.endpointFault;
+    return this.health.endpointFaulted;
   }
 
   start(): void {
@@ -333,7 +265,7 @@ export class DeliveryEngine {
         await this.requestDone.wait();
         continue;
       }
-      if (this.authRejected || this.endpointFault) {
+      if (this.health.faulted) {
         // A configuration fault: one request at a time, with growing pauses, until one is accepted.
         if (this.requests.size > 0) {
           await this.requestDone.wait();
@@ -472,68 +404,22 @@ export class DeliveryEngine {
   }
 
   private async sendAlone(item: Item): Promise<void> {
-    const ledger = this.options.ledger;
-    const id = item.op!.id;
-    try {
-      if (ledger && id !== undefined && (await ledger.sent(id))) {
-        // Sent before (a redelivery or a replay): its effect is there already.
-        this.options.metrics.ledgerSkipped.inc({ api: this.options.channel.api });
-        this.delivered(item);
-        return;
-      }
-    } catch (error) {
-      this.requestFailed(
-        [item],
-        new DeliveryError('unknown', `the send ledger cannot be read: ${(error as Error).message}`, true),
-      );
-      return;
+    const sent = await sendAlone(item, this.options);
+    if (sent.kind === 'failed') this.requestFailed([item], sent.error);
+    else if (sent.kind === 'sent-before') {
+      // A redelivery or a replay: its effect is there already.
+      this.options.metrics.ledgerSkipped.inc({ api: this.options.channel.api });
+      this.delivered(item);
+    } else {
+      this.accepted();
+      this.delivered(item);
     }
-    const ended = this.options.onRequest?.([item], 'one');
-    try {
-      await this.options.channel.sendOne(item.op!.body);
-      ended?.();
-    } catch (error) {
-      ended?.(error as DeliveryError);
-      let failure = error as DeliveryError;
-      if (ledger && maybeSent(failure) && (this.options.ambiguous ?? 'dead-letter') === 'dead-letter') {
-        // It may have been sent: sending again could repeat it; an operator decides.
-        failure = new DeliveryError('ambiguous', `may have been sent: ${failure.message}`, false);
-      }
-      this.requestFailed([item], failure);
-      return;
-    }
-    if (ledger && id !== undefined) {
-      await ledger
-        .record(id)
-        .catch((error: unknown) =>
-          this.options.logger.warn(
-            { err: error, offset: item.envelope.offset },
-            'could not record a send in the ledger: a redelivery of it would send again',
-          ),
-        );
-    }
-    this.accepted();
-    this.delivered(item);
   }
 
   /** A request was answered with success (200, or 207 with the others accepted). */
   private accepted(): void {
-    this.endpointWorks();
-    if (!this.authRejected) return;
-    this.authRejected = undefined;
-    this.options.logger.info({ api: this.options.channel.api }, 'Customer.io accepts the credentials again');
-    this.options.metrics.credentialsRejected.set({ api: this.options.channel.api }, 0);
-    this.options.onAuthAccepted?.();
-  }
-
-  /** Something was accepted: held permanent failures were the messages' own, and no endpoint fault holds. */
-  private endpointWorks(): void {
-    if (this.endpointFault) {
-      this.endpointFault = undefined;
-      this.options.metrics.endpointFault.set({ api: this.options.channel.api }, 0);
-      this.options.logger.info({ api: this.options.channel.api }, 'Customer.io accepts requests again');
-      this.options.onEndpointRecovered?.();
-    }
+    this.health.accepted();
+    // held permanent failures were the messages' own
     this.verdict.succeeded();
   }
 
@@ -551,16 +437,7 @@ export class DeliveryEngine {
   }
 
   private endpointAtFault(error: DeliveryError, people: number, held: Item[]): void {
-    const api = this.options.channel.api;
-    if (!this.endpointFault) {
-      this.endpointFault = error;
-      this.options.metrics.endpointFault.set({ api }, 1);
-      this.options.logger.error(
-        { api, status: error.status, people },
-        `Customer.io refuses every operation with ${error.status ?? error.errorClass}: an endpoint or account fault (check ${api === 'track' ? 'CIO_TRACK_URL' : 'CIO_APP_URL'}); consuming paused, nothing dead-lettered, probing until it works`,
-      );
-      this.options.onEndpointFault?.(error);
-    }
+    this.health.endpointFailed(error, people);
     // Not the messages' fault: back to the head of their queues, no attempt counted.
     for (const item of held) {
       if (item.state !== 'suspect') continue;
@@ -571,18 +448,7 @@ export class DeliveryEngine {
 
   private requestFailed(items: Item[], error: DeliveryError): void {
     const api = this.options.channel.api;
-    if (error.authentication) {
-      this.options.metrics.authFailures.inc({ api });
-      if (!this.authRejected) {
-        this.authRejected = error;
-        this.options.metrics.credentialsRejected.set({ api }, 1);
-        this.options.logger.error(
-          { api, status: error.status },
-          'Customer.io rejects the credentials: consuming paused until they work',
-        );
-        this.options.onAuthRejected?.(error);
-      }
-    }
+    if (error.authentication) this.health.credentialsFailed(error);
     if (error.errorClass === 'rate_limited') {
       this.options.metrics.throttled.inc({ api });
       void this.options.budget.throttled(error.retryAfterMs ?? this.options.defaultRetryAfterMs);
@@ -598,7 +464,7 @@ export class DeliveryEngine {
         attempts,
         firstFailedAt,
         now,
-        endpointFaultStatus: this.endpointFault?.status,
+        endpointFaultStatus: this.health.endpointFaulted?.status,
         policy: this.options.retry,
       });
       if (outcome.kind === 'drop') {

@@ -1,0 +1,71 @@
+import type { Logger } from '@cio-bridge/logger';
+import type { DeadLetterFailure } from '../dead-letter';
+import type { DeliveryError } from '../errors';
+import type { WorkerMetrics } from '../metrics';
+import type { RequestBudget } from '../rate-limit';
+import type { RetryPolicy } from '../retry-policy';
+import type { EffectLedger } from '../transactional-ledger';
+import type { Channel, DeadLetter, Item } from './types';
+
+export interface EngineOptions {
+  channel: Channel;
+  budget: RequestBudget;
+  /** writes a dead letter; resolves once Kafka acknowledged it */
+  deadLetter: (letter: DeadLetter) => Promise<void>;
+  retry: RetryPolicy;
+  metrics: WorkerMetrics;
+  logger: Logger;
+  concurrency: number;
+  maxBatchOperations: number;
+  maxBatchBytes: number;
+  authProbeMinMs: number;
+  authProbeMaxMs: number;
+  defaultRetryAfterMs: number;
+  /**
+   * With a loose budget (slots less than a quarter of this apart, above 200 requests/s
+   * by default) and requests in flight, how long a batch may wait to fill up (to half
+   * of `maxBatchOperations`) before it goes anyway: fewer, fuller requests where slots
+   * are plentiful. With a tighter budget every slot is used. Default 20 ms.
+   */
+  lingerMs?: number;
+  /** Customer.io rejected the credentials (401/403): stop taking messages */
+  onAuthRejected?: (error: DeliveryError) => void;
+  /** the credentials work again */
+  onAuthAccepted?: () => void;
+  /** a request carrying `items` leaves; the function returned is called with its end (request-spans.ts) */
+  onRequest?: (items: Item[], endpoint: string) => (error?: DeliveryError) => void;
+  /** an item was delivered or dead-lettered (receipts.ts) */
+  onSettled?: (item: Item, settlement: Settlement) => void;
+  /**
+   * Endpoint faults: a permanent failure is held, not dead-lettered, until the verdict is
+   * in. Another request succeeding makes it the message's fault (dead-lettered); the same
+   * status for operations of `endpointFaultPeople` different people with no success in
+   * between makes it the endpoint's (a configuration fault, nothing dead-lettered); after
+   * `endpointVerdictMs` without either it is the message's.
+   */
+  endpointFaultPeople?: number;
+  endpointVerdictMs?: number;
+  /**
+   * Effect-once sends (the App API has no idempotency key): checked before each send,
+   * written after each success, keyed by the operation id.
+   */
+  ledger?: EffectLedger;
+  /** a send that may have reached Customer.io without an answer: try again, or dead-letter it as `ambiguous` */
+  ambiguous?: 'retry' | 'dead-letter';
+  /** a dead letter cannot be written (too large even when shortened, or not authorized): a configuration fault */
+  onDeadLetterBlocked?: (reason: DeadLetterFailure) => void;
+  /** every blocked dead letter was written */
+  onDeadLetterUnblocked?: () => void;
+  /** the endpoint or the account refuses every operation (404/405, or one status for everyone) */
+  onEndpointFault?: (error: DeliveryError) => void;
+  /** a request succeeded again after an endpoint fault */
+  onEndpointRecovered?: () => void;
+  now?: () => number;
+}
+
+/** How an item ended: the HTTP status of the request that settled it (null: no answer). */
+export interface Settlement {
+  outcome: 'delivered' | 'dead_lettered';
+  status: number | null;
+  errorClass?: string;
+}
