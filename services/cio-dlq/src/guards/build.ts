@@ -129,7 +129,7 @@ export async function buildGuards(
           operationId: op.id,
           delivered: replayed,
           replayedAt: replayed ? Date.parse(handled.last.at) : Number.NaN,
-          where: `${dlqTopic} ${coordinate} (dead letter${replayed ? ', replayed' : ''})`,
+          where: { partition: raw.partition, offset: raw.offset, replayed },
         });
       }
       if (handled || (entry && !matches(filter, entry))) continue;
@@ -197,7 +197,7 @@ function recordDelivered(
     recordTime: Number(m.timestamp),
   };
   // The original of a dead letter, or a replayed copy of one: the dead letter's fact covers it.
-  if (guards.history.has(position)) return;
+  if (guards.history.has(key, position)) return;
   guards.history.add(key, {
     kind,
     action: op.action,
