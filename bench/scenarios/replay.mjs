@@ -9,7 +9,8 @@
 // A large case (1,000,000 dead letters; BENCH_DLQ_LARGE sets another size, 0 skips
 // it) measures that memory stays flat: replay's peak RSS and RSS per message, its
 // rate, and list's and stats' peak RSS at the same size, each once; then list --all's
-// after the replay, which reads a mark for every one of them.
+// after the replay, which reads a mark for every one of them; and a dry run over as many
+// dead-lettered identifies, which the stale-identify guard remembers.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -27,17 +28,27 @@ const cli = join(root, 'services/cio-dlq/bin/cio-dlq.js');
 
 const seconds = (ms) => ms / 1000;
 
-/** A dead letter as the worker writes it, for person `i`. */
-function deadLetter(i, trackTopic) {
+/** A dead letter as the worker writes it, for person `i`: an event, or an identify. */
+function deadLetter(i, trackTopic, identify = false) {
   const person = `user-${i % 20_000}`;
   const now = new Date().toISOString();
-  const value = JSON.stringify({
-    id: `01J${String(i).padStart(23, '0')}`,
-    name: i % 3 === 0 ? 'product_scanned' : 'reward_redeemed',
-    identifiers: { id: person },
-    data: { product_id: i % 500, sku: `SKU-${i % 500}`, points_award: 400, note: 'x'.repeat(120) },
-    timestamp: now,
-  });
+  const id = `01J${String(i).padStart(23, '0')}`;
+  const value = JSON.stringify(
+    identify
+      ? {
+          id,
+          action: 'identify',
+          identifiers: { id: person },
+          attributes: { plan: 'gold', note: 'x'.repeat(120) },
+        }
+      : {
+          id,
+          name: i % 3 === 0 ? 'product_scanned' : 'reward_redeemed',
+          identifiers: { id: person },
+          data: { product_id: i % 500, sku: `SKU-${i % 500}`, points_award: 400, note: 'x'.repeat(120) },
+          timestamp: now,
+        },
+  );
   return {
     key: person,
     value,
@@ -66,12 +77,13 @@ async function fill(producer, topic, trackTopic, count) {
 }
 
 /** Fills fast, as a bare producer would: 5,000-message batches, four in flight, leader acks. */
-async function fillFast(producer, topic, trackTopic, count, log) {
+async function fillFast(producer, topic, trackTopic, count, log, identify = false) {
   const inflight = new Set();
   let last = 0;
   for (let start = 0; start < count; start += 5_000) {
     const messages = [];
-    for (let i = start; i < Math.min(count, start + 5_000); i++) messages.push(deadLetter(i, trackTopic));
+    for (let i = start; i < Math.min(count, start + 5_000); i++)
+      messages.push(deadLetter(i, trackTopic, identify));
     const sent = producer.send({ topic, acks: 1, messages }).finally(() => inflight.delete(sent));
     inflight.add(sent);
     if (inflight.size >= 4) await Promise.race(inflight);
@@ -317,6 +329,15 @@ async function largeCase(kafka, admin, producer, suffix, log) {
   log(
     `replay: list --all after the replay (${size} marks): ${Math.round(seconds(after.ms))} s, ${after.peakRssMb} MB peak`,
   );
+  // Identifies are what the stale-identify guard remembers: a topic of nothing else.
+  const identifies = `${suffix}.large-identify.dlq`;
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: identifies, numPartitions: 6 }] });
+  await fillFast(producer, identifies, target, n, log, true);
+  const dryRun = await runCli(['replay', '--dry-run', '--json'], { KAFKA_TOPIC_DLQ: identifies });
+  if (dryRun.code !== 0) throw new Error(`cio-dlq replay --dry-run failed: ${dryRun.stderr}`);
+  log(
+    `replay: dry run over ${size} dead identifies: ${Math.round(seconds(dryRun.ms))} s, ${dryRun.peakRssMb} MB peak`,
+  );
   const perMessage = Math.round((replay.peakRssMb * 1024 * 1024) / n);
   return [
     {
@@ -364,6 +385,14 @@ async function largeCase(kafka, admin, producer, suffix, log) {
       baseline: null,
       goal: '< 200',
       met: after.peakRssMb < 200,
+    },
+    {
+      figure: `cio-dlq replay --dry-run peak RSS (${size} dead-lettered identifies)`,
+      value: dryRun.peakRssMb,
+      unit: 'MB',
+      baseline: null,
+      goal: '< 200',
+      met: dryRun.peakRssMb < 200,
     },
     {
       figure: `cio-dlq stats peak RSS (${size} messages)`,
