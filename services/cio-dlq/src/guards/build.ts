@@ -89,12 +89,7 @@ export async function buildGuards(
   filter: Filter,
 ): Promise<Guards> {
   const ranges = await source.ranges(dlqTopic);
-  // Only replayed dead letters have copies that name them.
-  const positions = new PositionTable(
-    dlqTopic,
-    ranges,
-    (partition, offset) => state.get(partition, offset)?.status === 'replayed',
-  );
+  const positions = new PositionTable(dlqTopic, ranges);
   const history = new PersonHistory(positions);
   const guards: Guards = {
     history,
@@ -114,10 +109,10 @@ export async function buildGuards(
       const entry = lean ? undefined : readEntry(raw);
       const op = entry?.operation ?? (mayBeGuarded(raw.value) ? describeOperation(raw.value) : undefined);
       const key = raw.key === null ? null : raw.key.toString('utf8');
-      const coordinate = `${raw.partition}:${raw.offset}`;
       const position = originalPosition(raw, positions);
-      positions.set(raw.partition, raw.offset, position);
       const handled = state.get(raw.partition, raw.offset);
+      // Only replayed dead letters have copies that name them.
+      if (handled?.status === 'replayed') positions.keep(raw.partition, raw.offset, position);
       const kind = op && guardedKind(op.action);
       if (op && kind && key !== null) {
         const replayed = handled?.status === 'replayed';

@@ -3,7 +3,7 @@ import { type Position, PositionTable } from './positions';
 
 const DLQ = 'customerio.dlq';
 const table = () => {
-  const positions = new PositionTable(DLQ, [], () => false);
+  const positions = new PositionTable(DLQ, []);
   positions.topicIndex('customerio.track');
   return positions;
 };

@@ -52,33 +52,49 @@ const DELIVERED = 2;
 const REPLAYED_DEAD_LETTER = 4;
 const TEXT_WHERE = 8;
 
+type ColumnType = Uint8ArrayConstructor | Int32ArrayConstructor | Float64ArrayConstructor;
 type Column = Uint8Array | Int32Array | Float64Array;
-const grown = <T extends Column>(column: T, size: number): T => {
-  const next = new (column.constructor as new (n: number) => T)(size);
-  next.set(column);
-  return next;
-};
+
+/** Typed columns, one row per index; all of them double when a row past their end is made room for. */
+class Columns<K extends string> {
+  readonly of = {} as Record<K, Column>;
+  private capacity = 1_024;
+
+  constructor(types: Record<K, ColumnType>) {
+    for (const name in types) this.of[name] = new types[name](this.capacity);
+  }
+
+  /** Makes room for row `i`. */
+  fit(i: number): void {
+    if (i < this.capacity) return;
+    this.capacity *= 2;
+    for (const name in this.of) {
+      const old = this.of[name];
+      const next = new (old.constructor as new (size: number) => Column)(this.capacity);
+      next.set(old);
+      this.of[name] = next;
+    }
+  }
+}
 
 /** Per person, the indexes of their rows in the order added, as a chain. */
 class Chains {
-  private next = new Int32Array(1_024);
-  private tail = new Int32Array(1_024);
+  /** `tail` is kept on a person's first row: the index of their last */
+  private readonly links = new Columns({ next: Int32Array, tail: Int32Array });
   private readonly first = new Map<string, number>();
 
   /** Appends row `i` (the next row number) to the person's chain. */
   link(key: string, i: number): void {
-    if (i >= this.next.length) {
-      this.next = grown(this.next, this.next.length * 2);
-      this.tail = grown(this.tail, this.tail.length * 2);
-    }
-    this.next[i] = -1;
+    this.links.fit(i);
+    const { next, tail } = this.links.of;
+    next[i] = -1;
     const head = this.first.get(key);
     if (head === undefined) {
       this.first.set(key, i);
-      this.tail[i] = i;
+      tail[i] = i;
     } else {
-      this.next[this.tail[head]!] = i;
-      this.tail[head] = i;
+      next[tail[head]!] = i;
+      tail[head] = i;
     }
   }
 
@@ -89,40 +105,31 @@ class Chains {
 
   /** The row after `i` in its chain, or -1. */
   after(i: number): number {
-    return this.next[i]!;
+    return this.links.of.next[i]!;
   }
 }
 
 /** Per person, original positions only: 20 bytes each (unknown positions are not kept). */
 class PositionChains {
   private count = 0;
-  private topic = new Int32Array(1_024);
-  private partition = new Int32Array(1_024);
-  private offset = new Float64Array(1_024);
+  private readonly rows = new Columns({ topic: Int32Array, partition: Int32Array, offset: Float64Array });
   private readonly chains = new Chains();
 
   add(key: string, position: Position): void {
     if (position.topic < 0) return;
     const i = this.count++;
-    if (i >= this.topic.length) {
-      const size = this.topic.length * 2;
-      this.topic = grown(this.topic, size);
-      this.partition = grown(this.partition, size);
-      this.offset = grown(this.offset, size);
-    }
-    this.topic[i] = position.topic;
-    this.partition[i] = position.partition;
-    this.offset[i] = position.offset;
+    this.rows.fit(i);
+    const { topic, partition, offset } = this.rows.of;
+    topic[i] = position.topic;
+    partition[i] = position.partition;
+    offset[i] = position.offset;
     this.chains.link(key, i);
   }
 
   has(key: string, position: Position): boolean {
+    const { topic, partition, offset } = this.rows.of;
     for (let i = this.chains.head(key); i >= 0; i = this.chains.after(i)) {
-      if (
-        this.offset[i] === position.offset &&
-        this.partition[i] === position.partition &&
-        this.topic[i] === position.topic
-      )
+      if (offset[i] === position.offset && partition[i] === position.partition && topic[i] === position.topic)
         return true;
     }
     return false;
@@ -137,16 +144,18 @@ class PositionChains {
  */
 export class PersonHistory {
   private count = 0;
-  private flags = new Uint8Array(1_024);
-  private actionIndex = new Uint8Array(1_024);
-  private topic = new Int32Array(1_024);
-  private partition = new Int32Array(1_024);
-  private offset = new Float64Array(1_024);
-  private recordTime = new Float64Array(1_024);
-  private opTime = new Float64Array(1_024);
-  private replayedAt = new Float64Array(1_024);
-  private wherePartition = new Int32Array(1_024);
-  private whereOffset = new Float64Array(1_024);
+  private readonly rows = new Columns({
+    flags: Uint8Array,
+    action: Uint8Array,
+    topic: Int32Array,
+    partition: Int32Array,
+    offset: Float64Array,
+    recordTime: Float64Array,
+    opTime: Float64Array,
+    replayedAt: Float64Array,
+    wherePartition: Int32Array,
+    whereOffset: Float64Array,
+  });
   private readonly chains = new Chains();
   private readonly operationIds: (string | undefined)[] = [];
   private readonly texts = new Map<number, string>();
@@ -162,42 +171,29 @@ export class PersonHistory {
     // bulk) judges nothing: its position is all that is kept.
     if (fact.kind === 'identify' && !fact.delivered) return;
     const i = this.count++;
-    if (i >= this.flags.length) this.grow();
+    this.rows.fit(i);
+    const row = this.rows.of;
     let action = this.actions.indexOf(fact.action);
     if (action < 0) action = this.actions.push(fact.action) - 1;
     const where = fact.where;
-    this.flags[i] =
+    row.flags[i] =
       (fact.kind === 'erase' ? ERASE : 0) |
       (fact.delivered ? DELIVERED : 0) |
       (typeof where === 'string' ? TEXT_WHERE : where.replayed ? REPLAYED_DEAD_LETTER : 0);
-    this.actionIndex[i] = action;
-    this.topic[i] = fact.position.topic;
-    this.partition[i] = fact.position.partition;
-    this.offset[i] = fact.position.offset;
-    this.recordTime[i] = fact.position.recordTime;
-    this.opTime[i] = fact.opTime;
-    this.replayedAt[i] = fact.replayedAt;
+    row.action[i] = action;
+    row.topic[i] = fact.position.topic;
+    row.partition[i] = fact.position.partition;
+    row.offset[i] = fact.position.offset;
+    row.recordTime[i] = fact.position.recordTime;
+    row.opTime[i] = fact.opTime;
+    row.replayedAt[i] = fact.replayedAt;
     if (typeof where === 'string') this.texts.set(i, where);
     else {
-      this.wherePartition[i] = where.partition;
-      this.whereOffset[i] = Number(where.offset);
+      row.wherePartition[i] = where.partition;
+      row.whereOffset[i] = Number(where.offset);
     }
     this.operationIds[i] = fact.operationId;
     this.chains.link(key, i);
-  }
-
-  private grow(): void {
-    const size = this.flags.length * 2;
-    this.flags = grown(this.flags, size);
-    this.actionIndex = grown(this.actionIndex, size);
-    this.topic = grown(this.topic, size);
-    this.partition = grown(this.partition, size);
-    this.offset = grown(this.offset, size);
-    this.recordTime = grown(this.recordTime, size);
-    this.opTime = grown(this.opTime, size);
-    this.replayedAt = grown(this.replayedAt, size);
-    this.wherePartition = grown(this.wherePartition, size);
-    this.whereOffset = grown(this.whereOffset, size);
   }
 
   /** Whether the person has a fact at this original position (a copy of it is the same operation). */
@@ -206,18 +202,20 @@ export class PersonHistory {
   }
 
   private positionOf(i: number): Position {
+    const row = this.rows.of;
     return {
-      topic: this.topic[i]!,
-      partition: this.partition[i]!,
-      offset: this.offset[i]!,
-      recordTime: this.recordTime[i]!,
+      topic: row.topic[i]!,
+      partition: row.partition[i]!,
+      offset: row.offset[i]!,
+      recordTime: row.recordTime[i]!,
     };
   }
 
   private whereOf(i: number): string {
-    if ((this.flags[i]! & TEXT_WHERE) !== 0) return this.texts.get(i)!;
-    const replayed = (this.flags[i]! & REPLAYED_DEAD_LETTER) !== 0;
-    return `${this.positions.dlqTopic} ${this.wherePartition[i]}:${this.whereOffset[i]} (dead letter${replayed ? ', replayed' : ''})`;
+    const row = this.rows.of;
+    if ((row.flags[i]! & TEXT_WHERE) !== 0) return this.texts.get(i)!;
+    const replayed = (row.flags[i]! & REPLAYED_DEAD_LETTER) !== 0;
+    return `${this.positions.dlqTopic} ${row.wherePartition[i]}:${row.whereOffset[i]} (dead letter${replayed ? ', replayed' : ''})`;
   }
 
   private named(i: number): string {
@@ -241,25 +239,26 @@ export class PersonHistory {
     const same = (i: number) =>
       this.operationIds[i] !== undefined && this.operationIds[i] === candidate.operationId;
     const position = candidate.position;
+    const { flags, replayedAt, opTime } = this.rows.of;
     for (let i = head; i >= 0; i = this.chains.after(i)) {
-      if ((this.flags[i]! & ERASE) === 0 || same(i)) continue;
+      if ((flags[i]! & ERASE) === 0 || same(i)) continue;
       const later =
         (position !== undefined && enteredAfter(this.positionOf(i), position)) ||
-        this.replayedAt[i]! > candidate.deadLetteredAt;
+        replayedAt[i]! > candidate.deadLetteredAt;
       if (later) {
         return {
           reason: 'erased-later',
-          detail: `later ${this.actions[this.actionIndex[i]!]}${this.named(i)} (--force replays it)`,
+          detail: `later ${this.actions[this.rows.of.action[i]!]}${this.named(i)} (--force replays it)`,
         };
       }
     }
     if (candidate.action !== 'identify') return undefined;
     for (let i = head; i >= 0; i = this.chains.after(i)) {
-      if ((this.flags[i]! & ERASE) !== 0 || (this.flags[i]! & DELIVERED) === 0 || same(i)) continue;
-      const opTime = this.opTime[i]!;
+      if ((flags[i]! & ERASE) !== 0 || (flags[i]! & DELIVERED) === 0 || same(i)) continue;
+      const time = opTime[i]!;
       const newer =
-        !Number.isNaN(opTime) && candidate.opTime !== undefined
-          ? opTime > candidate.opTime
+        !Number.isNaN(time) && candidate.opTime !== undefined
+          ? time > candidate.opTime
           : position !== undefined && enteredAfter(this.positionOf(i), position);
       if (newer) {
         return { reason: 'stale-identify', detail: `newer identify${this.named(i)} (--force replays it)` };

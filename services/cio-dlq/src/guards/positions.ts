@@ -34,8 +34,6 @@ export class PositionTable {
   constructor(
     readonly dlqTopic: string,
     ranges: PartitionRange[],
-    /** whether to keep the position of the dead letter at `partition`:`offset` */
-    private readonly keep: (partition: number, offset: string) => boolean,
   ) {
     this.ranges = new Map(ranges.map((r) => [r.partition, { low: BigInt(r.low), high: BigInt(r.high) }]));
   }
@@ -54,14 +52,14 @@ export class PositionTable {
     return this.names[index];
   }
 
-  set(partition: number, offset: string, position: Position): void {
-    if (this.keep(partition, offset))
-      this.kept.set(partition, Number(offset), [
-        position.topic,
-        position.partition,
-        position.offset,
-        position.recordTime,
-      ]);
+  /** Keeps the original position of the (replayed) dead letter at `partition`:`offset`. */
+  keep(partition: number, offset: string, position: Position): void {
+    this.kept.set(partition, Number(offset), [
+      position.topic,
+      position.partition,
+      position.offset,
+      position.recordTime,
+    ]);
   }
 
   get(partition: number, offset: string): Position | undefined {
