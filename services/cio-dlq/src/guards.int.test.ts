@@ -5,7 +5,7 @@
 import { subscriptionOperations } from '@cio-bridge/sdk';
 import { waitFor } from '@cio-bridge/testkit';
 import type { AuditRecord } from './state';
-import { type Harness, startHarness, ulid } from './test-support/harness';
+import { type Harness, startHarness, ulid } from './testing/harness';
 
 jest.setTimeout(120_000);
 

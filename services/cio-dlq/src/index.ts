@@ -14,7 +14,6 @@ export { CommandError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './e
 export { type Filter, type FilterOptions, matches, parseFilter } from './filter';
 export { buildGuards, type Guards } from './guards/build';
 export { type GuardVerdict, PersonHistory } from './guards/history';
-export { MemorySource } from './kafka/memory-source';
 export { TopicReader } from './kafka/topic-reader';
 export {
   type PartitionRange,

@@ -4,7 +4,7 @@
 import { testKafka, testKafkaBrokers, uniqueName } from '@cio-bridge/testkit';
 import { type Kafka, Partitioners } from 'kafkajs';
 import { runCli } from './cli';
-import { Capture } from './test-support/harness';
+import { Capture } from './testing/harness';
 
 jest.setTimeout(60_000);
 

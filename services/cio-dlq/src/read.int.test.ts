@@ -1,7 +1,7 @@
 // stats, list (every filter), show and the dry runs, over dead letters the real
 // cio-worker wrote when the Customer.io sandbox refused or failed its requests.
 import { spawnSync } from 'node:child_process';
-import { buildCli, type Harness, startHarness, ulid } from './test-support/harness';
+import { buildCli, type Harness, startHarness, ulid } from './testing/harness';
 
 jest.setTimeout(120_000);
 

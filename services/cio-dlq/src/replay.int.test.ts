@@ -3,7 +3,7 @@
 import { headerString, headersToStrings } from '@cio-bridge/kafka';
 import { waitFor } from '@cio-bridge/testkit';
 import type { AuditRecord } from './state';
-import { type Harness, startHarness, ulid } from './test-support/harness';
+import { type Harness, startHarness, ulid } from './testing/harness';
 
 jest.setTimeout(120_000);
 

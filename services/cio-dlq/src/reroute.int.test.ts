@@ -9,7 +9,7 @@ import {
 } from '@cio-bridge/testkit';
 import type { Kafka } from 'kafkajs';
 import { runCli } from './cli';
-import { Capture } from './test-support/harness';
+import { Capture } from './testing/harness';
 
 jest.setTimeout(90_000);
 

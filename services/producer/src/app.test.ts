@@ -3,7 +3,7 @@ import { PublishTimeoutError } from '@cio-bridge/kafka';
 import { LIMITS, operationExamples, seedExamples, type TrackOperation } from '@cio-bridge/schemas';
 import { waitFor } from '@cio-bridge/testkit';
 import request from 'supertest';
-import { buildApp, TOKEN } from './test-helpers';
+import { buildApp, TOKEN } from './testing/app';
 
 const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
 const auth = { Authorization: `Bearer ${TOKEN}` };

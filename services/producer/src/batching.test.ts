@@ -3,7 +3,7 @@ import { seedExamples } from '@cio-bridge/schemas';
 import { waitFor } from '@cio-bridge/testkit';
 import type { Producer, ProducerBatch } from 'kafkajs';
 import request from 'supertest';
-import { buildApp, TOKEN } from './test-helpers';
+import { buildApp, TOKEN } from './testing/app';
 
 // Concurrent requests share produce requests: while one is with the broker, the
 // others queue and leave together in the next one, never one round trip each.

@@ -1,6 +1,6 @@
 import { operationExamples } from '@cio-bridge/schemas';
 import request from 'supertest';
-import { buildApp, TOKEN } from './test-helpers';
+import { buildApp, TOKEN } from './testing/app';
 
 const post = (app: ReturnType<typeof buildApp>['app'], body: unknown) =>
   request(app)

@@ -13,7 +13,7 @@ import type { ValidateFunction } from 'ajv';
 import request from 'supertest';
 import { parse } from 'yaml';
 import { openApiPath } from './index';
-import { buildApp, TOKEN } from './test-helpers';
+import { buildApp, TOKEN } from './testing/app';
 
 // The OpenAPI document is checked against the implementation: its routes are
 // the app's routes, its request schemas accept what the app accepts and reject

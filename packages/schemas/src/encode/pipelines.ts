@@ -6,6 +6,7 @@
  * ISO 8601, and the operation's ULID is the `messageId`.
  */
 import { createHash } from 'node:crypto';
+import { TIME_LEN, ulid } from 'ulid';
 import { identifierOf, operationAction } from '../operation-fields';
 import type {
   ObjectIdentifiers,
@@ -29,8 +30,6 @@ export const SEMANTIC_EVENTS = {
 
 export type PipelinesCall = Record<string, unknown> & { type: string; messageId: string };
 
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-
 /**
  * The messageId of the n-th call of one operation: the operation's ULID for the first,
  * and for the others a ULID with the same time and 80 bits of a hash of (id, n), so a
@@ -41,12 +40,14 @@ export function callMessageId(id: string, n: number): string {
   const hash = createHash('sha256').update(`${id}\0${n}`).digest();
   let bits = 0n;
   for (let i = 0; i < 10; i++) bits = (bits << 8n) | BigInt(hash[i]!);
-  let random = '';
-  for (let i = 0; i < 16; i++) {
-    random = CROCKFORD[Number(bits & 31n)] + random;
+  // ulid draws its 16 random characters from this source, last character first:
+  // five bits of the hash each.
+  const fromHash = () => {
+    const value = Number(bits & 31n);
     bits >>= 5n;
-  }
-  return id.slice(0, 10) + random;
+    return value / 32;
+  };
+  return id.slice(0, TIME_LEN) + ulid(undefined, fromHash).slice(TIME_LEN);
 }
 
 /**

@@ -4,7 +4,7 @@
 // kafkajs' private cluster factory, its Fetch request encoder and its codecs.
 import { testKafka, uniqueName } from '@cio-bridge/testkit';
 import { CompressionTypes, type Kafka, Partitioners, type Producer } from 'kafkajs';
-import { MemorySource } from './memory-source';
+import { MemorySource } from '../testing/memory-source';
 import { TopicReader } from './topic-reader';
 import { type RawMessage, TopicNotFoundError, type TopicSource } from './topic-source';
 

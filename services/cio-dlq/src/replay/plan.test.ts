@@ -1,6 +1,6 @@
 import { buildGuards } from '../guards/build';
-import { MemorySource } from '../kafka/memory-source';
 import { type HandledMark, handledState } from '../state';
+import { MemorySource } from '../testing/memory-source';
 import { emptyTally, type PlanItem, type PlanOptions, planReplay } from './plan';
 
 const DLQ = 'customerio.dlq';
