@@ -33,7 +33,7 @@ import {
 } from '@cio-bridge/tracing';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import type { Registry } from 'prom-client';
-import { type Outcome, type ProducerMetrics, producerMetrics } from './metrics';
+import { createProducerMetrics, type Outcome, type ProducerMetrics } from './metrics';
 
 /** What the producer needs from Kafka: `publish` resolving once every message is acknowledged (acks=all). */
 export interface MessagePublisher {
@@ -111,7 +111,7 @@ export function createApp(options: ProducerAppOptions): Express {
   let pendingBytes = 0;
   const newId = options.newId ?? operationIds();
   const tracing = options.tracing ?? disabledTracing;
-  const metrics: ProducerMetrics = producerMetrics(registry);
+  const metrics = createProducerMetrics(registry);
   const app = createHttpApp({ logger, registry, readiness: options.readiness, ...options.network });
   const auth = bearerAuth(options.tokens);
   const body = jsonBody(maxBodyBytes);

@@ -15,14 +15,10 @@ export type Outcome =
 /** Event names beyond this many distinct ones are counted as `_other`, to bound label cardinality. */
 const MAX_EVENT_LABELS = 200;
 
-export interface ProducerMetrics {
-  request(route: string, outcome: Outcome): void;
-  published(action: string, event: string | undefined): void;
-  observePublish(topic: string, seconds: number): void;
-  pendingBytes(bytes: number): void;
-}
+export type ProducerMetrics = ReturnType<typeof createProducerMetrics>;
 
-export function producerMetrics(registry: Registry): ProducerMetrics {
+/** The service's own metrics, on the registry the composition root passes in. */
+export function createProducerMetrics(registry: Registry) {
   const requests = new Counter({
     name: 'cio_bridge_producer_requests_total',
     help: 'Ingest requests by route and outcome',
@@ -58,9 +54,10 @@ export function producerMetrics(registry: Registry): ProducerMetrics {
     return '_other';
   };
   return {
-    request: (route, outcome) => requests.inc({ route, outcome }),
-    published: (action, event) => published.inc({ action, event: eventLabel(event) }),
-    observePublish: (topic, seconds) => latency.observe({ topic }, seconds),
-    pendingBytes: (bytes) => pending.set(bytes),
+    request: (route: string, outcome: Outcome) => requests.inc({ route, outcome }),
+    published: (action: string, event: string | undefined) =>
+      published.inc({ action, event: eventLabel(event) }),
+    observePublish: (topic: string, seconds: number) => latency.observe({ topic }, seconds),
+    pendingBytes: (bytes: number) => pending.set(bytes),
   };
 }

@@ -16,16 +16,10 @@ export type Outcome = (typeof OUTCOMES)[number];
 
 export type PublishedKind = 'prediction' | 'reporting' | 'suppress' | 'quarantine';
 
-export interface WebhookMetrics {
-  requests: Counter<'outcome'>;
-  duration: Histogram<'outcome'>;
-  published: Counter<'kind'>;
-  kafkaAck: Histogram;
-  quarantined: Counter<'kind'>;
-  unknownKinds: Counter;
-}
+export type WebhookMetrics = ReturnType<typeof createWebhookMetrics>;
 
-export function createWebhookMetrics(registry: Registry): WebhookMetrics {
+/** The service's own metrics, on the registry the composition root passes in. */
+export function createWebhookMetrics(registry: Registry) {
   const requests = new Counter({
     name: 'cio_bridge_webhook_requests_total',
     help: 'Customer.io webhook requests by outcome',
