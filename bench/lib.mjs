@@ -18,7 +18,7 @@ export const median = (values) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export { setTimeout as sleep } from 'node:timers/promises';
 
 /** Peak resident memory (VmHWM) of a process, in MB; Linux only. */
 export function peakRssMb(pid) {

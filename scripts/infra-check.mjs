@@ -1,6 +1,7 @@
 // Waits until the Kafka broker answers, creates the project's database when it is
 // missing, and checks Postgres and (optional) Redis; says clearly what is missing.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
@@ -23,7 +24,7 @@ async function waitForKafka(deadline) {
       await admin.disconnect();
       return nodes.length;
     } catch {
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
   }
   return 0;

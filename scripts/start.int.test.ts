@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 // `npm start` as a newcomer meets it (without the build and infrastructure steps,
 // which `npm test` has done): the demo's events are delivered to the sandbox,
@@ -100,7 +101,7 @@ it('runs the whole pipeline with sample traffic and stops cleanly on SIGINT', as
   expect((await fetch(features, { headers: { authorization: `Bearer ${token}` } })).status).not.toBe(401);
 
   const elapsed = Date.now() - startedAt;
-  if (elapsed < RUN_MS) await new Promise((resolve) => setTimeout(resolve, RUN_MS - elapsed));
+  if (elapsed < RUN_MS) await sleep(RUN_MS - elapsed);
   started.kill('SIGINT');
   expect(await exited).toBe(0);
   expect(output).toContain('start: stopped');

@@ -1,10 +1,12 @@
 // The whole pipeline on this machine: the four services and, without real
 // Customer.io credentials, the sandbox; sample traffic unless --no-demo; a live
 // summary; Ctrl-C (or SIGTERM) stops every process and the broker cleanly.
+
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { runDemo } from './start/demo.mjs';
 import { printSummary } from './start/summary.mjs';
@@ -112,7 +114,7 @@ async function waitReady(service, timeoutMs = 90_000) {
       () => false,
     );
     if (ready) return;
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
   }
   if (!stopping)
     throw new Error(
@@ -178,5 +180,5 @@ if (!args['no-demo']) {
 const tty = Boolean(process.stdout.isTTY);
 while (!stopping) {
   await printSummary({ services, tty, started, realCustomerIo });
-  await new Promise((r) => setTimeout(r, tty ? 1_000 : 5_000));
+  await sleep(tty ? 1_000 : 5_000);
 }

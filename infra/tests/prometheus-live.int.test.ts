@@ -4,12 +4,14 @@
 // 400s and 429s). Then every Grafana panel query and every alert expression is
 // evaluated, and any that does not parse or returns no series fails the test: no dead
 // panels, no typos in metric names.
+
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { seedExamples } from '@cio-bridge/schemas';
 import {
   createTestSchema,
@@ -296,7 +298,7 @@ it('every dashboard query and alert expression returns series from the running s
     for (let i = 0; i < 4; i++) {
       await sendEvents(50);
       await sendWebhooks(round++);
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await sleep(1_000);
     }
   }
   await expect(post(`${url('producer')}/v1/track`, { batch: [{ name: '' }] }, auth)).resolves.toHaveProperty(
@@ -319,7 +321,7 @@ it('every dashboard query and alert expression returns series from the running s
     60_000,
     () => `the worker delivered, retried or dead-lettered nothing:\n${logs['cio-worker']!.join('')}`,
   );
-  await new Promise((resolve) => setTimeout(resolve, 3_000)); // a few more scrapes after the last change
+  await sleep(3_000); // a few more scrapes after the last change
 
   const failures: string[] = [];
   const checked = [...panelQueries(), ...alertQueries()];

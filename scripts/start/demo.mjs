@@ -3,7 +3,9 @@
 // retried), companies related to their members, anonymous visitors whose page views
 // are merged when they sign up, page and screen views of members, and signed
 // prediction webhooks sent by the sandbox.
+
 import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const require = createRequire(import.meta.url);
 const PEOPLE = 300;
@@ -126,7 +128,7 @@ export async function runDemo({ services, ingestToken, signingKey, realCustomerI
   const send = async (slice) => {
     for (let i = 0; i < slice.length; i += 100) {
       await post(`${services.producer}/v1/track`, { batch: slice.slice(i, i + 100) }, auth);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   };
   const third = Math.ceil(operations.length / 3);
@@ -141,7 +143,7 @@ export async function runDemo({ services, ingestToken, signingKey, realCustomerI
     if (sandbox && faults) await put(`${sandbox}/_sandbox/faults`, faults);
     if (sandbox && !faults) await fetch(`${sandbox}/_sandbox/faults`, { method: 'DELETE' });
     await send(slice);
-    if (sandbox) await new Promise((r) => setTimeout(r, 2_000)); // let the worker meet the faults
+    if (sandbox) await sleep(2_000); // let the worker meet the faults
   }
   if (sandbox) {
     const webhook = `${services['webhook-handler']}/webhooks/customer-io`;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -142,7 +143,7 @@ async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000
     }
     if (Date.now() > deadline)
       throw new Error(`topics without a leader after ${timeoutMs} ms: ${topics.join(', ')}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
   }
 }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { uniqueName } from './topics';
 
@@ -27,10 +28,12 @@ export async function readMessages(
         if (messages.length >= count) done();
       },
     });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([enough, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
-    if (settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
+    const timeUp = new AbortController();
+    // Cancelled once enough arrived, so no timer outlives the read.
+    const timeout = sleep(timeoutMs, undefined, { signal: timeUp.signal }).catch(() => {});
+    await Promise.race([enough, timeout]);
+    timeUp.abort();
+    if (settleMs > 0) await sleep(settleMs);
     return messages;
   } finally {
     await consumer.disconnect();

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /** Polls `check` until it returns a truthy value (returned) or the time is up (throws with `what`). */
 export async function waitFor<T>(
   check: () => Promise<T> | T,
@@ -17,6 +19,6 @@ export async function waitFor<T>(
         `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    await sleep(intervalMs);
   }
 }

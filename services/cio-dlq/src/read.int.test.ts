@@ -1,6 +1,8 @@
 // stats, list (every filter), show and the dry runs, over dead letters the real
 // cio-worker wrote when the Customer.io sandbox refused or failed its requests.
+
 import { spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buildCli, type Harness, startHarness, ulid } from './testing/harness';
 
 jest.setTimeout(120_000);
@@ -65,9 +67,9 @@ beforeAll(async () => {
     { key: 'user-4', value: { id: ulid(), action: 'delete', identifiers: { id: 'user-4' } } },
   ]);
   await h.waitForCount(h.names.dlq, 5, 'five dead letters after 400s');
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await sleep(20);
   boundary = Date.now();
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await sleep(20);
   // Phase 2: 503 twice (the worker's attempts): retried, then dead-lettered.
   await h.faults({ status: 503, rate: 1 });
   await h.produce([

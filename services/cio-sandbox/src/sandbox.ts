@@ -7,6 +7,7 @@
  * log, added latency and injected failures, the requests-per-second limit
  * (429 with Retry-After), authentication (401), then the route.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHttpApp, createRegistry, finishHttpApp } from '@cio-bridge/http';
 import { createLogger, type Logger } from '@cio-bridge/logger';
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
@@ -56,8 +57,6 @@ export interface SandboxApp {
   state: SandboxState;
   control: SandboxControl;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const STATIC_ROUTES = new Set([
   '/api/v1/events',

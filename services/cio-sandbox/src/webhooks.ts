@@ -4,7 +4,9 @@
  * HMAC-SHA256 over `v0:<timestamp>:<raw body>`, sent with `X-CIO-Timestamp` and
  * `X-CIO-Signature`, and retried with exponential backoff until a 2xx answer.
  */
+
 import { createHmac } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The hex HMAC-SHA256 of `v0:<timestamp>:<rawBody>` keyed with the signing key. */
 export function signWebhook(
@@ -46,8 +48,6 @@ export interface WebhookResult {
   timestamp: number;
   signature: string;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Signs and posts one webhook, retrying on non-2xx answers and network errors. */
 export async function sendWebhook(options: SendWebhookOptions): Promise<WebhookResult> {

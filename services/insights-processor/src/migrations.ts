@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@cio-bridge/logger';
 import knex, { type Knex } from 'knex';
 import { quoteIdent, quoteTable } from './sql';
@@ -222,7 +223,7 @@ export async function runMigrations(options: MigrateOptions): Promise<string[]> 
           ['23505', '42P07'].includes((error as { code?: string }).code ?? '');
         if (!racing || Date.now() > deadline) throw error;
         logger.info('another instance is migrating: waiting');
-        await new Promise((resolve) => setTimeout(resolve, 250 + Math.random() * 250));
+        await sleep(250 + Math.random() * 250);
       }
     }
   } finally {

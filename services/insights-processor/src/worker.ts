@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, messageLogger } from '@cio-bridge/logger';
 import { SpanKind, startLinkedSpan, type Tracing } from '@cio-bridge/tracing';
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
@@ -61,8 +62,6 @@ interface Merged {
 
 /** The batch was handed back (stopping, or the partition moved): it is not committed. */
 const ABANDONED = Symbol('abandoned');
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Consumes predictions and reporting events in batches (one kafkajs batch per

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createRegistry } from '@cio-bridge/http';
 import { type OutgoingMessage, Publisher } from '@cio-bridge/kafka';
 import { createTestTopics, readMessages, testKafka, testLogger, testTopicNames } from '@cio-bridge/testkit';
@@ -18,7 +19,7 @@ class FailingOnce {
     this.calls++;
     if (this.calls === 1) {
       // Let the other chunks of the request leave first, as a slow acknowledgement would.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sleep(300);
       throw Object.assign(new Error('Kafka did not acknowledge'), { retriable: true });
     }
     await this.inner.publish(topic, messages);

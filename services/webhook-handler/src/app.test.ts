@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { signWebhook } from '@cio-bridge/cio-sandbox';
 import { createRegistry } from '@cio-bridge/http';
 import type { OutgoingMessage } from '@cio-bridge/kafka';
@@ -278,7 +279,7 @@ describe('webhook-handler: replays', () => {
       release = resolve;
     });
     const first = post(app, churn).then((res) => res);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     const duplicate = await post(app, churn).expect(503);
     expect(duplicate.headers['retry-after']).toBe('5');
     release();

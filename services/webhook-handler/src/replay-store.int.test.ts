@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { testLogger, testRedisUrl, uniqueName } from '@cio-bridge/testkit';
 import { Redis } from 'ioredis';
 import { createReplayStore, RedisReplayStore, ReplayStoreError } from './replay-store';
@@ -39,7 +40,7 @@ describe('RedisReplayStore (real Redis)', () => {
   it('lets an abandoned claim lapse', async () => {
     const store = new RedisReplayStore(redis, prefix);
     expect(await store.claim('z', 50)).toBe('claimed');
-    await new Promise((resolve) => setTimeout(resolve, 120));
+    await sleep(120);
     expect(await store.claim('z', 5_000)).toBe('claimed');
   });
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import {
   decodeFetchResponse,
@@ -313,7 +314,7 @@ export class TopicReader implements TopicSource {
       } catch (error) {
         const retriable = (error as { retriable?: boolean }).retriable === true;
         if (!retriable || attempt >= 4) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+        await sleep(100 * 2 ** attempt);
         await this.cluster.refreshMetadata();
       }
     }
