@@ -1,17 +1,7 @@
-import { httpNetworkOptions, kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
-import { closeServer, createRegistry, listen } from '@cio-bridge/http';
-import {
-  createConsumer,
-  createKafka,
-  ensureTopics,
-  kafkaReadiness,
-  onShutdown,
-  Publisher,
-  topicNamesFromEnv,
-  topicSpecs,
-} from '@cio-bridge/kafka';
-import { createLogger } from '@cio-bridge/logger';
-import { startTracing } from '@cio-bridge/tracing';
+import { httpNetworkOptions } from '@cio-bridge/config';
+import { createRegistry } from '@cio-bridge/http';
+import { createConsumer, kafkaReadiness, Publisher } from '@cio-bridge/kafka';
+import { runService } from '@cio-bridge/service-main';
 import { Partitioners } from 'kafkajs';
 import {
   createApp,
@@ -27,121 +17,111 @@ import {
 } from '.';
 import { createMemoryCache, createRedisCache } from './cache';
 
-runMain(async () => {
-  const config = loadConfig(insightsEnv, process.env);
-  const auth = readApiAuth(config);
-  const topics = topicNamesFromEnv(process.env);
-  const logger = createLogger({ name: 'insights-processor', level: config.LOG_LEVEL });
-  const tracing = startTracing({ serviceName: 'cio-bridge-insights-processor' });
-  const usersTable = { table: config.USERS_TABLE, keyColumn: config.USERS_KEY_COLUMN };
+runService(
+  {
+    name: 'insights-processor',
+    env: insightsEnv,
+    // The read API's authentication is checked with the environment, before anything connects.
+    settings: readApiAuth,
+    topics: ['predictions', 'reporting', 'predictionsDlq'],
+  },
+  async ({ env: config, settings: auth, topics, logger, tracing, kafka, onStop, listen }) => {
+    const usersTable = { table: config.USERS_TABLE, keyColumn: config.USERS_KEY_COLUMN };
+    if (config.MIGRATE_ON_START) {
+      await runMigrations({ databaseUrl: config.DATABASE_URL, logger, ...usersTable });
+    }
+    const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX, logger);
+    onStop(() => pool.end());
+    const { users, reporting } = await openStores(pool, usersTable, logger);
 
-  if (config.MIGRATE_ON_START) {
-    await runMigrations({ databaseUrl: config.DATABASE_URL, logger, ...usersTable });
-  }
-  const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX, logger);
-  const { users, reporting } = await openStores(pool, usersTable, logger);
+    // ioredis is loaded only when used (about 9 MB of resident memory otherwise).
+    const redis = config.REDIS_URL
+      ? new (await import('ioredis')).Redis(config.REDIS_URL, {
+          lazyConnect: true,
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 1,
+        })
+      : undefined;
+    redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+    await redis?.connect();
+    if (redis)
+      onStop(async () => {
+        await redis.quit().catch(() => redis.disconnect());
+      });
+    const ttlSeconds = config.AI_FEATURES_CACHE_TTL_SECONDS;
+    const cache = redis
+      ? createRedisCache({ redis, ttlSeconds, keyPrefix: config.REDIS_KEY_PREFIX })
+      : createMemoryCache({ ttlSeconds, maxEntries: config.AI_FEATURES_CACHE_MAX_ENTRIES });
 
-  // ioredis is loaded only when used (about 9 MB of resident memory otherwise).
-  const redis = config.REDIS_URL
-    ? new (await import('ioredis')).Redis(config.REDIS_URL, {
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 1,
-      })
-    : undefined;
-  redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-  await redis?.connect();
-  const ttlSeconds = config.AI_FEATURES_CACHE_TTL_SECONDS;
-  const cache = redis
-    ? createRedisCache({ redis, ttlSeconds, keyPrefix: config.REDIS_KEY_PREFIX })
-    : createMemoryCache({ ttlSeconds, maxEntries: config.AI_FEATURES_CACHE_MAX_ENTRIES });
-
-  const kafka = createKafka(kafkaClientOptions(config), logger);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, ['predictions', 'reporting', 'predictionsDlq']), {
-    create: config.KAFKA_CREATE_TOPICS,
-  });
-  await admin.disconnect();
-
-  const registry = createRegistry();
-  const metrics = createInsightsMetrics(registry);
-  // Dead letters: idempotent, acks=all, one request in flight (the Publisher's contract).
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  await producer.connect();
-  const pending = new PendingStore(pool, users);
-  const sweeper = createPendingSweeper({
-    pending,
-    cache,
-    metrics,
-    logger,
-    ttlMs: config.INSIGHTS_PENDING_TTL,
-    intervalMs: config.INSIGHTS_PENDING_SWEEP_SECONDS * 1000,
-  });
-  const worker = createWorker({
-    consumer: createConsumer(kafka, {
-      groupId: config.KAFKA_GROUP_ID,
-      maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
-      // One fetch holds at most what the concurrent partitions write at once.
-      maxBytes: config.KAFKA_MAX_BYTES_PER_PARTITION * config.INSIGHTS_PARTITIONS_CONCURRENCY,
-    }),
-    topics: {
-      predictions: topics.predictions,
-      reporting: topics.reporting,
-      predictionsDlq: topics.predictionsDlq,
-    },
-    groupId: config.KAFKA_GROUP_ID,
-    users,
-    pending,
-    deadLetters: new Publisher({ producer }),
-    reporting,
-    cache,
-    metrics,
-    logger,
-    partitionsConcurrently: config.INSIGHTS_PARTITIONS_CONCURRENCY,
-    tracing,
-  });
-  await worker.start();
-  if (!users.upsert) sweeper.start();
-
-  const app = createApp({
-    auth,
-    network: httpNetworkOptions(config),
-    users,
-    cache,
-    metrics,
-    logger,
-    registry,
-    readiness: {
-      postgres: async () => {
-        await pool.query('SELECT 1');
+    const registry = createRegistry();
+    const metrics = createInsightsMetrics(registry);
+    // Dead letters: idempotent, acks=all, one request in flight (the Publisher's contract).
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await producer.connect();
+    onStop(() => producer.disconnect());
+    const pending = new PendingStore(pool, users);
+    const sweeper = createPendingSweeper({
+      pending,
+      cache,
+      metrics,
+      logger,
+      ttlMs: config.INSIGHTS_PENDING_TTL,
+      intervalMs: config.INSIGHTS_PENDING_SWEEP_SECONDS * 1000,
+    });
+    onStop(() => sweeper.stop());
+    const worker = createWorker({
+      consumer: createConsumer(kafka, {
+        groupId: config.KAFKA_GROUP_ID,
+        maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
+        // One fetch holds at most what the concurrent partitions write at once.
+        maxBytes: config.KAFKA_MAX_BYTES_PER_PARTITION * config.INSIGHTS_PARTITIONS_CONCURRENCY,
+      }),
+      topics: {
+        predictions: topics.predictions,
+        reporting: topics.reporting,
+        predictionsDlq: topics.predictionsDlq,
       },
-      kafka: kafkaReadiness(kafka),
-      consumer: () => worker.check(),
-      ...(redis ? { redis: () => cache.check() } : {}),
-    },
-  });
-  const server = await listen(app, config.PORT);
-  if (auth === 'none') logger.warn('INSIGHTS_API_AUTH=none: the read API answers without a token');
-  logger.info(
-    { port: config.PORT, cache: cache.kind, usersTable: config.USERS_TABLE },
-    'insights-processor started',
-  );
+      groupId: config.KAFKA_GROUP_ID,
+      users,
+      pending,
+      deadLetters: new Publisher({ producer }),
+      reporting,
+      cache,
+      metrics,
+      logger,
+      partitionsConcurrently: config.INSIGHTS_PARTITIONS_CONCURRENCY,
+      tracing,
+    });
+    onStop(() => worker.stop());
+    await worker.start();
+    if (!users.upsert) sweeper.start();
 
-  onShutdown(
-    async () => {
-      await closeServer(server);
-      await worker.stop();
-      await sweeper.stop();
-      await producer.disconnect();
-      await tracing.shutdown();
-      await redis?.quit().catch(() => redis.disconnect());
-      await pool.end();
-    },
-    { logger },
-  );
-});
+    const app = createApp({
+      auth,
+      network: httpNetworkOptions(config),
+      users,
+      cache,
+      metrics,
+      logger,
+      registry,
+      readiness: {
+        postgres: async () => {
+          await pool.query('SELECT 1');
+        },
+        kafka: kafkaReadiness(kafka),
+        consumer: () => worker.check(),
+        ...(redis ? { redis: () => cache.check() } : {}),
+      },
+    });
+    await listen(app);
+    if (auth === 'none') logger.warn('INSIGHTS_API_AUTH=none: the read API answers without a token');
+    logger.info(
+      { port: config.PORT, cache: cache.kind, usersTable: config.USERS_TABLE },
+      'insights-processor started',
+    );
+  },
+);

@@ -1,68 +1,41 @@
-import { httpNetworkOptions, kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
-import { closeServer, createRegistry, listen } from '@cio-bridge/http';
-import {
-  createKafka,
-  ensureTopics,
-  kafkaReadiness,
-  onShutdown,
-  Publisher,
-  topicNamesFromEnv,
-  topicSpecs,
-} from '@cio-bridge/kafka';
-import { createLogger } from '@cio-bridge/logger';
-import { startTracing } from '@cio-bridge/tracing';
+import { httpNetworkOptions } from '@cio-bridge/config';
+import { createRegistry } from '@cio-bridge/http';
+import { kafkaReadiness, Publisher } from '@cio-bridge/kafka';
+import { runService } from '@cio-bridge/service-main';
 import { Partitioners } from 'kafkajs';
 import { createApp, producerEnv } from './index';
 
-runMain(async () => {
-  const env = loadConfig(producerEnv, process.env);
-  const topics = topicNamesFromEnv(process.env);
-  const logger = createLogger({ name: 'producer', level: env.LOG_LEVEL });
-  const tracing = startTracing({ serviceName: 'cio-bridge-producer' });
-  const kafka = createKafka(kafkaClientOptions(env, `${env.KAFKA_CLIENT_ID}-producer`), logger);
+runService(
+  { name: 'producer', env: producerEnv, topics: ['track', 'transactional'] },
+  async ({ env, topics, logger, tracing, kafka, onStop, listen }) => {
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      // murmur2 like the Java client: one person's key lands on the same partition whoever produces it
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await producer.connect();
+    onStop(() => producer.disconnect());
+    const publisher = new Publisher({ producer, timeoutMs: env.PRODUCER_PUBLISH_TIMEOUT_MS });
 
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, ['track', 'transactional']), {
-    create: env.KAFKA_CREATE_TOPICS,
-  });
-  await admin.disconnect();
-
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    // murmur2 like the Java client: one person's key lands on the same partition whoever produces it
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  await producer.connect();
-  const publisher = new Publisher({ producer, timeoutMs: env.PRODUCER_PUBLISH_TIMEOUT_MS });
-
-  const app = createApp({
-    logger,
-    registry: createRegistry(),
-    publisher,
-    topics,
-    tokens: env.INGEST_API_TOKENS,
-    maxBodyBytes: env.PRODUCER_MAX_BODY_BYTES,
-    maxBatchItems: env.PRODUCER_MAX_BATCH_ITEMS,
-    retryAfterSeconds: env.PRODUCER_RETRY_AFTER_SECONDS,
-    maxPendingBytes: env.PRODUCER_MAX_PENDING_BYTES,
-    readiness: { kafka: kafkaReadiness(kafka) },
-    network: httpNetworkOptions(env),
-    tracing,
-  });
-  const server = await listen(app, env.PORT);
-  logger.info(
-    { port: env.PORT, topics: { track: topics.track, transactional: topics.transactional } },
-    'producer listening',
-  );
-
-  onShutdown(
-    async () => {
-      await closeServer(server);
-      await producer.disconnect();
-      await tracing.shutdown();
-    },
-    { logger },
-  );
-});
+    const app = createApp({
+      logger,
+      registry: createRegistry(),
+      publisher,
+      topics,
+      tokens: env.INGEST_API_TOKENS,
+      maxBodyBytes: env.PRODUCER_MAX_BODY_BYTES,
+      maxBatchItems: env.PRODUCER_MAX_BATCH_ITEMS,
+      retryAfterSeconds: env.PRODUCER_RETRY_AFTER_SECONDS,
+      maxPendingBytes: env.PRODUCER_MAX_PENDING_BYTES,
+      readiness: { kafka: kafkaReadiness(kafka) },
+      network: httpNetworkOptions(env),
+      tracing,
+    });
+    await listen(app);
+    logger.info(
+      { port: env.PORT, topics: { track: topics.track, transactional: topics.transactional } },
+      'producer listening',
+    );
+  },
+);

@@ -1,74 +1,47 @@
-import { httpNetworkOptions, kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
-import { closeServer, createRegistry, listen } from '@cio-bridge/http';
-import {
-  createKafka,
-  ensureTopics,
-  kafkaReadiness,
-  onShutdown,
-  Publisher,
-  topicNamesFromEnv,
-  topicSpecs,
-} from '@cio-bridge/kafka';
-import { createLogger } from '@cio-bridge/logger';
-import { startTracing } from '@cio-bridge/tracing';
+import { httpNetworkOptions } from '@cio-bridge/config';
+import { createRegistry } from '@cio-bridge/http';
+import { kafkaReadiness, Publisher } from '@cio-bridge/kafka';
+import { runService } from '@cio-bridge/service-main';
 import { createApp, createReplayStore, createWebhookProducer, webhookEnv } from './index';
 
-runMain(async () => {
-  const env = loadConfig(webhookEnv, process.env);
-  const topics = topicNamesFromEnv(process.env);
-  const logger = createLogger({ name: 'webhook-handler', level: env.LOG_LEVEL });
-  const tracing = startTracing({ serviceName: 'cio-bridge-webhook-handler' });
-  const kafka = createKafka(kafkaClientOptions(env, `${env.KAFKA_CLIENT_ID}-webhook-handler`), logger);
+runService(
+  { name: 'webhook-handler', env: webhookEnv, topics: ['predictions', 'reporting', 'track', 'quarantine'] },
+  async ({ env, topics, logger, tracing, kafka, onStop, listen }) => {
+    const producer = createWebhookProducer(kafka);
+    await producer.connect();
+    onStop(() => producer.disconnect());
+    const publisher = new Publisher({ producer, timeoutMs: env.WEBHOOK_PUBLISH_TIMEOUT_MS });
+    const replay = await createReplayStore({
+      redisUrl: env.REDIS_URL,
+      maxEntries: env.WEBHOOK_REPLAY_CACHE_SIZE,
+      logger,
+    });
+    onStop(() => replay.close());
 
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, ['predictions', 'reporting', 'track', 'quarantine']), {
-    create: env.KAFKA_CREATE_TOPICS,
-  });
-  await admin.disconnect();
-
-  const producer = createWebhookProducer(kafka);
-  await producer.connect();
-  const publisher = new Publisher({ producer, timeoutMs: env.WEBHOOK_PUBLISH_TIMEOUT_MS });
-  const replay = await createReplayStore({
-    redisUrl: env.REDIS_URL,
-    maxEntries: env.WEBHOOK_REPLAY_CACHE_SIZE,
-    logger,
-  });
-
-  const app = createApp({
-    tracing,
-    logger,
-    registry: createRegistry(),
-    publisher,
-    topics,
-    signingKeys: env.CIO_WEBHOOK_SIGNING_KEYS,
-    toleranceSeconds: env.WEBHOOK_TOLERANCE_SECONDS,
-    suppressOnBounce: env.WEBHOOK_SUPPRESS_ON_BOUNCE,
-    bodyLimitBytes: env.WEBHOOK_MAX_BODY_BYTES,
-    publishTimeoutMs: env.WEBHOOK_PUBLISH_TIMEOUT_MS,
-    replayStore: replay.store,
-    readiness: { kafka: kafkaReadiness(kafka), ...replay.readiness },
-    network: httpNetworkOptions(env),
-  });
-  const server = await listen(app, env.PORT);
-  logger.info(
-    {
-      port: env.PORT,
+    const app = createApp({
+      tracing,
+      logger,
+      registry: createRegistry(),
+      publisher,
       topics,
-      replayStore: replay.store.kind,
+      signingKeys: env.CIO_WEBHOOK_SIGNING_KEYS,
+      toleranceSeconds: env.WEBHOOK_TOLERANCE_SECONDS,
       suppressOnBounce: env.WEBHOOK_SUPPRESS_ON_BOUNCE,
-    },
-    'webhook-handler listening',
-  );
-
-  onShutdown(
-    async () => {
-      await closeServer(server);
-      await producer.disconnect();
-      await tracing.shutdown();
-      await replay.close();
-    },
-    { logger },
-  );
-});
+      bodyLimitBytes: env.WEBHOOK_MAX_BODY_BYTES,
+      publishTimeoutMs: env.WEBHOOK_PUBLISH_TIMEOUT_MS,
+      replayStore: replay.store,
+      readiness: { kafka: kafkaReadiness(kafka), ...replay.readiness },
+      network: httpNetworkOptions(env),
+    });
+    await listen(app);
+    logger.info(
+      {
+        port: env.PORT,
+        topics,
+        replayStore: replay.store.kind,
+        suppressOnBounce: env.WEBHOOK_SUPPRESS_ON_BOUNCE,
+      },
+      'webhook-handler listening',
+    );
+  },
+);

@@ -1,0 +1,8 @@
+export {
+  type PreparedService,
+  prepareService,
+  runService,
+  type ServiceContext,
+  type ServiceEnv,
+  type ServiceSpec,
+} from './run-service';
