@@ -16,7 +16,8 @@ const fixtureDir = join(__dirname, '..', 'fixtures');
 function retrieve(uri: string): AnySchemaObject {
   if (!uri.startsWith('file:')) throw new Error(`a $ref leads outside the package, to ${uri}`);
   const path = fileURLToPath(uri);
-  if (relative(schemaDir, path).startsWith('..')) throw new Error(`a $ref leads outside schemas/, to ${path}`);
+  if (relative(schemaDir, path).startsWith('..'))
+    throw new Error(`a $ref leads outside schemas/, to ${path}`);
   const schema = JSON.parse(readFileSync(path, 'utf8')) as AnySchemaObject;
   return { ...schema, $id: schema.$id ?? uri };
 }
@@ -41,18 +42,18 @@ function filesUnder(dir: string, suffix: string): string[] {
 const readJson = (path: string): unknown => JSON.parse(readFileSync(path, 'utf8'));
 
 describe('the schema files alone, opened by path with a plain validator', () => {
-  it.each(filesUnder(schemaDir, '.schema.json').map((file) => relative(schemaDir, file).split(sep).join('/')))(
-    '%s compiles with every $ref resolved inside the package',
-    async (file) => {
-      await expect(openFile(plainValidator(), join(schemaDir, file))).resolves.toBeInstanceOf(Function);
-    },
-  );
+  it.each(
+    filesUnder(schemaDir, '.schema.json').map((file) => relative(schemaDir, file).split(sep).join('/')),
+  )('%s compiles with every $ref resolved inside the package', async (file) => {
+    await expect(openFile(plainValidator(), join(schemaDir, file))).resolves.toBeInstanceOf(Function);
+  });
 
   it('track-operation.schema.json accepts the seed events and rejects the invalid fixtures', async () => {
     const validate = await openFile(plainValidator(), join(schemaDir, 'track-operation.schema.json'));
     const seeds = filesUnder(join(fixtureDir, 'valid'), '.json');
     expect(seeds.length).toBeGreaterThan(5);
-    for (const file of seeds) expect({ file, valid: validate(readJson(file)) }).toEqual({ file, valid: true });
+    for (const file of seeds)
+      expect({ file, valid: validate(readJson(file)) }).toEqual({ file, valid: true });
     const wrongId = readJson(join(fixtureDir, 'invalid', 'bad_id.json')) as { value: unknown };
     expect(validate(wrongId.value)).toBe(false);
   });
