@@ -2,7 +2,8 @@
 // The release version: every workspace shares one (the changesets `fixed` group), and
 // it is the tag of the images.
 //   node scripts/release.mjs version   prints it (fails when the workspaces disagree)
-//   node scripts/release.mjs retag     points the Kubernetes manifests at the images of
+//   node scripts/release.mjs retag     points the Kubernetes manifests (infra/k8s and
+//                                      infra/k8s-overlays) at the images of
 //                                      that version (npm run release:version runs it
 //                                      after `changeset version`)
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,11 +33,19 @@ export function releaseVersion() {
   return distinct[0];
 }
 
-/** Sets the tag of every cio-bridge image in infra/k8s to `version`. */
+/** The YAML files under a directory, at any depth. */
+function yamlFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return yamlFiles(path);
+    return entry.name.endsWith('.yaml') ? [path] : [];
+  });
+}
+
+/** Sets the tag of every cio-bridge image in infra/k8s and its overlays to `version`. */
 function retag(version) {
-  const dir = join(root, 'infra', 'k8s');
-  for (const file of readdirSync(dir).filter((name) => name.endsWith('.yaml'))) {
-    const path = join(dir, file);
+  const dirs = ['k8s', 'k8s-overlays'].map((name) => join(root, 'infra', name));
+  for (const path of dirs.flatMap(yamlFiles)) {
     const text = readFileSync(path, 'utf8');
     const next = text
       .replace(/^(\s+image: cio-bridge\/[a-z-]+):[^\s]+$/gm, `$1:${version}`)

@@ -166,6 +166,7 @@ describe('a release cut with changesets, on a copy of the manifests', () => {
       '.changeset',
       'scripts/release.mjs',
       'infra/k8s',
+      'infra/k8s-overlays',
     ]) {
       cpSync(repoPath(file), path.join(copy, file), { recursive: true });
     }
@@ -221,5 +222,8 @@ describe('a release cut with changesets, on a copy of the manifests', () => {
     expect(kustomization).toContain(`newTag: ${next}`);
     expect(kustomization).not.toContain(`newTag: ${before}`);
     expect(copied('infra', 'k8s', 'producer.yaml')).toContain(`image: cio-bridge/producer:${next}`);
+    const overlay = copied('infra', 'k8s-overlays', 'production', 'kustomization.yaml');
+    expect(overlay).toContain(`newTag: ${next}`);
+    expect(overlay).not.toContain(`newTag: ${before}`);
   });
 });
