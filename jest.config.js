@@ -31,6 +31,10 @@ module.exports = {
     {
       ...shared,
       displayName: 'integration',
+      // Decides once where Kafka, Postgres and Redis are (containers where Docker runs and
+      // nothing is local: packages/testkit/src/infrastructure.ts) and stops what it started.
+      globalSetup: '<rootDir>/packages/testkit/src/jest-global-setup.ts',
+      globalTeardown: '<rootDir>/packages/testkit/src/jest-global-teardown.ts',
       testMatch: [
         '<rootDir>/{packages,services}/*/src/**/*.int.test.ts',
         '<rootDir>/scripts/**/*.int.test.ts',
