@@ -226,4 +226,15 @@ describe('the production overlay (infra/k8s-overlays/production)', () => {
       expect(Object.keys(certs.stringData)).toContain('client.key.password');
     }
   });
+
+  it('lets KEDA read the lag with the same certificates', () => {
+    const refs: Doc[] = named(overlay, 'TriggerAuthentication', 'cio-bridge-kafka').spec.secretTargetRef;
+    const fromCerts = refs.filter((ref) => ref.name === 'cio-bridge-kafka-certs');
+    expect(fromCerts.map((ref) => [ref.parameter, ref.key])).toEqual([
+      ['ca', 'ca.crt'],
+      ['cert', 'client.crt'],
+      ['key', 'client.key'],
+    ]);
+    expect(refs.map((ref) => ref.parameter)).toContain('tls');
+  });
 });
