@@ -89,6 +89,16 @@ describe('the public packages, installed from their tarballs into a fresh app', 
         expect.stringMatching(new RegExp(`^cio-bridge-${name}-\\d+\\.\\d+\\.\\d+\\.tgz$`)),
       );
     }
+    for (const tarball of tarballs) {
+      const listing = spawnSync('tar', ['tzf', join(tarballDir, tarball)], { encoding: 'utf8' }).stdout.split(
+        '\n',
+      );
+      expect({ tarball, files: listing }).toEqual({
+        tarball,
+        files: expect.arrayContaining(['package/LICENSE', 'package/README.md', 'package/dist/index.d.ts']),
+      });
+      expect(listing.filter((file) => /\.test\.|\/src\//.test(file))).toEqual([]);
+    }
     for (const service of [
       'producer',
       'cio-worker',

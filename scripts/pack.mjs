@@ -2,10 +2,10 @@
 // npm run pack -- --out DIR
 // Builds the public workspaces (those without "private": true: the SDK, the schemas,
 // the contracts and the libraries they need at run time) and writes one installable
-// tarball per package into DIR, the files `npm publish` would upload. Each tarball
-// carries the repository's LICENSE. Prints one tarball path per line.
+// tarball per package into DIR, the files `npm publish` would upload (each carries the
+// repository's LICENSE, lent by the package's prepack script). Prints one path per line.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -62,14 +62,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   run(turbo, ['run', 'build', '--output-logs=errors-only', ...filters], root);
   mkdirSync(out, { recursive: true });
   for (const { dir } of packages) {
-    // npm pack takes LICENSE from the package's own directory: lend it the root's.
-    const license = join(dir, 'LICENSE');
-    copyFileSync(join(root, 'LICENSE'), license);
-    try {
-      const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', out], dir));
-      console.log(join(out, packed.filename));
-    } finally {
-      rmSync(license, { force: true });
-    }
+    // Each package's prepack/postpack lends it the root LICENSE (also for npm publish).
+    const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', out], dir));
+    console.log(join(out, packed.filename));
   }
 }
