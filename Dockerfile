@@ -3,6 +3,8 @@
 #   docker build --build-arg SERVICE=producer -t cio-bridge/producer .
 #   (SERVICE: producer, cio-worker, webhook-handler, insights-processor, cio-sandbox)
 #   docker build --target cli -t cio-bridge/cio-dlq .          the cio-dlq command line
+# Release images are tagged and labelled with the release version by
+# `npm run release:images` (scripts/images.sh, --build-arg VERSION=<version>).
 # `turbo prune --docker` cuts the monorepo down to the service and the workspaces it
 # uses, and splits it into manifests and sources: the dependency installs depend only
 # on the manifests and the lock, so editing source reuses them from the build cache.
@@ -60,6 +62,9 @@ COPY infra/run-service.mjs infra/node-flags.json infra/
 
 # 5. The images: Node and the runtime tree, owned by root and read-only to `node`.
 FROM ${NODE_IMAGE} AS runtime
+ARG VERSION=dev
+LABEL org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=runtime-tree /app/ ./

@@ -6,7 +6,9 @@ const swc = [
   { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'commonjs' } },
 ];
 const shared = {
-  transform: { '^.+\\.ts$': swc },
+  // commander 15 ships only as an ES module: compile it to CommonJS like the sources.
+  transform: { '^.+\\.ts$': swc, '/node_modules/commander/.+\\.js$': swc },
+  transformIgnorePatterns: ['/node_modules/(?!commander/)'],
   moduleNameMapper: {
     '^@cio-bridge/([^/]+)$': ['<rootDir>/packages/$1/src/index.ts', '<rootDir>/services/$1/src/index.ts'],
     '^@cio-bridge/([^/]+)/(.+)$': ['<rootDir>/packages/$1/src/$2', '<rootDir>/services/$1/src/$2'],
@@ -29,6 +31,10 @@ module.exports = {
     {
       ...shared,
       displayName: 'integration',
+      // Decides once where Kafka, Postgres and Redis are (containers where Docker runs and
+      // nothing is local: packages/testkit/src/infrastructure.ts) and stops what it started.
+      globalSetup: '<rootDir>/packages/testkit/src/jest-global-setup.ts',
+      globalTeardown: '<rootDir>/packages/testkit/src/jest-global-teardown.ts',
       testMatch: [
         '<rootDir>/{packages,services}/*/src/**/*.int.test.ts',
         '<rootDir>/scripts/**/*.int.test.ts',

@@ -38,7 +38,7 @@ export function serviceMonitor() {
       },
       endpoints: [
         {
-          port: 'http',
+          port: 'management',
           path: '/metrics',
           interval: '30s',
           relabelings: [

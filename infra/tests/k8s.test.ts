@@ -117,10 +117,12 @@ describe.each(PRODUCTION_SERVICES)('%s', (name) => {
   });
 
   it(`serves HTTP on ${port}, probed for readiness on /readyz and liveness on /healthz`, () => {
-    expect(main.ports).toEqual([{ name: 'http', containerPort: port }]);
+    // cio-worker has no API: only its management port is declared (k8s-production.test.ts).
+    const api = name === 'cio-worker' ? [] : [{ name: 'http', containerPort: port }];
+    expect(main.ports).toEqual([...api, { name: 'management', containerPort: 9090 }]);
     expect(main.env).toEqual(expect.arrayContaining([{ name: 'PORT', value: String(port) }]));
-    expect(main.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
-    expect(main.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(main.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'management' });
+    expect(main.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'management' });
   });
 
   it('requests and limits CPU and memory', () => {
@@ -181,7 +183,10 @@ describe('Services', () => {
     '%s has a Service on its port that selects its pods',
     (name) => {
       const service = named('Service', name);
-      expect(service.spec.ports).toEqual([{ name: 'http', port: SERVICE_PORTS[name], targetPort: 'http' }]);
+      expect(service.spec.ports).toEqual([
+        { name: 'http', port: SERVICE_PORTS[name], targetPort: 'http' },
+        { name: 'management', port: 9090, targetPort: 'management' },
+      ]);
       expect(service.spec.selector).toEqual(named('Deployment', name).spec.selector.matchLabels);
     },
   );

@@ -80,7 +80,7 @@ describe('generated monitoring objects', () => {
     expect(JSON.parse(result.stdout).map((r: Doc) => r.ok)).toEqual([true, true, false]);
   });
 
-  it('scrape every production service through a Service with an http port', () => {
+  it('scrape every production service through a Service with a management port', () => {
     const selected = services.filter((service) =>
       monitor.spec.selector.matchExpressions[0].values.includes(
         service.metadata.labels['app.kubernetes.io/name'],
@@ -89,8 +89,9 @@ describe('generated monitoring objects', () => {
     expect(selected.map((s) => s.metadata.labels['app.kubernetes.io/name']).sort()).toEqual(
       [...PRODUCTION_SERVICES].sort(),
     );
-    for (const service of selected) expect(service.spec.ports.map((p: Doc) => p.name)).toContain('http');
-    expect(monitor.spec.endpoints.map((e: Doc) => e.port)).toEqual(['http']);
+    for (const service of selected)
+      expect(service.spec.ports.map((p: Doc) => p.name)).toContain('management');
+    expect(monitor.spec.endpoints.map((e: Doc) => e.port)).toEqual(['management']);
   });
 
   it('name the jobs as the alerts select them', () => {
