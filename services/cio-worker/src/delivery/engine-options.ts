@@ -28,6 +28,8 @@ export interface EngineOptions {
    * are plentiful. With a tighter budget every slot is used. Default 20 ms.
    */
   lingerMs?: number;
+  /** the variables named in the fault log lines (default: the Track or App API's) */
+  variables?: { credentials: string; url: string };
   /** Customer.io rejected the credentials (401/403): stop taking messages */
   onAuthRejected?: (error: DeliveryError) => void;
   /** the credentials work again */
