@@ -149,7 +149,9 @@ describe('cio-worker with a Pipelines-only workspace', () => {
       { what: 'the worker to report the refused Pipelines API key' },
     );
     expect(JSON.parse(notReady.text).checks.customerio).toBe('failing');
-    const status = await (await fetch(`http://127.0.0.1:${port}/status`)).json();
+    const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as {
+      credentialsRejected: { track: boolean; app: boolean };
+    };
     expect(status.credentialsRejected).toEqual({ track: true, app: false });
     expect(await metric(port, 'cio_bridge_worker_credentials_rejected{api="track"}')).toBe(1);
     const counters = await harness.admin<Counters>('/counters');
