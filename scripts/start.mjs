@@ -20,7 +20,11 @@ const { values: args } = parseArgs({
 });
 
 const env = process.env;
-const realCustomerIo = Boolean(env.CIO_SITE_ID && env.CIO_API_KEY && !env.CIO_TRACK_URL);
+// Real credentials for the chosen API (a Pipelines-only workspace has no Track API key).
+const realCustomerIo =
+  env.CIO_API === 'pipelines'
+    ? Boolean(env.CIO_PIPELINES_API_KEY && !env.CIO_PIPELINES_URL)
+    : Boolean(env.CIO_SITE_ID && env.CIO_API_KEY && !env.CIO_TRACK_URL);
 const sandboxUrl = 'http://127.0.0.1:8090';
 const local = {
   ingestToken: env.INGEST_API_TOKENS?.split(',')[0] ?? 'local-ingest-token',

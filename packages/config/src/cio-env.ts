@@ -18,8 +18,9 @@ const baseUrl = (suffixes: RegExp, hint: string) =>
 
 /** Customer.io credentials and endpoints (Track API, App API). */
 export const cioEnv = {
-  CIO_SITE_ID: z.string({ message: 'is required' }),
-  CIO_API_KEY: z.string({ message: 'is required' }),
+  /** the Track API's site id and key: required with CIO_API=track (`trackCredentialsIssues`), unused with pipelines */
+  CIO_SITE_ID: z.string().optional(),
+  CIO_API_KEY: z.string().optional(),
   CIO_APP_API_KEY: z.string().optional(),
   CIO_REGION: z.enum(['us', 'eu'], { message: 'must be us or eu' }).default('us'),
   CIO_TRACK_URL: baseUrl(
@@ -27,7 +28,8 @@ export const cioEnv = {
     'https://track.customer.io, optionally ending in /api/v1 or /api/v2',
   ).optional(),
   CIO_APP_URL: baseUrl(/\/(api\/)?v1$/, 'https://api.customer.io, optionally ending in /v1').optional(),
-  CIO_RATE_LIMIT_RPS: integer(1, 100_000).prefault('100'),
+  /** the workspace's request budget given to cio-bridge; unset: the documented rate of CIO_API (`cioRateLimitRps`) */
+  CIO_RATE_LIMIT_RPS: integer(1, 100_000).optional(),
 };
 
 const cioEnvSchema = z.object(cioEnv);
@@ -63,3 +65,29 @@ export type CioOutputEnv = z.infer<typeof cioOutputSchema>;
 export const cioPipelinesUrl = (env: Pick<CioEnv, 'CIO_REGION'> & Pick<CioOutputEnv, 'CIO_PIPELINES_URL'>) =>
   env.CIO_PIPELINES_URL ??
   (env.CIO_REGION === 'eu' ? 'https://cdp-eu.customer.io' : 'https://cdp.customer.io');
+
+/**
+ * Customer.io's documented request rates, per API: the Track API (v1 and v2) 1000
+ * requests per second, the Pipelines API 3000 requests per 3 seconds. Both are the
+ * workspace's, shared by every integration that writes to it.
+ */
+export const DOCUMENTED_RATES = {
+  track: { requests: 1000, perSeconds: 1 },
+  pipelines: { requests: 3000, perSeconds: 3 },
+} as const;
+
+/** CIO_RATE_LIMIT_RPS, or the documented rate of the chosen API in requests per second. */
+export const cioRateLimitRps = (env: Pick<CioEnv, 'CIO_RATE_LIMIT_RPS'> & Pick<CioOutputEnv, 'CIO_API'>) => {
+  const documented = DOCUMENTED_RATES[env.CIO_API];
+  return env.CIO_RATE_LIMIT_RPS ?? documented.requests / documented.perSeconds;
+};
+
+/** The Track API needs its site id and key; a Pipelines-only workspace has neither. */
+export function trackCredentialsIssues(
+  env: Pick<CioEnv, 'CIO_SITE_ID' | 'CIO_API_KEY'> & Pick<CioOutputEnv, 'CIO_API'>,
+): { variable: 'CIO_SITE_ID' | 'CIO_API_KEY'; reason: string }[] {
+  if (env.CIO_API !== 'track') return [];
+  return (['CIO_SITE_ID', 'CIO_API_KEY'] as const)
+    .filter((variable) => !env[variable])
+    .map((variable) => ({ variable, reason: 'is required with CIO_API=track' }));
+}

@@ -5,7 +5,10 @@ export {
   cioEnv,
   cioOutputEnv,
   cioPipelinesUrl,
+  cioRateLimitRps,
   cioTrackUrl,
+  DOCUMENTED_RATES,
+  trackCredentialsIssues,
 } from './cio-env';
 export { bool, commaList, integer, logLevel, MIN_TOKEN_LENGTH, port, tokenList } from './fields';
 export { type HttpEnv, httpEnv, httpNetworkOptions } from './http-env';

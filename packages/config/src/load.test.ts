@@ -4,7 +4,12 @@ import { port } from './fields';
 import { kafkaClientOptions, kafkaEnv } from './kafka-env';
 import { ConfigError, loadConfig } from './load';
 
-const schema = z.object({ ...kafkaEnv, ...cioEnv, PORT: port(8081) });
+const schema = z.object({
+  ...kafkaEnv,
+  ...cioEnv,
+  CIO_API_KEY: z.string({ message: 'is required' }),
+  PORT: port(8081),
+});
 const valid = { CIO_SITE_ID: 'site', CIO_API_KEY: 'secret-key' };
 
 function errorOf(env: Record<string, string>): ConfigError {
@@ -21,7 +26,6 @@ describe('loadConfig', () => {
     const config = loadConfig(schema, valid);
     expect(config.KAFKA_BROKERS).toEqual(['127.0.0.1:9092']);
     expect(config.PORT).toBe(8081);
-    expect(config.CIO_RATE_LIMIT_RPS).toBe(100);
     expect(cioTrackUrl(config)).toBe('https://track.customer.io');
   });
 

@@ -7,7 +7,6 @@ describe('workerEnv', () => {
   it('has the defaults of the design', () => {
     const env = loadConfig(workerEnv, base);
     expect(env.PORT).toBe(8084);
-    expect(env.CIO_RATE_LIMIT_RPS).toBe(100);
     expect(env.KAFKA_GROUP_ID).toBe('cio-worker');
     expect(customerioOptions(env)).toMatchObject({
       trackUrl: 'https://track.customer.io',
@@ -52,7 +51,7 @@ describe('workerEnv', () => {
   });
 
   it.each([
-    [{ CIO_API_KEY: 'k' }, 'CIO_SITE_ID is required'],
+    [{ CIO_API_KEY: 'k' }, 'CIO_SITE_ID is required with CIO_API=track'],
     [{ ...base, CIO_RATE_LIMIT_RPS: 'fast' }, 'CIO_RATE_LIMIT_RPS must be a whole number'],
     [{ ...base, WORKER_MAX_ATTEMPTS: '0' }, 'WORKER_MAX_ATTEMPTS must be a whole number from 1'],
     [{ ...base, REDIS_URL: 'localhost' }, 'REDIS_URL must be a redis:// URL'],

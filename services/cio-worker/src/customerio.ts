@@ -8,12 +8,19 @@ export interface CustomerioOptions {
   trackUrl: string;
   /** App API base URL without a path (https://api.customer.io) */
   appUrl: string;
-  siteId: string;
-  apiKey: string;
+  /** the Track API's site id and key; absent in a Pipelines-only workspace (CIO_API=pipelines) */
+  siteId?: string;
+  apiKey?: string;
   /** App API key; without it transactional sends are not consumed */
   appApiKey?: string;
   /** CIO_REGION: checked against the account's region at start */
   region?: 'us' | 'eu';
+}
+
+/** The Track API's site id and key (start-up validation requires them with CIO_API=track). */
+export function trackCredentials(options: CustomerioOptions): { siteId: string; apiKey: string } {
+  if (!options.siteId || !options.apiKey) throw new Error('the Track API needs CIO_SITE_ID and CIO_API_KEY');
+  return { siteId: options.siteId, apiKey: options.apiKey };
 }
 
 type RequestLayer = TrackClient['request'];
@@ -84,7 +91,8 @@ function batchFailures(json: Record<string, unknown>, size: number): Map<number,
  * own retries are off: the worker retries with its budget, ordering and dead letters.
  */
 export function trackChannel(options: CustomerioOptions, timeoutMs: number, metrics: WorkerMetrics): Channel {
-  const client = new TrackClient(options.siteId, options.apiKey, {
+  const { siteId, apiKey } = trackCredentials(options);
+  const client = new TrackClient(siteId, apiKey, {
     url: `${options.trackUrl}/api/v1`,
     timeout: timeoutMs,
     retry: { maxRetries: 0 },

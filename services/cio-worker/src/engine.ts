@@ -56,6 +56,7 @@ export class DeliveryEngine {
     this.now = options.now ?? Date.now;
     this.health = new ApiHealth({
       api: options.channel.api,
+      variables: options.variables,
       metrics: options.metrics,
       logger: options.logger,
       onAuthRejected: options.onAuthRejected,

@@ -1,7 +1,13 @@
 // First: may re-execute the process with its V8 heap settings before anything else loads.
 import './heap-settings';
 import { createServer } from 'node:http';
-import { httpNetworkOptions, kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
+import {
+  cioRateLimitRps,
+  httpNetworkOptions,
+  kafkaClientOptions,
+  loadConfig,
+  runMain,
+} from '@cio-bridge/config';
 import { closeServer, createRegistry } from '@cio-bridge/http';
 import { createKafka, ensureTopics, onShutdown, topicNamesFromEnv, topicSpecs } from '@cio-bridge/kafka';
 import { createLogger } from '@cio-bridge/logger';
@@ -52,7 +58,8 @@ runMain(async () => {
     groupId: env.KAFKA_GROUP_ID,
     customerio: customerioOptions(env),
     output,
-    rateLimitRps: env.CIO_RATE_LIMIT_RPS,
+    // the workspace's budget given to cio-bridge; unset: Customer.io's documented rate for CIO_API
+    rateLimitRps: cioRateLimitRps(env),
     logger,
     registry: createRegistry(),
     redis,

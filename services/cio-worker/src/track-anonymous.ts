@@ -1,6 +1,6 @@
 import { V1_ANONYMOUS_EVENT_PREFIX } from '@cio-bridge/schemas';
 import { TrackClient } from 'customerio-node';
-import type { CustomerioOptions } from './customerio';
+import { type CustomerioOptions, trackCredentials } from './customerio';
 import type { Channel } from './engine';
 import { DeliveryError } from './errors';
 import type { WorkerMetrics } from './metrics';
@@ -22,7 +22,8 @@ export function withAnonymousEvents(
   timeoutMs: number,
   metrics: WorkerMetrics,
 ): Channel {
-  const client = new TrackClient(options.siteId, options.apiKey, {
+  const { siteId, apiKey } = trackCredentials(options);
+  const client = new TrackClient(siteId, apiKey, {
     url: `${options.trackUrl}/api/v1`,
     timeout: timeoutMs,
     retry: { maxRetries: 0 },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -106,6 +107,29 @@ export interface Worker {
   status(): WorkerStatus;
 }
 
+/** How readiness and logs name an API and the variables to check for it. */
+interface ApiNames {
+  name: string;
+  credentials: string;
+  url: string;
+}
+
+const API_NAMES: Record<'track' | 'pipelines' | 'app', ApiNames> = {
+  track: { name: 'Track API', credentials: 'CIO_SITE_ID, CIO_API_KEY', url: 'CIO_TRACK_URL' },
+  pipelines: { name: 'Pipelines API', credentials: 'CIO_PIPELINES_API_KEY', url: 'CIO_PIPELINES_URL' },
+  app: { name: 'App API', credentials: 'CIO_APP_API_KEY', url: 'CIO_APP_URL' },
+};
+
+/**
+ * Whose request budget and send ledger these are in Redis: the Track API's site id, or
+ * in a Pipelines-only workspace a digest of its key (the key itself never goes there).
+ */
+function workspaceKey(deps: WorkerDeps): string {
+  if (deps.customerio.siteId) return deps.customerio.siteId;
+  const key = deps.output?.pipelines?.apiKey ?? '';
+  return `pipelines-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+}
+
 interface Route {
   topic: string;
   engine: DeliveryEngine;
@@ -152,6 +176,10 @@ export function createWorker(deps: WorkerDeps): Worker {
   const routes = new Map<string, Route>();
   const kafkaReady = kafkaReadiness(deps.kafka);
   const pauses = new ConsumerPauses(logger);
+  // CIO_API=pipelines sends nothing to the Track API, not even the start-up account check.
+  const usesTrackApi = deps.output?.api !== 'pipelines';
+  const trackApi = usesTrackApi ? API_NAMES.track : API_NAMES.pipelines;
+  const workspace = workspaceKey(deps);
 
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
@@ -175,30 +203,28 @@ export function createWorker(deps: WorkerDeps): Worker {
   const budget = (api: 'track' | 'app', rps: number): RequestBudget => {
     const options = { rps, utilisation: tuning.rateLimitUtilisation };
     if (!deps.redis) return new LocalBudget(options);
-    const shared = new RedisBudget(
-      deps.redis,
-      `cio-bridge:rate-limit:${deps.customerio.siteId}:${api}`,
-      options,
-      logger,
-      {
-        redisTimeoutMs: Math.min(1_000, tuning.requestTimeoutMs),
-        onFallback: (fallback) => metrics.budgetFallback.set({ api }, fallback ? 1 : 0),
-      },
-    );
+    const shared = new RedisBudget(deps.redis, `cio-bridge:rate-limit:${workspace}:${api}`, options, logger, {
+      redisTimeoutMs: Math.min(1_000, tuning.requestTimeoutMs),
+      onFallback: (fallback) => metrics.budgetFallback.set({ api }, fallback ? 1 : 0),
+    });
     sharedBudgets.set(api, shared);
     return shared;
   };
 
   const ledgerTtl = ledgerTtlMs(tuning.maxRetryMs, tuning.dlqRetentionMs);
   const ledger: EffectLedger = deps.redis
-    ? new RedisLedger(deps.redis, `cio-bridge:sent:${deps.customerio.siteId}`, ledgerTtl)
+    ? new RedisLedger(deps.redis, `cio-bridge:sent:${workspace}`, ledgerTtl)
     : new MemoryLedger(ledgerTtl);
 
   const engineFor = (
     channel: Channel,
     rps: number,
     topic: string,
-    { sendLedger, maxBatchBytes }: { sendLedger?: EffectLedger; maxBatchBytes?: number } = {},
+    {
+      sendLedger,
+      maxBatchBytes,
+      names,
+    }: { sendLedger?: EffectLedger; maxBatchBytes?: number; names: ApiNames },
   ): DeliveryEngine =>
     new DeliveryEngine({
       channel,
@@ -211,6 +237,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       },
       retry: tuning,
       metrics,
+      variables: { credentials: names.credentials, url: names.url },
       logger: logger.child({ api: channel.api }),
       concurrency: tuning.concurrency,
       maxBatchOperations: tuning.maxBatchOperations,
@@ -247,6 +274,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     topic: deps.topics.track,
     engine: engineFor(trackOut.channel, deps.rateLimitRps, deps.topics.track, {
       maxBatchBytes: trackOut.maxBatchBytes,
+      names: trackApi,
     }),
     decode: (value, at) => decodeTrack(value, at, tuning, deps.output),
   };
@@ -259,7 +287,7 @@ export function createWorker(deps: WorkerDeps): Worker {
           appChannel({ ...deps.customerio, appApiKey }, tuning.requestTimeoutMs, metrics),
           tuning.appRateLimitRps,
           deps.topics.transactional,
-          { sendLedger: ledger },
+          { sendLedger: ledger, names: API_NAMES.app },
         ),
         decode: decodeTransactional,
       }
@@ -294,10 +322,13 @@ export function createWorker(deps: WorkerDeps): Worker {
    * in one log line, and is asked again with growing pauses until it passes.
    */
   async function preflight(): Promise<boolean> {
+    // The Pipelines API has no credential check: its first request's 401 is the check,
+    // and the engine pauses on it as on any refused credentials.
+    if (!usesTrackApi) return true;
     const result = await checkTrackAccount({
       trackUrl: deps.customerio.trackUrl,
-      siteId: deps.customerio.siteId,
-      apiKey: deps.customerio.apiKey,
+      siteId: deps.customerio.siteId ?? '',
+      apiKey: deps.customerio.apiKey ?? '',
       timeoutMs: tuning.requestTimeoutMs,
     });
     if (result.ok) {
@@ -519,6 +550,8 @@ export function createWorker(deps: WorkerDeps): Worker {
     logger.info({ dropped }, 'joined the consumer group');
   }
 
+  const namesOf = (route: Route): ApiNames => (route === trackRoute ? trackApi : API_NAMES.app);
+
   const app = createHttpApp({
     logger,
     registry: deps.registry,
@@ -541,7 +574,7 @@ export function createWorker(deps: WorkerDeps): Worker {
             faulted
               .map(
                 (route) =>
-                  `Customer.io refuses every operation of the ${route === trackRoute ? 'Track API' : 'App API'} with ${route.engine.endpointFaulted?.status ?? route.engine.endpointFaulted?.errorClass} (check ${route === trackRoute ? 'CIO_TRACK_URL' : 'CIO_APP_URL'})`,
+                  `Customer.io refuses every operation of the ${namesOf(route).name} with ${route.engine.endpointFaulted?.status ?? route.engine.endpointFaulted?.errorClass} (check ${namesOf(route).url})`,
               )
               .join('; '),
           );
@@ -549,7 +582,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         const rejected = [...routes.values()].filter((route) => route.engine.credentialsRejected);
         if (rejected.length > 0) {
           throw new Error(
-            `Customer.io rejects the credentials (${rejected.map((r) => (r === trackRoute ? 'Track API' : 'App API')).join(', ')})`,
+            `Customer.io rejects the credentials (${rejected.map((r) => `${namesOf(r).name}: check ${namesOf(r).credentials}`).join('; ')})`,
           );
         }
       },

@@ -4,6 +4,8 @@ import type { WorkerMetrics } from '../metrics';
 
 export interface ApiHealthOptions {
   api: string;
+  /** the variables an operator checks for each fault (default: the Track or App API's) */
+  variables?: { credentials: string; url: string };
   metrics: WorkerMetrics;
   logger: Logger;
   onAuthRejected?: (error: DeliveryError) => void;
@@ -23,6 +25,13 @@ export class ApiHealth {
   private endpointFault: DeliveryError | undefined;
 
   constructor(private readonly options: ApiHealthOptions) {}
+
+  private get variables(): { credentials: string; url: string } {
+    if (this.options.variables) return this.options.variables;
+    return this.options.api === 'track'
+      ? { credentials: 'CIO_SITE_ID, CIO_API_KEY', url: 'CIO_TRACK_URL' }
+      : { credentials: 'CIO_APP_API_KEY', url: 'CIO_APP_URL' };
+  }
 
   get credentialsRejected(): boolean {
     return this.authRejected !== undefined;
@@ -64,7 +73,7 @@ export class ApiHealth {
     metrics.credentialsRejected.set({ api }, 1);
     logger.error(
       { api, status: error.status },
-      'Customer.io rejects the credentials: consuming paused until they work',
+      `Customer.io rejects the credentials (check ${this.variables.credentials}): consuming paused until they work`,
     );
     this.options.onAuthRejected?.(error);
   }
@@ -77,7 +86,7 @@ export class ApiHealth {
     metrics.endpointFault.set({ api }, 1);
     logger.error(
       { api, status: error.status, people },
-      `Customer.io refuses every operation with ${error.status ?? error.errorClass}: an endpoint or account fault (check ${api === 'track' ? 'CIO_TRACK_URL' : 'CIO_APP_URL'}); consuming paused, nothing dead-lettered, probing until it works`,
+      `Customer.io refuses every operation with ${error.status ?? error.errorClass}: an endpoint or account fault (check ${this.variables.url}); consuming paused, nothing dead-lettered, probing until it works`,
     );
     this.options.onEndpointFault?.(error);
   }

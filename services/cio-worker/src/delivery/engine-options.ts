@@ -23,11 +23,15 @@ export interface EngineOptions {
   defaultRetryAfterMs: number;
   /**
    * With a loose budget (slots less than a quarter of this apart, above 200 requests/s
-   * by default) and requests in flight, how long a batch may wait to fill up (to half
-   * of `maxBatchOperations`) before it goes anyway: fewer, fuller requests where slots
-   * are plentiful. With a tighter budget every slot is used. Default 20 ms.
+   * by default), requests in flight and operations coming faster than the budget's
+   * slots, how long a batch may wait to fill up (to half of `maxBatchOperations`)
+   * before it goes anyway: fewer, fuller requests where slots are plentiful. Operations
+   * coming slower than the slots go at once; with a tighter budget every slot is used.
+   * Default 20 ms.
    */
   lingerMs?: number;
+  /** the variables named in the fault log lines (default: the Track or App API's) */
+  variables?: { credentials: string; url: string };
   /** Customer.io rejected the credentials (401/403): stop taking messages */
   onAuthRejected?: (error: DeliveryError) => void;
   /** the credentials work again */

@@ -36,8 +36,9 @@ export interface ReadyState {
 
 /**
  * When the next request leaves and how many operations it takes, next to the request
- * budget: slots of the budget, the burst guard, linger where slots are plentiful, and
- * batch sizing from the recent rate at which operations become ready.
+ * budget: slots of the budget, the burst guard, linger where slots are plentiful but
+ * operations come faster than them, and batch sizing from the recent rate at which
+ * operations become ready.
  */
 export class Pacer {
   private readonly burst = new BurstGuard();
@@ -52,13 +53,22 @@ export class Pacer {
 
   /** An operation became ready to send. */
   noteReady(): void {
+    // the first window starts with the first operation, not at the clock's zero
+    if (this.arrivals.since === 0) this.arrivals.since = this.options.now();
     this.arrivals.count++;
   }
 
-  /** How much longer to let a batch fill while other requests are in flight (0: send now). */
+  /**
+   * How much longer to let a batch fill while other requests are in flight (0: send now).
+   * Only where slots are plentiful and operations come faster than the budget's slots:
+   * slower than that, each can have a request of its own, and waiting for others to
+   * join it only adds latency without saving a slot the budget needs.
+   */
   lingerFor(ready: ReadyState): number {
     if (ready.requestsInFlight === 0 || ready.singles > 0) return 0;
-    if (!this.looseBudget(this.options.budget.perSecond())) return 0;
+    const perSecond = this.options.budget.perSecond();
+    if (!this.looseBudget(perSecond)) return 0;
+    if (this.recentRate() <= perSecond) return 0;
     if (ready.batchable >= this.options.maxBatchOperations / 2) return 0;
     const now = this.options.now();
     return Math.max(0, (ready.oldestReadyAt ?? now) + this.lingerMs - now);
@@ -95,6 +105,12 @@ export class Pacer {
     const max = this.options.maxBatchOperations;
     const perSecond = this.options.budget.perSecond();
     if (this.looseBudget(perSecond)) return max;
+    const perSlot = Math.ceil((1.25 * this.recentRate()) / perSecond);
+    return Math.min(max, Math.max(1, perSlot, Math.ceil(batchable / 8)));
+  }
+
+  /** Operations becoming ready per second, recently: a running mean over windows of 250 ms or more. */
+  private recentRate(): number {
     const now = this.options.now();
     const elapsed = now - this.arrivals.since;
     if (elapsed >= 250) {
@@ -103,8 +119,7 @@ export class Pacer {
       this.arrivals.count = 0;
       this.arrivals.since = now;
     }
-    const perSlot = Math.ceil((1.25 * this.arrivals.rate) / perSecond);
-    return Math.min(max, Math.max(1, perSlot, Math.ceil(batchable / 8)));
+    return this.arrivals.rate;
   }
 
   /** Slots less than a quarter of the linger time apart: plenty of requests to spare. */
