@@ -29,7 +29,7 @@ runMain(async () => {
   const admin = kafka.admin();
   await admin.connect();
   const receipts = env.WORKER_RECEIPTS_TOPIC ? [receiptsTopicSpec(env.WORKER_RECEIPTS_TOPIC)] : [];
-  await ensureTopics(admin, [...topicSpecs(topics, ['track', 'transactional', 'dlq']), ...receipts], {
+  await ensureTopics(admin, [...topicSpecs(topics, ['track', 'transactional', 'dlq', 'replies']), ...receipts], {
     create: env.KAFKA_CREATE_TOPICS,
   });
   await admin.disconnect();
@@ -59,6 +59,7 @@ runMain(async () => {
     network: httpNetworkOptions(env),
     tuning,
     receiptsTopic: env.WORKER_RECEIPTS_TOPIC,
+    repliesTopic: topics.replies,
     tracing,
     onFatal: (error) => {
       logger.fatal({ err: error }, 'the Kafka consumer gave up: stopping');
