@@ -6,6 +6,7 @@ import {
   kafkaReadiness,
   onShutdown,
   Publisher,
+  ReplyInbox,
   topicNamesFromEnv,
   topicSpecs,
 } from '@cio-bridge/kafka';
@@ -13,6 +14,7 @@ import { createLogger } from '@cio-bridge/logger';
 import { startTracing } from '@cio-bridge/tracing';
 import { Partitioners } from 'kafkajs';
 import { createApp, producerEnv } from './index';
+import { createWaitMetrics } from './wait-metrics';
 
 runMain(async () => {
   const env = loadConfig(producerEnv, process.env);
@@ -23,7 +25,7 @@ runMain(async () => {
 
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, ['track', 'transactional']), {
+  await ensureTopics(admin, topicSpecs(topics, ['track', 'transactional', 'replies']), {
     create: env.KAFKA_CREATE_TOPICS,
   });
   await admin.disconnect();
@@ -37,9 +39,21 @@ runMain(async () => {
   await producer.connect();
   const publisher = new Publisher({ producer, timeoutMs: env.PRODUCER_PUBLISH_TIMEOUT_MS });
 
+  const registry = createRegistry();
+  const waitMetrics = createWaitMetrics(registry);
+  // Replies to `Prefer: wait` requests: this instance's own partition of the replies topic.
+  const inbox = new ReplyInbox({
+    kafka,
+    topic: topics.replies,
+    maxWaiting: env.PRODUCER_MAX_WAITERS,
+    logger,
+    onReply: (matched) => waitMetrics.replies.inc({ result: matched ? 'matched' : 'unmatched' }),
+  });
+  await inbox.start();
+
   const app = createApp({
     logger,
-    registry: createRegistry(),
+    registry,
     publisher,
     topics,
     tokens: env.INGEST_API_TOKENS,
@@ -50,6 +64,9 @@ runMain(async () => {
     readiness: { kafka: kafkaReadiness(kafka) },
     network: httpNetworkOptions(env),
     tracing,
+    waiting: inbox,
+    maxWaitSeconds: env.PRODUCER_MAX_WAIT_SECONDS,
+    waitMetrics,
   });
   const server = await listen(app, env.PORT);
   logger.info(
@@ -59,7 +76,9 @@ runMain(async () => {
 
   onShutdown(
     async () => {
+      // Requests still waiting are answered (by their own deadline) before the server closes.
       await closeServer(server);
+      await inbox.stop();
       await producer.disconnect();
       await tracing.shutdown();
     },

@@ -92,5 +92,6 @@ export interface Channel {
    * Sends one operation; rejects with a DeliveryError. The App API resolves with its
    * answer's `delivery_id` (what a waiting caller is told); others resolve empty.
    */
-  sendOne: (body: Buffer) => Promise<SendAnswer | undefined> | Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: the channels without an answer resolve with nothing
+  sendOne: (body: Buffer) => Promise<SendAnswer | void>;
 }
