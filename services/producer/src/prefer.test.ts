@@ -16,12 +16,20 @@ describe('preferredWait (Prefer: wait=N, RFC 7240)', () => {
     expect(preferredWait('wait=600', 30)).toBe(30);
   });
 
-  it.each([undefined, '', 'wait', 'wait=', 'wait=0', 'wait=-1', 'wait=1.5', 'wait=abc', 'respond-async', 'wait=1e3'])(
-    'treats %p as absent',
-    (header) => {
-      expect(preferredWait(header, 30)).toBeUndefined();
-    },
-  );
+  it.each([
+    undefined,
+    '',
+    'wait',
+    'wait=',
+    'wait=0',
+    'wait=-1',
+    'wait=1.5',
+    'wait=abc',
+    'respond-async',
+    'wait=1e3',
+  ])('treats %p as absent', (header) => {
+    expect(preferredWait(header, 30)).toBeUndefined();
+  });
 
   it('reads several Prefer headers (node gives them as an array)', () => {
     expect(preferredWait(['respond-async', 'wait=4'], 30)).toBe(4);
