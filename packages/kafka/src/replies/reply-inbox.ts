@@ -12,7 +12,8 @@ export interface ReplyInboxOptions {
   groupId?: string;
   /** most operations waited for at once (PRODUCER_MAX_WAITERS) */
   maxWaiting: number;
-  logger: Logger;
+  /** default: silent (an app's SDK publisher has its own logging) */
+  logger?: Pick<Logger, 'info' | 'warn'>;
   /** a reply arrived: `matched` false when nobody waits for it (any more) */
   onReply?: (matched: boolean) => void;
 }
@@ -64,7 +65,8 @@ export class ReplyInbox {
 
   /** Joins the replies group and starts reading; resolves once the group is joined. */
   async start(): Promise<void> {
-    const { kafka, topic, logger } = this.options;
+    const { kafka, topic } = this.options;
+    const logger = this.options.logger;
     const consumer = kafka.consumer({
       groupId: this.options.groupId ?? `${topic}.waiters`,
       partitionAssigners: [replyPartitionAssigner(() => this.partition)],
@@ -78,8 +80,8 @@ export class ReplyInbox {
       const owned = payload.memberAssignment[topic]?.[0];
       if (owned !== this.partition) {
         if (owned === undefined)
-          logger.warn({ topic }, 'every replies partition has an owner: requests here cannot wait');
-        else logger.info({ topic, partition: owned }, 'reading replies on this partition');
+          logger?.warn({ topic }, 'every replies partition has an owner: requests here cannot wait');
+        else logger?.info({ topic, partition: owned }, 'reading replies on this partition');
       }
       this.partition = owned;
     });
@@ -91,7 +93,8 @@ export class ReplyInbox {
       eachMessage: async ({ message }) => {
         const outcome = parseReply(message.value);
         if (!outcome) return;
-        this.options.onReply?.(this.waiters.settle(outcome));
+        const matched = this.waiters.settle(outcome);
+        this.options.onReply?.(matched);
       },
     });
   }
