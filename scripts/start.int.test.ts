@@ -89,8 +89,10 @@ it('runs the whole pipeline with sample traffic and stops cleanly on SIGINT', as
     void exited.then((code) => reject(new Error(`start exited early with ${code}:\n${output}`)));
   });
   // 300 people's identify and 3 seed events, then 10 companies, a household relationship,
-  // 20 anonymous sessions of 3 views/events and a sign-up each, and 50 page/screen views.
-  expect(figure(complete, 'events accepted')).toBe(1200 + 10 + 1 + 80 + 50);
+  // 20 anonymous sessions of 3 views/events and a sign-up each, 50 page/screen views,
+  // and one event sent with Prefer: wait, whose answer the demo shows.
+  expect(figure(complete, 'events accepted')).toBe(1200 + 10 + 1 + 80 + 50 + 1);
+  expect(output).toMatch(/demo: waited for Customer\.io's answer: 200, delivered \(status 200\)/);
   expect(figure(complete, 'objects')).toBe(11);
   expect(figure(complete, 'retried')).toBeGreaterThan(0);
   // The read API wants the token that npm start configured and printed.

@@ -1,8 +1,9 @@
 // Sample traffic for `npm start`: seed events for a few hundred people through the
 // producer (some fail at Customer.io and land in the dead-letter topic, some are
 // retried), companies related to their members, anonymous visitors whose page views
-// are merged when they sign up, page and screen views of members, and signed
-// prediction webhooks sent by the sandbox.
+// are merged when they sign up, page and screen views of members, one event that
+// waits for Customer.io's answer (Prefer: wait), and signed prediction webhooks sent
+// by the sandbox.
 
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -113,6 +114,29 @@ function predictionFor(userId) {
   };
 }
 
+/** One event sent with `Prefer: wait`: the answer says what Customer.io made of it. */
+async function waitedRequest(producer, auth, say) {
+  const response = await fetch(`${producer}/v1/track`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', prefer: 'wait=10', ...auth },
+    body: JSON.stringify({
+      name: 'password_reset_requested',
+      identifiers: { id: String(FIRST_USER_ID) },
+      timestamp: new Date().toISOString(),
+    }),
+  });
+  const { results = [] } = await response.json();
+  const described = results
+    .map(
+      (r) =>
+        `${r.outcome}${r.status ? ` (status ${r.status})` : ''}${r.error_class ? ` ${r.error_class}` : ''}`,
+    )
+    .join(', ');
+  say(
+    `demo: waited for Customer.io's answer: ${response.status}, ${described} (POST /v1/track with Prefer: wait=10)`,
+  );
+}
+
 export async function runDemo({ services, ingestToken, signingKey, realCustomerIo, say }) {
   const { seedExamples } = require('@cio-bridge/schemas');
   const examples = seedExamples();
@@ -145,6 +169,7 @@ export async function runDemo({ services, ingestToken, signingKey, realCustomerI
     await send(slice);
     if (sandbox) await sleep(2_000); // let the worker meet the faults
   }
+  await waitedRequest(services.producer, auth, say);
   if (sandbox) {
     const webhook = `${services['webhook-handler']}/webhooks/customer-io`;
     for (let person = 0; person < PEOPLE; person += 3) {

@@ -29,6 +29,14 @@ export const REPLAY_COUNT_HEADER = 'x-replay-count';
 /** Added by a replay: the dead letter it is a copy of, `<dlq topic>:<partition>:<offset>`. */
 export const REPLAYED_FROM_HEADER = 'x-replayed-from';
 
+/**
+ * On a Track operation or transactional send whose caller waits for the outcome
+ * (`Prefer: wait`, `sendAndWait`): the partition of the replies topic where the worker
+ * publishes one reply for it (a decimal number). Operations without it get no reply;
+ * a replay leaves it out.
+ */
+export const REPLY_TO_HEADER = 'x-reply-to';
+
 /** The `x-dlq-error-class` values. */
 export const ERROR_CLASSES = [
   'http_4xx',

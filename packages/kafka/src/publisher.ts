@@ -4,6 +4,8 @@ export interface OutgoingMessage {
   key: string;
   value: string | Buffer;
   headers?: Record<string, string | Buffer>;
+  /** a partition of its own choosing (a reply to the instance that owns it); absent: by key */
+  partition?: number;
 }
 
 export interface PublisherOptions {
@@ -123,7 +125,8 @@ function groupByTopic(batch: Pending[]): TopicMessages[] {
   const byTopic = new Map<string, Message[]>();
   for (const pending of batch) {
     const list = byTopic.get(pending.topic) ?? [];
-    for (const m of pending.messages) list.push({ key: m.key, value: m.value, headers: m.headers });
+    for (const m of pending.messages)
+      list.push({ key: m.key, value: m.value, headers: m.headers, partition: m.partition });
     byTopic.set(pending.topic, list);
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));

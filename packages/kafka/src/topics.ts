@@ -37,6 +37,12 @@ export const TOPICS = {
   quarantine: { name: 'customerio.webhooks.quarantine', partitions: 3, retentionMs: 30 * DAY_MS },
   /** predictions the database rejected, with the error in headers (key: the user id) */
   predictionsDlq: { name: 'customerio.predictions.dlq', partitions: 3, retentionMs: 30 * DAY_MS },
+  /**
+   * answers to callers waiting for an outcome (key: the operation id); each producer
+   * instance owns one partition, so the partition count bounds the instances that can
+   * wait. A reply matters for seconds: an hour of retention is plenty.
+   */
+  replies: { name: 'customerio.replies', partitions: 32, retentionMs: 60 * 60 * 1000 },
 } as const satisfies Record<string, TopicSpec>;
 
 export type TopicKey = keyof typeof TOPICS;
@@ -51,6 +57,7 @@ export const defaultTopicNames: TopicNames = {
   reporting: TOPICS.reporting.name,
   quarantine: TOPICS.quarantine.name,
   predictionsDlq: TOPICS.predictionsDlq.name,
+  replies: TOPICS.replies.name,
 };
 
 /** The catalog's specs under the given names (partitions and retention stay as declared). */

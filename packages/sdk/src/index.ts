@@ -6,7 +6,10 @@ export {
   type CioPublisherOptions,
   type ConnectOptions,
   type MessagePublisher,
+  type ReplyWaiting,
   type Sent,
+  type WaitOptions,
+  type WaitResult,
 } from './publisher';
 export {
   type AchievementUnlockedData,

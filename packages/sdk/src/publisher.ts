@@ -1,5 +1,12 @@
 import type { OutgoingMessage } from '@cio-bridge/kafka';
-import { defaultTopicNames, Publisher, type TopicNames } from '@cio-bridge/kafka';
+import {
+  defaultTopicNames,
+  Publisher,
+  ReplyInbox,
+  type TopicNames,
+  type WaitAnswer,
+  type WaitTicket,
+} from '@cio-bridge/kafka';
 import type { ObjectRelationship, PersonRelationship, SeedEventName } from '@cio-bridge/schemas';
 import {
   identifierOf,
@@ -45,7 +52,32 @@ export interface CioPublisherOptions {
   maxMessagesPerPublish?: number;
   /** stops the producer on close() when the publisher owns it */
   onClose?: () => Promise<void>;
+  /** where `sendAndWait` waits for the worker's replies (absent: every wait is answered all pending) */
+  replies?: ReplyWaiting;
 }
+
+/** Where the SDK waits for replies (`ReplyInbox` from @cio-bridge/kafka); started on the first wait. */
+export interface ReplyWaiting {
+  start(): Promise<void>;
+  begin(ids: readonly string[]): WaitTicket | undefined;
+  stop(): Promise<void>;
+}
+
+export interface WaitOptions {
+  /** how long to wait for the outcomes, in milliseconds (the publish included) */
+  timeoutMs: number;
+}
+
+/**
+ * The outcomes of a wait, in the order sent: `delivered` or `dead_lettered` (with
+ * Customer.io's status, the error class of a dead letter and the delivery_id of a
+ * transactional send), or `pending` for what was not known in time (still delivered later).
+ */
+export type WaitResult = WaitAnswer;
+
+/** A transactional send is keyed by its recipient: the identifier, or the address. */
+const transactionalKey = (send: TransactionalSend): string =>
+  identifierOf(send.identifiers)?.value ?? send.to;
 
 /** An accepted message: its id and the Kafka key (the person). */
 export interface Sent {
@@ -53,9 +85,14 @@ export interface Sent {
   key: string;
 }
 
-export interface ConnectOptions extends Omit<CioPublisherOptions, 'publisher' | 'onClose'> {
+export interface ConnectOptions
+  extends Omit<CioPublisherOptions, 'publisher' | 'onClose' | 'replies' | 'topics'> {
+  /** topic names (default: the design's, `customerio.replies` for the replies of `sendAndWait`) */
+  topics?: Partial<Pick<TopicNames, 'track' | 'transactional' | 'replies'>>;
   /** how long to wait for Kafka's acknowledgement before failing with PublishTimeoutError */
   timeoutMs?: number;
+  /** most operations waited for at once with `sendAndWait` (default 10,000); past it a wait is all pending */
+  maxWaiting?: number;
 }
 
 interface Prepared<T> {
@@ -95,11 +132,34 @@ export class CioPublisher {
     });
     await producer.connect();
     const publisher = new Publisher({ producer, timeoutMs: options.timeoutMs });
-    return new CioPublisher({ ...options, publisher, onClose: () => producer.disconnect() });
+    // Joins the replies group only when the app first waits.
+    const replies = new ReplyInbox({
+      kafka,
+      topic: options.topics?.replies ?? defaultTopicNames.replies,
+      maxWaiting: options.maxWaiting ?? 10_000,
+    });
+    return new CioPublisher({ ...options, publisher, replies, onClose: () => producer.disconnect() });
   }
 
   async close(): Promise<void> {
+    if (this.repliesStarted) await this.options.replies?.stop();
     await this.options.onClose?.();
+  }
+
+  /**
+   * Like `sendBatch`, then waits up to `timeoutMs` for every operation's outcome at
+   * Customer.io. Resolves with the outcomes in order; what is not known in time is
+   * `pending` (not an error: it is still delivered). Throws only as `sendBatch` does.
+   */
+  async sendAndWait(ops: TrackOperation[], { timeoutMs }: WaitOptions): Promise<WaitResult> {
+    const prepared = this.prepare(ops, 'Track operation', validateTrackOperation, personKey);
+    return this.publishAndWait(this.topics.track, prepared, timeoutMs);
+  }
+
+  /** Like `sendTransactional`, then waits for the outcome (with the App API's `delivery_id`). */
+  async sendTransactionalAndWait(send: TransactionalSend, { timeoutMs }: WaitOptions): Promise<WaitResult> {
+    const prepared = this.prepare([send], 'transactional send', validateTransactionalSend, transactionalKey);
+    return this.publishAndWait(this.topics.transactional, prepared, timeoutMs);
   }
 
   /** Validates, assigns an id when absent and publishes one operation. */
@@ -120,8 +180,7 @@ export class CioPublisher {
 
   /** A transactional email (App API /send/email) onto the transactional topic, keyed by the recipient. */
   async sendTransactional(send: TransactionalSend): Promise<Sent> {
-    const key = (s: TransactionalSend) => identifierOf(s.identifiers)?.value ?? s.to;
-    const prepared = this.prepare([send], 'transactional send', validateTransactionalSend, key);
+    const prepared = this.prepare([send], 'transactional send', validateTransactionalSend, transactionalKey);
     await this.publish(this.topics.transactional, prepared);
     const [first] = prepared;
     return { id: first!.value.id, key: first!.message.key };
@@ -308,6 +367,33 @@ export class CioPublisher {
         },
       };
     });
+  }
+
+  private repliesStarted: Promise<void> | undefined;
+
+  private async publishAndWait<T>(
+    topic: string,
+    prepared: Prepared<T & { id?: string }>[],
+    timeoutMs: number,
+  ): Promise<WaitResult> {
+    const deadline = Date.now() + timeoutMs;
+    const ids = prepared.map((p) => p.value.id);
+    const { replies } = this.options;
+    if (replies) {
+      this.repliesStarted ??= replies.start();
+      await this.repliesStarted;
+    }
+    // Registered before publishing: a reply can come back before the acknowledgement.
+    const ticket = replies?.begin(ids);
+    if (ticket) for (const p of prepared) p.message.headers = { ...p.message.headers, ...ticket.headers };
+    try {
+      await this.publish(topic, prepared);
+    } catch (error) {
+      ticket?.wait.cancel();
+      throw error;
+    }
+    if (!ticket) return { complete: false, results: ids.map((id) => ({ id, outcome: 'pending' })) };
+    return ticket.wait.done(Math.max(0, deadline - Date.now()));
   }
 
   private async publish<T>(topic: string, prepared: Prepared<T>[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureTopics, MissingTopicsError, topicSpecs } from '@cio-bridge/kafka';
+import { ensureTopics, MissingTopicsError, TOPICS, type TopicKey, topicSpecs } from '@cio-bridge/kafka';
 import type { Admin, Kafka } from 'kafkajs';
 import { testKafkaBrokers } from './environment';
 import { createTestTopics, testKafka, testTopicNames } from './topics';
@@ -34,7 +34,7 @@ describe('KAFKA_CREATE_TOPICS=false (real broker)', () => {
 
   it('passes once the topics are provisioned, creating nothing', async () => {
     const names = testTopicNames('provisioned');
-    await createTestTopics(kafka, names);
+    await createTestTopics(kafka, names, Object.keys(TOPICS) as TopicKey[]);
     expect(await ensureTopics(admin, topicSpecs(names), { create: false })).toEqual([]);
   });
 

@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { createKafka, ensureTopics, type TopicNames, topicSpecs } from '@cio-bridge/kafka';
+import {
+  createKafka,
+  ensureTopics,
+  TOPICS,
+  type TopicKey,
+  type TopicNames,
+  topicSpecs,
+} from '@cio-bridge/kafka';
 import type { Kafka } from 'kafkajs';
 import { testKafkaBrokers } from './environment';
 import { testLogger } from './logger';
@@ -19,6 +26,7 @@ export function testTopicNames(prefix = 'test'): TopicNames {
     reporting: `${run}.reporting`,
     quarantine: `${run}.webhooks.quarantine`,
     predictionsDlq: `${run}.predictions.dlq`,
+    replies: `${run}.replies`,
   };
 }
 
@@ -26,12 +34,22 @@ export async function testKafka(clientId = 'test'): Promise<Kafka> {
   return createKafka({ brokers: await testKafkaBrokers(), clientId }, testLogger());
 }
 
+/**
+ * The catalog's topics a test gets unless it asks: all but the replies topic, whose 32
+ * partitions only the tests of waiting callers need (the producer creates it when it starts).
+ */
+const DEFAULT_TEST_TOPICS = (Object.keys(TOPICS) as TopicKey[]).filter((key) => key !== 'replies');
+
 /** Creates the catalog's topics under the given names, with the catalog's partition counts. */
-export async function createTestTopics(kafka: Kafka, names: TopicNames): Promise<void> {
+export async function createTestTopics(
+  kafka: Kafka,
+  names: TopicNames,
+  keys: TopicKey[] = DEFAULT_TEST_TOPICS,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, topicSpecs(names));
+    await ensureTopics(admin, topicSpecs(names, keys));
   } finally {
     await admin.disconnect();
   }

@@ -4,6 +4,7 @@ import {
   ERROR_CLASSES,
   REPLAY_COUNT_HEADER,
   REPLAYED_FROM_HEADER,
+  REPLY_TO_HEADER,
 } from '@cio-bridge/contracts';
 import { headerString } from '@cio-bridge/kafka';
 import type { RawMessage } from './kafka/topic-source';
@@ -11,7 +12,14 @@ import { describeOperation, type OperationSummary } from './operation';
 import { toMillis } from './time';
 
 // The header names and error classes are the worker's contract (@cio-bridge/contracts).
-export { DLQ_HEADER_PREFIX, DLQ_HEADERS, ERROR_CLASSES, REPLAY_COUNT_HEADER, REPLAYED_FROM_HEADER };
+export {
+  DLQ_HEADER_PREFIX,
+  DLQ_HEADERS,
+  ERROR_CLASSES,
+  REPLAY_COUNT_HEADER,
+  REPLAYED_FROM_HEADER,
+  REPLY_TO_HEADER,
+};
 
 export interface Failure {
   readonly originalTopic?: string;

@@ -136,9 +136,15 @@ export function appChannel(
   return {
     api: 'app',
     async sendOne(body) {
-      await postJson(client.request, `${options.appUrl}/v1/send/email`, body, (status, seconds) =>
-        metrics.requestDuration.observe({ api: 'app', endpoint: 'send_email', status }, seconds),
+      const answer = await postJson(
+        client.request,
+        `${options.appUrl}/v1/send/email`,
+        body,
+        (status, seconds) =>
+          metrics.requestDuration.observe({ api: 'app', endpoint: 'send_email', status }, seconds),
       );
+      const deliveryId = answer?.delivery_id;
+      return typeof deliveryId === 'string' ? { deliveryId } : undefined;
     },
   };
 }

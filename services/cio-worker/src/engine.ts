@@ -413,7 +413,7 @@ export class DeliveryEngine {
       this.delivered(item);
     } else {
       this.accepted();
-      this.delivered(item);
+      this.delivered(item, sent.deliveryId);
     }
   }
 
@@ -500,7 +500,7 @@ export class DeliveryEngine {
     }
   }
 
-  private delivered(item: Item): void {
+  private delivered(item: Item, deliveryId?: string): void {
     const op = item.op!;
     this.options.metrics.delivered.inc({
       api: this.options.channel.api,
@@ -508,7 +508,7 @@ export class DeliveryEngine {
       event: this.options.metrics.eventLabel(op.event),
     });
     this.releaseHead(item);
-    this.settle(item, { outcome: 'delivered', status: 200 });
+    this.settle(item, { outcome: 'delivered', status: 200, ...(deliveryId && { deliveryId }) });
   }
 
   /** Removes the item from the head of its person's queue and readies the next one. */

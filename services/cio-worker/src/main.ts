@@ -35,9 +35,13 @@ runMain(async () => {
   const admin = kafka.admin();
   await admin.connect();
   const receipts = env.WORKER_RECEIPTS_TOPIC ? [receiptsTopicSpec(env.WORKER_RECEIPTS_TOPIC)] : [];
-  await ensureTopics(admin, [...topicSpecs(topics, ['track', 'transactional', 'dlq']), ...receipts], {
-    create: env.KAFKA_CREATE_TOPICS,
-  });
+  await ensureTopics(
+    admin,
+    [...topicSpecs(topics, ['track', 'transactional', 'dlq', 'replies']), ...receipts],
+    {
+      create: env.KAFKA_CREATE_TOPICS,
+    },
+  );
   await admin.disconnect();
 
   const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 }) : undefined;
@@ -66,6 +70,7 @@ runMain(async () => {
     network: httpNetworkOptions(env),
     tuning,
     receiptsTopic: env.WORKER_RECEIPTS_TOPIC,
+    repliesTopic: topics.replies,
     tracing,
     onFatal: (error) => {
       logger.fatal({ err: error }, 'the Kafka consumer gave up: stopping');

@@ -10,7 +10,7 @@ import {
   managementRoutes,
   serve,
 } from '@cio-bridge/http';
-import { createConsumer, kafkaReadiness, Publisher, type TopicNames } from '@cio-bridge/kafka';
+import { createConsumer, kafkaReadiness, Publisher, TOPICS, type TopicNames } from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
 import type { Tracing } from '@cio-bridge/tracing';
 import type { Express } from 'express';
@@ -36,6 +36,7 @@ import { type OutputOptions, trackTopicChannel } from './output';
 import { checkTrackAccount, type PreflightResult } from './preflight';
 import { LocalBudget, RedisBudget, type RequestBudget } from './rate-limit';
 import { Receipts } from './receipts';
+import { createRepliesMetrics, Replies } from './replies';
 import { requestSpans } from './request-spans';
 import { GrowingPause } from './retry-policy';
 import { defaultTuning, type WorkerTuning } from './settings';
@@ -74,6 +75,8 @@ export interface WorkerDeps {
   onFatal?: (error: Error) => void;
   /** publish a delivery receipt per operation to this topic (WORKER_RECEIPTS_TOPIC; receipts.ts) */
   receiptsTopic?: string;
+  /** replies to waiting callers go here (KAFKA_TOPIC_REPLIES; replies.ts); default: the catalog's */
+  repliesTopic?: string;
   /** a span per Customer.io request, linked to the operations' traces (default: off) */
   tracing?: Tracing;
 }
@@ -185,6 +188,8 @@ export function createWorker(deps: WorkerDeps): Worker {
   let producer: Producer | undefined;
   let writeDeadLetter: ((letter: DeadLetter) => Promise<void>) | undefined;
   let receipts: Receipts | undefined;
+  let replies: Replies | undefined;
+  const repliesMetrics = createRepliesMetrics(deps.registry);
   let server: Server | undefined;
   let commitTimer: NodeJS.Timeout | undefined;
   let committing: Promise<void> | undefined;
@@ -259,7 +264,10 @@ export function createWorker(deps: WorkerDeps): Worker {
       onEndpointRecovered: () => {
         if (!stopping) pauses.resumeTopic(topic, 'endpoint');
       },
-      onSettled: (item, settlement) => receipts?.record(item, settlement),
+      onSettled: (item, settlement) => {
+        receipts?.record(item, settlement);
+        replies?.record(item, settlement);
+      },
       onRequest: deps.tracing?.enabled ? requestSpans(deps.tracing, channel.api) : undefined,
     });
 
@@ -658,6 +666,13 @@ export function createWorker(deps: WorkerDeps): Worker {
         metrics,
       });
 
+    replies = new Replies({
+      publisher: new Publisher({ producer }),
+      topic: deps.repliesTopic ?? TOPICS.replies.name,
+      logger,
+      metrics: repliesMetrics,
+    });
+
     if (stopping) return;
     if (!(await preflight())) void preflightUntilPassed();
     if (stopping) return;
@@ -725,6 +740,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       await committing;
       await commit();
       await receipts?.flush();
+      await replies?.flush();
       await consumer
         ?.disconnect()
         .catch((error: unknown) => logger.warn({ err: error }, 'consumer disconnect failed'));

@@ -7,7 +7,13 @@ import {
   jsonBody,
   type ReadinessChecks,
 } from '@cio-bridge/http';
-import { type OutgoingMessage, PublishTimeoutError, type TopicNames } from '@cio-bridge/kafka';
+import {
+  type OutgoingMessage,
+  PublishTimeoutError,
+  type TopicNames,
+  type Wait,
+  type WaitTicket,
+} from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
 import {
   eventName,
@@ -33,7 +39,20 @@ import {
 } from '@cio-bridge/tracing';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import type { Registry } from 'prom-client';
-import { createProducerMetrics, type Outcome, type ProducerMetrics } from './metrics';
+import {
+  createProducerMetrics,
+  createWaitMetrics,
+  type Outcome,
+  type ProducerMetrics,
+  type WaitMetrics,
+} from './metrics';
+import { preferredWait } from './prefer';
+
+/** Where the producer waits for the worker's replies (`ReplyInbox` from @cio-bridge/kafka). */
+export interface ReplyWaiting {
+  /** starts a wait for these operations and gives their reply header; undefined: cannot wait now */
+  begin(ids: readonly string[]): WaitTicket | undefined;
+}
 
 /** What the producer needs from Kafka: `publish` resolving once every message is acknowledged (acks=all). */
 export interface MessagePublisher {
@@ -67,6 +86,12 @@ export interface ProducerAppOptions {
   newId?: () => string;
   /** spans for publishes, continuing the caller's W3C trace; default: off */
   tracing?: Tracing;
+  /** answers `Prefer: wait=N` (absent: the preference is ignored, every answer is 202) */
+  waiting?: ReplyWaiting;
+  /** longest honoured wait, in seconds (PRODUCER_MAX_WAIT_SECONDS); default 30 */
+  maxWaitSeconds?: number;
+  /** the wait metrics, when the composition root counts replies too; default: made here */
+  waitMetrics?: WaitMetrics;
 }
 
 /** One problem in a request: which item (absent for the request's shape), where in it, and why. */
@@ -111,7 +136,9 @@ export function createApp(options: ProducerAppOptions): Express {
   let pendingBytes = 0;
   const newId = options.newId ?? operationIds();
   const tracing = options.tracing ?? disabledTracing;
-  const metrics = createProducerMetrics(registry);
+  const metrics: ProducerMetrics = createProducerMetrics(registry);
+  const waitMetrics: WaitMetrics = options.waitMetrics ?? createWaitMetrics(registry);
+  const maxWaitSeconds = options.maxWaitSeconds ?? 30;
   const app = createHttpApp({ logger, registry, readiness: options.readiness, ...options.network });
   const auth = bearerAuth(options.tokens);
   const body = jsonBody(maxBodyBytes);
@@ -151,6 +178,39 @@ export function createApp(options: ProducerAppOptions): Express {
     return prepared;
   };
 
+  /**
+   * With `Prefer: wait=N` and room to wait: a wait registered before publishing (a reply
+   * can come back fast) and the reply header on every message; otherwise undefined.
+   */
+  const startWait = (req: Request, prepared: Prepared): { seconds: number; wait: Wait } | undefined => {
+    const seconds = preferredWait(req.headers.prefer, maxWaitSeconds);
+    if (seconds === undefined || !options.waiting) return undefined;
+    const ticket = options.waiting.begin(prepared.ids);
+    if (!ticket) {
+      waitMetrics.waits.inc({ result: 'refused' });
+      return undefined;
+    }
+    for (const message of prepared.messages) message.headers = { ...message.headers, ...ticket.headers };
+    return { seconds, wait: ticket.wait };
+  };
+
+  /** Waits for the outcomes: 200 when all are known, 202 with `pending` ones when the time runs out. */
+  const answerWhenKnown = async (
+    res: Response,
+    { seconds, wait }: { seconds: number; wait: Wait },
+    deadline: number,
+  ): Promise<void> => {
+    waitMetrics.waiting.inc(wait.size);
+    const answer = await wait.done(Math.max(0, deadline - Date.now())).finally(() => {
+      waitMetrics.waiting.dec(wait.size);
+    });
+    waitMetrics.waits.inc({ result: answer.complete ? 'answered' : 'timed_out' });
+    res
+      .status(answer.complete ? 200 : 202)
+      .set('Preference-Applied', `wait=${seconds}`)
+      .json({ results: answer.results });
+  };
+
   /** Publishes and answers 202 with the ids, or 503 + Retry-After (with the ids to retry with). */
   const publishAndAnswer = async (
     req: Request,
@@ -158,6 +218,7 @@ export function createApp(options: ProducerAppOptions): Express {
     topic: string,
     prepared: Prepared,
   ): Promise<void> => {
+    const received = Date.now();
     // Only the messages are needed from here on: let the parsed and raw body go
     // while Kafka acknowledges, so waiting requests hold as little memory as possible.
     req.body = undefined;
@@ -172,6 +233,7 @@ export function createApp(options: ProducerAppOptions): Express {
         .json({ error: 'too many messages are waiting for Kafka; nothing was published: retry later', ids });
       return;
     }
+    const waiting = startWait(req, prepared);
     const started = process.hrtime.bigint();
     const chunks: OutgoingMessage[][] = [];
     for (let i = 0; i < messages.length; i += MESSAGES_PER_PUBLISH) {
@@ -194,6 +256,7 @@ export function createApp(options: ProducerAppOptions): Express {
       for (const chunk of chunks) await publisher.publish(topic, chunk);
       span?.end();
     } catch (error) {
+      waiting?.wait.cancel();
       span?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
       span?.end();
       const retriable =
@@ -215,7 +278,8 @@ export function createApp(options: ProducerAppOptions): Express {
     }
     metrics.observePublish(topic, Number(process.hrtime.bigint() - started) / 1e9);
     for (const [action, event] of labels) metrics.published(action, event);
-    res.status(202).json(ids.length === 1 ? { id: ids[0], ids } : { ids });
+    if (waiting) await answerWhenKnown(res, waiting, received + waiting.seconds * 1000);
+    else res.status(202).json(ids.length === 1 ? { id: ids[0], ids } : { ids });
   };
 
   app.post('/v1/track', countOutcomes(metrics, '/v1/track'), auth, ...body, async (req, res) => {

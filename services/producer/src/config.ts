@@ -17,6 +17,10 @@ export const producerEnv = z.object({
   PRODUCER_PUBLISH_TIMEOUT_MS: integer(100, 60_000).prefault('5000'),
   /** most message bytes waiting for Kafka at once; beyond it requests get 503 at once */
   PRODUCER_MAX_PENDING_BYTES: integer(1024 * 1024, 1024 * 1024 * 1024).prefault(String(32 * 1024 * 1024)),
+  /** longest `Prefer: wait=N` honoured, in seconds (a longer one is cut to it) */
+  PRODUCER_MAX_WAIT_SECONDS: integer(1, 300).prefault('30'),
+  /** most operations this instance waits for at once; past it a waited request gets 202 at once */
+  PRODUCER_MAX_WAITERS: integer(1, 1_000_000).prefault('10000'),
   /** Retry-After (seconds) on a 503 */
   PRODUCER_RETRY_AFTER_SECONDS: integer(1, 3_600).prefault('5'),
 });

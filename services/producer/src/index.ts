@@ -1,7 +1,13 @@
 import { join } from 'node:path';
 
 export { bearerAuth } from '@cio-bridge/http';
-export { createApp, type ItemError, type MessagePublisher, type ProducerAppOptions } from './app';
+export {
+  createApp,
+  type ItemError,
+  type MessagePublisher,
+  type ProducerAppOptions,
+  type ReplyWaiting,
+} from './app';
 export { type ProducerEnv, producerEnv } from './config';
 export { createProducerMetrics, type Outcome, type ProducerMetrics } from './metrics';
 

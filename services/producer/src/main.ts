@@ -1,12 +1,13 @@
 import { httpNetworkOptions } from '@cio-bridge/config';
 import { createRegistry } from '@cio-bridge/http';
-import { kafkaReadiness, Publisher } from '@cio-bridge/kafka';
+import { kafkaReadiness, Publisher, ReplyInbox } from '@cio-bridge/kafka';
 import { runService } from '@cio-bridge/service-main';
 import { Partitioners } from 'kafkajs';
 import { createApp, producerEnv } from './index';
+import { createWaitMetrics } from './metrics';
 
 runService(
-  { name: 'producer', env: producerEnv, topics: ['track', 'transactional'] },
+  { name: 'producer', env: producerEnv, topics: ['track', 'transactional', 'replies'] },
   async ({ env, topics, logger, tracing, kafka, onStop, listen }) => {
     const producer = kafka.producer({
       idempotent: true,
@@ -18,9 +19,24 @@ runService(
     onStop(() => producer.disconnect());
     const publisher = new Publisher({ producer, timeoutMs: env.PRODUCER_PUBLISH_TIMEOUT_MS });
 
+    const registry = createRegistry();
+    const waitMetrics = createWaitMetrics(registry);
+    // Replies to `Prefer: wait` requests: this instance's own partition of the replies topic.
+    const inbox = new ReplyInbox({
+      kafka,
+      topic: topics.replies,
+      maxWaiting: env.PRODUCER_MAX_WAITERS,
+      logger,
+      onReply: (matched) => waitMetrics.replies.inc({ result: matched ? 'matched' : 'unmatched' }),
+    });
+    await inbox.start();
+    // Stop steps run newest first: the server closes (waiting requests are answered by
+    // their own deadline) before the inbox stops and the producer disconnects.
+    onStop(() => inbox.stop());
+
     const app = createApp({
       logger,
-      registry: createRegistry(),
+      registry,
       publisher,
       topics,
       tokens: env.INGEST_API_TOKENS,
@@ -31,6 +47,9 @@ runService(
       readiness: { kafka: kafkaReadiness(kafka) },
       network: httpNetworkOptions(env),
       tracing,
+      waiting: inbox,
+      maxWaitSeconds: env.PRODUCER_MAX_WAIT_SECONDS,
+      waitMetrics,
     });
     await listen(app);
     logger.info(

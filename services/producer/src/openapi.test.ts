@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { PublishTimeoutError } from '@cio-bridge/kafka';
+import { PublishTimeoutError, Waiters } from '@cio-bridge/kafka';
 import {
   createAjv,
   invalidTrackFixtures,
@@ -202,6 +202,39 @@ describe('openapi.yaml', () => {
       expect(answers.map((a) => a.status)).toEqual([400, 400, 401, 413, 415, 503]);
       for (const answer of answers) expectDocumented(path, 'post', answer);
     });
+
+    it.each(['/v1/track', '/v1/transactional'])(
+      '%s with Prefer: wait answers a documented 200 (all known) and 202 (pending)',
+      async (path) => {
+        const waiters = new Waiters(10);
+        const waiting = {
+          begin: (ids: readonly string[]) => {
+            const wait = waiters.add(ids);
+            return wait && { wait, headers: { 'x-reply-to': '0' } };
+          },
+        };
+        const { app, publisher } = buildApp({ waiting });
+        const body = (path === '/v1/track' ? scan : send) as object;
+        const waited = () => request(app).post(path).set(bearer).set('Prefer', 'wait=1').send(body);
+        const pending = await waited();
+        expect(pending.status).toBe(202);
+        expectDocumented(path, 'post', pending);
+        publisher.onPublish = async (messages) => {
+          setImmediate(() => {
+            for (const m of messages)
+              waiters.settle({
+                id: String(m.headers?.['x-operation-id']),
+                outcome: 'delivered',
+                status: 200,
+                ...(path === '/v1/transactional' && { delivery_id: 'dlv-1' }),
+              });
+          });
+        };
+        const known = await waited();
+        expect(known.status).toBe(200);
+        expectDocumented(path, 'post', known);
+      },
+    );
 
     it('the doc examples are accepted by the app', async () => {
       for (const path of ['/v1/track', '/v1/transactional']) {

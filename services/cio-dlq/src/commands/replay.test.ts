@@ -21,6 +21,11 @@ describe('replayMessage', () => {
     },
   };
 
+  it('drops the reply address: a replay produces no reply to a caller who waited long ago', () => {
+    const waited = { ...raw, headers: { ...raw.headers, 'x-reply-to': Buffer.from('3') } };
+    expect(replayMessage(waited, 'customerio.dlq', 2).headers).not.toHaveProperty('x-reply-to');
+  });
+
   it('keeps key, value and other headers byte for byte, drops dead-letter headers, adds replay headers', () => {
     const message = replayMessage(raw, 'customerio.dlq', 2);
     expect(Buffer.from(message.key as unknown as Buffer).equals(key)).toBe(true);

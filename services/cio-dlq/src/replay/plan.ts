@@ -5,6 +5,7 @@ import {
   type DlqEntry,
   REPLAY_COUNT_HEADER,
   REPLAYED_FROM_HEADER,
+  REPLY_TO_HEADER,
   readEntry,
 } from '../dlq-entry';
 import { type Filter, matches } from '../filter';
@@ -129,13 +130,19 @@ export async function* planReplay(
   }
 }
 
+/** Headers a replayed copy leaves out: the failure, the previous replay, and any reply address (nobody waits for a replay). */
+const notReplayed = (name: string): boolean =>
+  name.startsWith(DLQ_HEADER_PREFIX) ||
+  name === REPLAY_COUNT_HEADER ||
+  name === REPLAYED_FROM_HEADER ||
+  name === REPLY_TO_HEADER;
+
 /** The replayed copy: original key, value and headers, without dead-letter headers, plus the replay headers. */
 export function replayMessage(raw: RawMessage, dlqTopic: string, replayCount: number): OutgoingMessage {
   const headers: IHeaders = {};
   for (const [name, value] of Object.entries(raw.headers)) {
     if (value === undefined) continue;
-    if (name.startsWith(DLQ_HEADER_PREFIX) || name === REPLAY_COUNT_HEADER || name === REPLAYED_FROM_HEADER)
-      continue;
+    if (notReplayed(name)) continue;
     headers[name] = value;
   }
   headers[REPLAY_COUNT_HEADER] = String(replayCount);

@@ -72,4 +72,6 @@ export interface Settlement {
   outcome: 'delivered' | 'dead_lettered';
   status: number | null;
   errorClass?: string;
+  /** a transactional send's App API `delivery_id` */
+  deliveryId?: string;
 }

@@ -4,7 +4,7 @@ import type { Item } from './types';
 
 /** What sending one operation alone came to. */
 export type AloneOutcome =
-  | { kind: 'sent' }
+  | { kind: 'sent'; deliveryId?: string }
   | { kind: 'sent-before' }
   | { kind: 'failed'; error: DeliveryError };
 
@@ -27,8 +27,9 @@ export async function sendAlone(
     return { kind: 'failed', error: new DeliveryError('unknown', reason, true) };
   }
   const ended = options.onRequest?.([item], 'one');
+  let deliveryId: string | undefined;
   try {
-    await options.channel.sendOne(item.op!.body);
+    deliveryId = (await options.channel.sendOne(item.op!.body))?.deliveryId;
     ended?.();
   } catch (error) {
     ended?.(error as DeliveryError);
@@ -52,5 +53,5 @@ export async function sendAlone(
         ),
       );
   }
-  return { kind: 'sent' };
+  return deliveryId === undefined ? { kind: 'sent' } : { kind: 'sent', deliveryId };
 }

@@ -73,6 +73,12 @@ export interface DeadLetter {
   shortest?: boolean;
 }
 
+/** What Customer.io answered to one accepted send, as far as a caller is told. */
+export interface SendAnswer {
+  /** the App API's id of a transactional message */
+  deliveryId?: string;
+}
+
 /** One Customer.io API, as the engine sees it. */
 export interface Channel {
   api: 'track' | 'app';
@@ -82,6 +88,10 @@ export interface Channel {
    * request as a whole failed. Absent: every item goes alone.
    */
   sendBatch?: (bodies: Buffer[]) => Promise<Map<number, DeliveryError>>;
-  /** Sends one operation; rejects with a DeliveryError. */
-  sendOne: (body: Buffer) => Promise<void>;
+  /**
+   * Sends one operation; rejects with a DeliveryError. The App API resolves with its
+   * answer's `delivery_id` (what a waiting caller is told); others resolve empty.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: the channels without an answer resolve with nothing
+  sendOne: (body: Buffer) => Promise<SendAnswer | void>;
 }

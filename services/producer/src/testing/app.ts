@@ -10,10 +10,13 @@ export const TOKEN = 'test-token-0123456789';
 export class FakePublisher implements MessagePublisher {
   readonly calls: { topic: string; messages: OutgoingMessage[] }[] = [];
   failWith: Error | undefined;
+  /** runs after each acknowledged publish (a test's stand-in for the worker) */
+  onPublish: ((messages: OutgoingMessage[]) => Promise<void>) | undefined;
 
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (this.failWith) throw this.failWith;
     this.calls.push({ topic, messages });
+    await this.onPublish?.(messages);
   }
 
   get messages(): OutgoingMessage[] {
