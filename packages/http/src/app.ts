@@ -1,7 +1,8 @@
 import type { Logger } from '@cio-bridge/logger';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { HttpError } from './errors';
+import { createHttpMetrics } from './metrics';
 import type { HttpNetworkOptions } from './network';
 
 /**
@@ -110,19 +111,7 @@ export function separateManagement(app: Express): { app: Express; port: number }
 }
 
 function requestMetrics(logger: Logger, registry: Registry): RequestHandler {
-  const requests = new Counter({
-    name: 'cio_bridge_http_requests_total',
-    help: 'HTTP requests by route, method and status',
-    labelNames: ['route', 'method', 'status'],
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'cio_bridge_http_request_duration_seconds',
-    help: 'HTTP request processing time by route',
-    labelNames: ['route', 'method'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  });
+  const { requests, duration } = createHttpMetrics(registry);
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {

@@ -4,6 +4,8 @@ export { headerString, headersToStrings } from './headers';
 export { type OutgoingMessage, Publisher, type PublisherOptions, PublishTimeoutError } from './publisher';
 export { type KafkaReadiness, kafkaReadiness } from './readiness';
 export { onShutdown, type ShutdownOptions } from './shutdown';
+export { type Deployable, TOPIC_ACCESS, type TopicAccess, topicRolesOf } from './topic-access';
+export { TOPIC_CONTENTS } from './topic-contents';
 export {
   defaultTopicNames,
   type EnsureTopicsOptions,

@@ -3,7 +3,14 @@ import './heap-settings';
 import { createServer } from 'node:http';
 import { httpNetworkOptions, kafkaClientOptions, loadConfig, runMain } from '@cio-bridge/config';
 import { closeServer, createRegistry } from '@cio-bridge/http';
-import { createKafka, ensureTopics, onShutdown, topicNamesFromEnv, topicSpecs } from '@cio-bridge/kafka';
+import {
+  createKafka,
+  ensureTopics,
+  onShutdown,
+  topicNamesFromEnv,
+  topicRolesOf,
+  topicSpecs,
+} from '@cio-bridge/kafka';
 import { createLogger } from '@cio-bridge/logger';
 import { startTracing } from '@cio-bridge/tracing';
 import { Redis } from 'ioredis';
@@ -29,7 +36,7 @@ runMain(async () => {
   const admin = kafka.admin();
   await admin.connect();
   const receipts = env.WORKER_RECEIPTS_TOPIC ? [receiptsTopicSpec(env.WORKER_RECEIPTS_TOPIC)] : [];
-  await ensureTopics(admin, [...topicSpecs(topics, ['track', 'transactional', 'dlq']), ...receipts], {
+  await ensureTopics(admin, [...topicSpecs(topics, topicRolesOf('cio-worker')), ...receipts], {
     create: env.KAFKA_CREATE_TOPICS,
   });
   await admin.disconnect();

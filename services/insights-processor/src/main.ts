@@ -8,6 +8,7 @@ import {
   onShutdown,
   Publisher,
   topicNamesFromEnv,
+  topicRolesOf,
   topicSpecs,
 } from '@cio-bridge/kafka';
 import { createLogger } from '@cio-bridge/logger';
@@ -59,7 +60,7 @@ runMain(async () => {
   const kafka = createKafka(kafkaClientOptions(config), logger);
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, ['predictions', 'reporting', 'predictionsDlq']), {
+  await ensureTopics(admin, topicSpecs(topics, topicRolesOf('insights-processor')), {
     create: config.KAFKA_CREATE_TOPICS,
   });
   await admin.disconnect();

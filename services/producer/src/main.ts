@@ -7,6 +7,7 @@ import {
   onShutdown,
   Publisher,
   topicNamesFromEnv,
+  topicRolesOf,
   topicSpecs,
 } from '@cio-bridge/kafka';
 import { createLogger } from '@cio-bridge/logger';
@@ -23,7 +24,7 @@ runMain(async () => {
 
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, ['track', 'transactional']), {
+  await ensureTopics(admin, topicSpecs(topics, topicRolesOf('producer')), {
     create: env.KAFKA_CREATE_TOPICS,
   });
   await admin.disconnect();
