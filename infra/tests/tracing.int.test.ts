@@ -31,7 +31,23 @@ interface ReceivedSpan {
   parentSpanId?: string;
   kind: number;
   links: { traceId: string; spanId: string }[];
+  attributes: Record<string, unknown>;
 }
+
+type OtlpValue = {
+  stringValue?: string;
+  intValue?: string | number;
+  boolValue?: boolean;
+  doubleValue?: number;
+};
+const attributesOf = (list: { key: string; value: OtlpValue }[] = []): Record<string, unknown> =>
+  Object.fromEntries(
+    list.map(({ key, value }) => [
+      key,
+      value.stringValue ??
+        (value.intValue === undefined ? (value.boolValue ?? value.doubleValue) : Number(value.intValue)),
+    ]),
+  );
 
 const TOKEN = 'trace-test-token-0123456789';
 const freePort = () =>
@@ -89,6 +105,7 @@ async function startReceiver(spans: ReceivedSpan[]): Promise<string> {
                 traceId: l.traceId,
                 spanId: l.spanId,
               })),
+              attributes: attributesOf(span.attributes),
             });
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
@@ -183,7 +200,14 @@ it('one trace from the caller through the producer, Kafka and the worker to Cust
   });
   const publish = inTrace(caller.traceId).find((span) => span.service === 'cio-bridge-producer');
   const request = inTrace(caller.traceId).find((span) => span.service === 'cio-bridge-cio-worker');
-  expect(publish).toMatchObject({ name: `publish ${topics.track}`, parentSpanId: caller.spanId, kind: 4 }); // PRODUCER
+  expect(publish).toMatchObject({ name: `send ${topics.track}`, parentSpanId: caller.spanId, kind: 4 }); // PRODUCER
+  // the messaging conventions; the message key (a person's identifier) is never recorded
+  expect(publish!.attributes).toMatchObject({
+    'messaging.system': 'kafka',
+    'messaging.operation.type': 'send',
+    'messaging.destination.name': topics.track,
+  });
+  expect(JSON.stringify(publish!.attributes)).not.toContain('traced-person');
   expect(request).toMatchObject({ name: 'customerio track batch', parentSpanId: publish!.spanId, kind: 3 }); // CLIENT
   expect(request!.links).toEqual([{ traceId: caller.traceId, spanId: publish!.spanId }]);
   const people = await (await fetch(`${sandbox}/_sandbox/people/traced-person`)).json();

@@ -1,5 +1,6 @@
 export {
   type Context,
+  context,
   type Link,
   ROOT_CONTEXT,
   type Span,

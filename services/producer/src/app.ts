@@ -23,6 +23,7 @@ import {
   validateTransactionalSend,
 } from '@cio-bridge/schemas';
 import {
+  context,
   contextFromHeaders,
   disabledTracing,
   SpanKind,
@@ -179,19 +180,25 @@ export function createApp(options: ProducerAppOptions): Express {
     }
     pendingBytes += bytes;
     metrics.pendingBytes(pendingBytes);
-    // One span per publish, a child of the caller's trace; every message carries it on.
+    // One PRODUCER `send <topic>` span per publish (the messaging conventions), a child of
+    // the caller's trace; every message carries it on. Hand-written rather than kafkajs's
+    // instrumentation: the Publisher batches many requests into one produce request, so a
+    // span per produce request would not belong to any one caller's trace.
     const parent = tracing.enabled ? contextFromHeaders(req.headers) : undefined;
-    const span =
-      parent && tracing.tracer.startSpan(`publish ${topic}`, publishSpan(topic, ids.length), parent);
-    if (span) {
-      const carried = traceHeaders(trace.setSpan(parent, span));
+    const span = parent && tracing.tracer.startSpan(`send ${topic}`, sendSpan(topic, ids.length), parent);
+    const inSpan = span && trace.setSpan(parent, span);
+    if (inSpan) {
+      const carried = traceHeaders(inSpan);
       for (const message of messages) message.headers = { ...message.headers, ...carried };
     }
     try {
       // One chunk after the other: a chunk published after an earlier one failed would put
       // a person's later operations on the topic before the earlier ones the client resends.
       // The publisher still shares produce requests between concurrent requests.
-      for (const chunk of chunks) await publisher.publish(topic, chunk);
+      const publishAll = async () => {
+        for (const chunk of chunks) await publisher.publish(topic, chunk);
+      };
+      await (inSpan ? context.with(inSpan, publishAll) : publishAll());
       span?.end();
     } catch (error) {
       span?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
@@ -199,7 +206,10 @@ export function createApp(options: ProducerAppOptions): Express {
       const retriable =
         error instanceof PublishTimeoutError || (error as { retriable?: unknown }).retriable !== false;
       if (!retriable) throw error;
-      logger.warn({ err: error, topic, count: ids.length }, 'Kafka did not acknowledge: answering 503');
+      // inside the span, so the warning carries its trace_id and span_id
+      context.with(inSpan ?? context.active(), () =>
+        logger.warn({ err: error, topic, count: ids.length }, 'Kafka did not acknowledge: answering 503'),
+      );
       res.locals.outcome = 'unavailable' satisfies Outcome;
       res
         .status(503)
@@ -295,7 +305,8 @@ function countOutcomes(metrics: ProducerMetrics, route: string): RequestHandler 
   };
 }
 
-const publishSpan = (topic: string, count: number) => ({
+/** The message key is a person's identifier: never an attribute. */
+const sendSpan = (topic: string, count: number) => ({
   kind: SpanKind.PRODUCER,
   attributes: {
     'messaging.system': 'kafka',
