@@ -1,4 +1,5 @@
 export {
+  type Attributes,
   type Context,
   context,
   type Link,

@@ -194,6 +194,13 @@ export function createWorker(deps: WorkerDeps): Worker {
     ? new RedisLedger(deps.redis, `cio-bridge:sent:${deps.customerio.siteId}`, ledgerTtl)
     : new MemoryLedger(ledgerTtl);
 
+  // where each channel's requests go, for the HTTP spans' server.address
+  const serverUrlOf = (channel: Channel): string =>
+    channel.api === 'app'
+      ? deps.customerio.appUrl
+      : deps.output?.api === 'pipelines' && deps.output.pipelines
+        ? deps.output.pipelines.url
+        : deps.customerio.trackUrl;
   const engineFor = (
     channel: Channel,
     rps: number,
@@ -233,7 +240,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         if (!stopping) pauses.resumeTopic(topic, 'endpoint');
       },
       onSettled: (item, settlement) => receipts?.record(item, settlement),
-      onRequest: deps.tracing?.enabled ? requestSpans(deps.tracing, channel.api) : undefined,
+      onRequest: deps.tracing?.enabled ? requestSpans(deps.tracing, serverUrlOf(channel)) : undefined,
     });
 
   const trackOut = trackTopicChannel(

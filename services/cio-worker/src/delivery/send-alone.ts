@@ -26,12 +26,13 @@ export async function sendAlone(
     const reason = `the send ledger cannot be read: ${(error as Error).message}`;
     return { kind: 'failed', error: new DeliveryError('unknown', reason, true) };
   }
-  const ended = options.onRequest?.([item], 'one');
+  const traced = options.onRequest?.([item], 'one');
   try {
-    await options.channel.sendOne(item.op!.body);
-    ended?.();
+    const send = () => options.channel.sendOne(item.op!.body);
+    await (traced ? traced.run(send) : send());
+    traced?.end();
   } catch (error) {
-    ended?.(error as DeliveryError);
+    traced?.end(error as DeliveryError);
     const failure = error as DeliveryError;
     if (ledger && maybeSent(failure) && (options.ambiguous ?? 'dead-letter') === 'dead-letter') {
       // It may have been sent: sending again could repeat it; an operator decides.
