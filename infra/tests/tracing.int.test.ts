@@ -226,6 +226,11 @@ it('one trace from the caller through the producer, Kafka and the worker to Cust
     'messaging.destination.partition.id': expect.stringMatching(/^\d+$/),
     'messaging.kafka.offset': expect.any(Number),
   });
+  // the producer's span names where Kafka put the message: where the worker read it
+  expect(publish!.attributes).toMatchObject({
+    'messaging.destination.partition.id': processSpan!.attributes['messaging.destination.partition.id'],
+    'messaging.kafka.offset': processSpan!.attributes['messaging.kafka.offset'],
+  });
   const request = worker.find((span) => span.kind === 3); // CLIENT: the Customer.io call
   expect(request).toMatchObject({ name: 'POST', parentSpanId: processSpan!.spanId });
   expect(request!.attributes).toMatchObject({

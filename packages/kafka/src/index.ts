@@ -1,6 +1,7 @@
 export { createKafka, type KafkaClientOptions } from './client';
 export { type ConsumerOptions, createConsumer } from './consumer';
 export { headerString, headersToStrings } from './headers';
+export { MessagePlacement, type Placement } from './placement';
 export { type OutgoingMessage, Publisher, type PublisherOptions, PublishTimeoutError } from './publisher';
 export { type KafkaReadiness, kafkaReadiness } from './readiness';
 export { onShutdown, type ShutdownOptions } from './shutdown';

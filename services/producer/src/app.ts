@@ -7,7 +7,12 @@ import {
   jsonBody,
   type ReadinessChecks,
 } from '@cio-bridge/http';
-import { type OutgoingMessage, PublishTimeoutError, type TopicNames } from '@cio-bridge/kafka';
+import {
+  type OutgoingMessage,
+  type Placement,
+  PublishTimeoutError,
+  type TopicNames,
+} from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
 import {
   eventName,
@@ -36,9 +41,14 @@ import type { Express, Request, RequestHandler, Response } from 'express';
 import type { Registry } from 'prom-client';
 import { type Outcome, type ProducerMetrics, producerMetrics } from './metrics';
 
-/** What the producer needs from Kafka: `publish` resolving once every message is acknowledged (acks=all). */
+/**
+ * What the producer needs from Kafka: `publish` resolving once every message is
+ * acknowledged (acks=all); `publishPlaced` also says where Kafka put each one (the span's
+ * partition and offset).
+ */
 export interface MessagePublisher {
   publish(topic: string, messages: OutgoingMessage[]): Promise<void>;
+  publishPlaced?(topic: string, messages: OutgoingMessage[]): Promise<(Placement | undefined)[]>;
 }
 
 export interface ProducerAppOptions {
@@ -196,9 +206,19 @@ export function createApp(options: ProducerAppOptions): Express {
       // a person's later operations on the topic before the earlier ones the client resends.
       // The publisher still shares produce requests between concurrent requests.
       const publishAll = async () => {
-        for (const chunk of chunks) await publisher.publish(topic, chunk);
+        const placements: (Placement | undefined)[] = [];
+        for (const chunk of chunks) {
+          if (publisher.publishPlaced) placements.push(...(await publisher.publishPlaced(topic, chunk)));
+          else await publisher.publish(topic, chunk);
+        }
+        return placements;
       };
-      await (inSpan ? context.with(inSpan, publishAll) : publishAll());
+      const [first] = await (inSpan ? context.with(inSpan, publishAll) : publishAll());
+      if (first) {
+        // the first message's place (the conventions' attributes are per message)
+        span?.setAttribute('messaging.destination.partition.id', String(first.partition));
+        span?.setAttribute('messaging.kafka.offset', first.offset);
+      }
       span?.end();
     } catch (error) {
       span?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });

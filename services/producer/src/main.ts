@@ -4,6 +4,7 @@ import {
   createKafka,
   ensureTopics,
   kafkaReadiness,
+  MessagePlacement,
   onShutdown,
   Publisher,
   topicNamesFromEnv,
@@ -29,14 +30,16 @@ runMain(async () => {
   });
   await admin.disconnect();
 
+  // records the partition of each message, for the spans' partition and offset
+  const placement = new MessagePlacement();
   const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     // murmur2 like the Java client: one person's key lands on the same partition whoever produces it
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: placement.partitioner(Partitioners.DefaultPartitioner),
   });
   await producer.connect();
-  const publisher = new Publisher({ producer, timeoutMs: env.PRODUCER_PUBLISH_TIMEOUT_MS });
+  const publisher = new Publisher({ producer, timeoutMs: env.PRODUCER_PUBLISH_TIMEOUT_MS, placement });
 
   const app = createApp({
     logger,
