@@ -362,7 +362,10 @@ export class DeliveryEngine {
       traced?.end(undefined, failures.size > 0);
     } catch (error) {
       traced?.end(error as DeliveryError);
-      this.requestFailed(items, error as DeliveryError);
+      // inside the request's spans: the retry or dead-letter log lines lead to the trace
+      const failed = () => this.requestFailed(items, error as DeliveryError);
+      if (traced) traced.run(failed);
+      else failed();
       return;
     }
     this.accepted();

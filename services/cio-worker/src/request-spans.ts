@@ -15,8 +15,8 @@ import type { DeliveryError } from './errors';
 
 /** What the engine does around one Customer.io request (its `onRequest` hook). */
 export interface RequestTrace {
-  /** runs the request with its spans active (log lines written meanwhile carry their ids) */
-  run<T>(call: () => Promise<T>): Promise<T>;
+  /** runs `call` (the request, or what follows its failure) with the request's spans active, so log lines written meanwhile carry their ids */
+  run<T>(call: () => T): T;
   /** the request ended: without an error it was answered 200, or 207 with `partial` */
   end(error?: DeliveryError, partial?: boolean): void;
 }
