@@ -31,6 +31,7 @@ const serviceEnv = (service: string) => () => serviceEnvTable(ROOT, service, SER
 
 /** Each file and its generated sections (by marker name). */
 export const GENERATED: Record<string, Sections> = {
+  'README.md': { shared: () => sharedEnvTable(ROOT) },
   'docs/metrics.md': { metrics: metricsTable },
   'docs/production.md': { topics: provisioningTable, acl: aclTable },
   'docs/contracts.md': { topics: contractsTable, 'error-classes': errorClassesLine, actions: actionsLine },
