@@ -25,6 +25,7 @@ module.exports = {
       testMatch: [
         '<rootDir>/{packages,services}/*/src/**/*.test.ts',
         '<rootDir>/infra/**/*.test.ts',
+        '<rootDir>/scripts/docs/**/*.test.ts',
         '!**/*.int.test.ts',
       ],
     },

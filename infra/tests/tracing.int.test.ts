@@ -31,7 +31,23 @@ interface ReceivedSpan {
   parentSpanId?: string;
   kind: number;
   links: { traceId: string; spanId: string }[];
+  attributes: Record<string, unknown>;
 }
+
+type OtlpValue = {
+  stringValue?: string;
+  intValue?: string | number;
+  boolValue?: boolean;
+  doubleValue?: number;
+};
+const attributesOf = (list: { key: string; value: OtlpValue }[] = []): Record<string, unknown> =>
+  Object.fromEntries(
+    list.map(({ key, value }) => [
+      key,
+      value.stringValue ??
+        (value.intValue === undefined ? (value.boolValue ?? value.doubleValue) : Number(value.intValue)),
+    ]),
+  );
 
 const TOKEN = 'trace-test-token-0123456789';
 const freePort = () =>
@@ -89,6 +105,7 @@ async function startReceiver(spans: ReceivedSpan[]): Promise<string> {
                 traceId: l.traceId,
                 spanId: l.spanId,
               })),
+              attributes: attributesOf(span.attributes),
             });
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
@@ -182,10 +199,47 @@ it('one trace from the caller through the producer, Kafka and the worker to Cust
     throw new Error(`${error.message}; spans: ${JSON.stringify(spans)}; worker: ${logs.worker!.join('')}`);
   });
   const publish = inTrace(caller.traceId).find((span) => span.service === 'cio-bridge-producer');
-  const request = inTrace(caller.traceId).find((span) => span.service === 'cio-bridge-cio-worker');
-  expect(publish).toMatchObject({ name: `publish ${topics.track}`, parentSpanId: caller.spanId, kind: 4 }); // PRODUCER
-  expect(request).toMatchObject({ name: 'customerio track batch', parentSpanId: publish!.spanId, kind: 3 }); // CLIENT
-  expect(request!.links).toEqual([{ traceId: caller.traceId, spanId: publish!.spanId }]);
+  expect(publish).toMatchObject({ name: `send ${topics.track}`, parentSpanId: caller.spanId, kind: 4 }); // PRODUCER
+  // the messaging conventions; the message key (a person's identifier) is never recorded
+  expect(publish!.attributes).toMatchObject({
+    'messaging.system': 'kafka',
+    'messaging.operation.type': 'send',
+    'messaging.destination.name': topics.track,
+  });
+  expect(JSON.stringify(publish!.attributes)).not.toContain('traced-person');
+
+  const worker = await waitFor(
+    () => {
+      const ofWorker = inTrace(caller.traceId).filter((span) => span.service === 'cio-bridge-cio-worker');
+      const http = ofWorker.find((span) => span.kind === 3);
+      return http && ofWorker.length >= 2 ? ofWorker : undefined;
+    },
+    { timeoutMs: 30_000, what: 'the worker process and HTTP spans' },
+  );
+  const processSpan = worker.find((span) => span.kind === 5); // CONSUMER
+  expect(processSpan).toMatchObject({ name: `process ${topics.track}`, parentSpanId: publish!.spanId });
+  expect(processSpan!.links).toEqual([{ traceId: caller.traceId, spanId: publish!.spanId }]);
+  expect(processSpan!.attributes).toMatchObject({
+    'messaging.system': 'kafka',
+    'messaging.operation.type': 'process',
+    'messaging.destination.name': topics.track,
+    'messaging.destination.partition.id': expect.stringMatching(/^\d+$/),
+    'messaging.kafka.offset': expect.any(Number),
+  });
+  // the producer's span names where Kafka put the message: where the worker read it
+  expect(publish!.attributes).toMatchObject({
+    'messaging.destination.partition.id': processSpan!.attributes['messaging.destination.partition.id'],
+    'messaging.kafka.offset': processSpan!.attributes['messaging.kafka.offset'],
+  });
+  const request = worker.find((span) => span.kind === 3); // CLIENT: the Customer.io call
+  expect(request).toMatchObject({ name: 'POST', parentSpanId: processSpan!.spanId });
+  expect(request!.attributes).toMatchObject({
+    'http.request.method': 'POST',
+    'server.address': '127.0.0.1',
+    'http.response.status_code': 200,
+  });
+  for (const span of [...worker, publish!])
+    expect(JSON.stringify(span.attributes)).not.toContain('traced-person');
   const people = await (await fetch(`${sandbox}/_sandbox/people/traced-person`)).json();
   expect(people).toBeTruthy();
 
@@ -200,13 +254,15 @@ it('one trace from the caller through the producer, Kafka and the worker to Cust
   const [letter] = await readMessages(kafka, topics.dlq, { count: 1, timeoutMs: 60_000 });
   expect(String(letter!.headers?.traceparent)).toMatch(new RegExp(`^00-${failing}-[0-9a-f]{16}-01$`));
   const failed = await waitFor(
-    () =>
-      inTrace(failing).find(
-        (span) => span.service === 'cio-bridge-cio-worker' && span.name.startsWith('customerio'),
-      ),
+    () => inTrace(failing).find((span) => span.service === 'cio-bridge-cio-worker' && span.kind === 3),
     { timeoutMs: 30_000, what: 'the failed request span' },
   );
-  expect(failed.parentSpanId).toBe(String(letter!.headers?.traceparent).split('-')[2]);
+  expect(failed.attributes['http.response.status_code']).toBe(400);
+  const failedProcess = inTrace(failing).find((span) => span.spanId === failed.parentSpanId);
+  expect(failedProcess).toMatchObject({
+    kind: 5,
+    parentSpanId: String(letter!.headers?.traceparent).split('-')[2],
+  });
 });
 
 it('one trace from a signed webhook through the webhook-handler, Kafka and insights-processor to Postgres', async () => {

@@ -18,15 +18,20 @@ const baseUrl = (suffixes: RegExp, hint: string) =>
 
 /** Customer.io credentials and endpoints (Track API, App API). */
 export const cioEnv = {
-  /** the Track API's site id and key: required with CIO_API=track (`trackCredentialsIssues`), unused with pipelines */
+  /** Track API site id (Basic authentication): required with CIO_API=track, unused with pipelines */
   CIO_SITE_ID: z.string().optional(),
+  /** Track API key: required with CIO_API=track, unused with pipelines */
   CIO_API_KEY: z.string().optional(),
+  /** App API key (transactional email); unset: transactional sends are not consumed */
   CIO_APP_API_KEY: z.string().optional(),
+  /** the account's region, `us` or `eu`: picks the default hosts */
   CIO_REGION: z.enum(['us', 'eu'], { message: 'must be us or eu' }).default('us'),
+  /** Track API base URL override (the sandbox, proxies): a host without a path; `/api/v1` or `/api/v2` is accepted and dropped */
   CIO_TRACK_URL: baseUrl(
     /\/api\/v[12]$/,
     'https://track.customer.io, optionally ending in /api/v1 or /api/v2',
   ).optional(),
+  /** App API base URL override: a host without a path; `/v1` is accepted and dropped */
   CIO_APP_URL: baseUrl(/\/(api\/)?v1$/, 'https://api.customer.io, optionally ending in /v1').optional(),
   /** the workspace's request budget given to cio-bridge; unset: the documented rate of CIO_API (`cioRateLimitRps`) */
   CIO_RATE_LIMIT_RPS: integer(1, 100_000).optional(),
@@ -52,9 +57,11 @@ const pipelinesBaseUrl = z
 
 /** Which Customer.io API receives Track operations, and the Pipelines API's key and base URL. */
 export const cioOutputEnv = {
+  /** `track` (the Track API) or `pipelines` (the Pipelines API) for Track operations; transactional sends always use the App API */
   CIO_API: z.enum(['track', 'pipelines'], { message: 'must be track or pipelines' }).default('track'),
   /** the Pipelines API key (the "Customer.io API" source's write key); required with CIO_API=pipelines */
   CIO_PIPELINES_API_KEY: z.string().optional(),
+  /** Pipelines API base URL override (a host; a trailing `/v1` is accepted); default by CIO_REGION */
   CIO_PIPELINES_URL: pipelinesBaseUrl.optional(),
 };
 

@@ -36,8 +36,9 @@ const trustProxy = z
 
 /** MANAGEMENT_PORT and TRUST_PROXY: every service with an HTTP server has them. */
 export const httpEnv = {
-  /** /healthz, /readyz, /metrics, /status on a port of their own (default: the service port) */
+  /** serve `/healthz`, `/readyz`, `/metrics` and `/status` on a port of their own (default: the service port), so only the API port faces the network */
   MANAGEMENT_PORT: integer(1, 65535).optional(),
+  /** trust `X-Forwarded-For` from this many proxy hops, or from these comma-separated addresses or subnets (`true` is refused) */
   TRUST_PROXY: trustProxy,
 };
 

@@ -6,22 +6,28 @@ const hostPort = /^[^\s:,]+:\d{1,5}$/;
 
 /** KAFKA_* variables shared by every service and the CLI. */
 export const kafkaEnv = {
+  /** comma-separated `host:port` bootstrap servers */
   KAFKA_BROKERS: commaList('host:port bootstrap servers')
     .refine(
       (brokers) => brokers.every((b) => hostPort.test(b)),
       'must be a comma-separated list of host:port',
     )
     .default(['127.0.0.1:9092']),
+  /** client id prefix (each service appends its name) */
   KAFKA_CLIENT_ID: z.string().default('cio-bridge'),
+  /** TLS towards the brokers */
   KAFKA_SSL: bool(false),
+  /** SASL for managed clusters: `plain`, `scram-sha-256` or `scram-sha-512`, with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD */
   KAFKA_SASL_MECHANISM: z
     .enum(['plain', 'scram-sha-256', 'scram-sha-512'], {
       message: 'must be plain, scram-sha-256 or scram-sha-512',
     })
     .optional(),
+  /** the SASL user (with KAFKA_SASL_MECHANISM) */
   KAFKA_SASL_USERNAME: z.string().optional(),
+  /** the SASL password (with KAFKA_SASL_MECHANISM) */
   KAFKA_SASL_PASSWORD: z.string().optional(),
-  /** false where services may not create topics: they then only check that the topics exist */
+  /** `false` where services may not create topics: they then only check that their topics exist and refuse to start, naming the missing ones */
   KAFKA_CREATE_TOPICS: bool(true),
 };
 

@@ -8,6 +8,6 @@ export {
 export { bearerAuth } from './bearer-auth';
 export { HttpError } from './errors';
 export { jsonBody, parseJsonBody, readRawBody, requireJson } from './json-body';
-export { createRegistry } from './metrics';
+export { createHttpMetrics, createRegistry, type HttpMetrics } from './metrics';
 export type { HttpNetworkOptions, TrustProxy } from './network';
 export { closeServer, listen, serve } from './server';

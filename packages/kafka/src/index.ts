@@ -1,6 +1,7 @@
 export { createKafka, type KafkaClientOptions } from './client';
 export { type ConsumerOptions, createConsumer } from './consumer';
 export { headerString, headersToStrings } from './headers';
+export { MessagePlacement, type Placement } from './placement';
 export { type OutgoingMessage, Publisher, type PublisherOptions, PublishTimeoutError } from './publisher';
 export { type KafkaReadiness, kafkaReadiness } from './readiness';
 export { assignReplyPartitions, replyPartitionAssigner } from './replies/assigner';
@@ -14,6 +15,8 @@ export {
   Waiters,
 } from './replies/waiters';
 export { onShutdown, type ShutdownOptions } from './shutdown';
+export { type Deployable, TOPIC_ACCESS, type TopicAccess, topicRolesOf } from './topic-access';
+export { TOPIC_CONTENTS } from './topic-contents';
 export {
   defaultTopicNames,
   type EnsureTopicsOptions,

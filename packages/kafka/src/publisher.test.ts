@@ -1,4 +1,5 @@
 import type { Producer, ProducerBatch } from 'kafkajs';
+import { MessagePlacement } from './placement';
 import { Publisher, PublishTimeoutError } from './publisher';
 
 function fakeProducer() {
@@ -80,5 +81,36 @@ describe('Publisher', () => {
     }
     await Promise.all(all);
     expect(fake.calls.map((c) => c.topicMessages![0]!.messages.length)).toEqual([2, 2, 1]);
+  });
+
+  it('tells each of several callers sharing a produce request where its own messages went', async () => {
+    const placement = new MessagePlacement();
+    const choose = placement.partitioner(
+      () =>
+        ({ message }) =>
+          String(message.key).startsWith('a') ? 0 : 1,
+    )();
+    // kafkajs hands the messages it was given to the partitioner, then answers per partition
+    const producer = {
+      sendBatch: async (batch: ProducerBatch) => {
+        for (const { topic, messages } of batch.topicMessages ?? [])
+          for (const message of messages) choose({ topic, partitionMetadata: [], message });
+        return [
+          { topicName: 't', partition: 0, errorCode: 0, baseOffset: '100' },
+          { topicName: 't', partition: 1, errorCode: 0, baseOffset: '5' },
+        ];
+      },
+    } as unknown as Producer;
+    const publisher = new Publisher({ producer, placement });
+    const first = publisher.publishPlaced('t', [
+      { key: 'a1', value: '1' },
+      { key: 'b1', value: '2' },
+    ]);
+    const second = publisher.publishPlaced('t', [{ key: 'a2', value: '3' }]);
+    expect(await first).toEqual([
+      { partition: 0, offset: 100 },
+      { partition: 1, offset: 5 },
+    ]);
+    expect(await second).toEqual([{ partition: 0, offset: 101 }]);
   });
 });

@@ -1,4 +1,5 @@
-import type { Message, Producer, TopicMessages } from 'kafkajs';
+import type { Message, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
+import type { MessagePlacement, Placement } from './placement';
 
 export interface OutgoingMessage {
   key: string;
@@ -16,6 +17,11 @@ export interface PublisherOptions {
   /** upper bounds of one produce request, so a batch stays under the broker's message.max.bytes */
   maxBatchMessages?: number;
   maxBatchBytes?: number;
+  /**
+   * the producer's partitioner's record (its `createPartitioner` came from it): `publish`
+   * then resolves with each message's partition and offset
+   */
+  placement?: MessagePlacement;
 }
 
 /** The broker did not acknowledge in time; the same messages (same ids) may be published again. */
@@ -28,7 +34,9 @@ interface Pending {
   topic: string;
   messages: OutgoingMessage[];
   bytes: number;
-  resolve: () => void;
+  /** what the producer was handed for `messages` (set when the batch is built) */
+  sent?: Message[];
+  resolve: (placements: (Placement | undefined)[]) => void;
   reject: (error: Error) => void;
 }
 
@@ -52,9 +60,18 @@ export class Publisher {
     this.maxBatchBytes = options.maxBatchBytes ?? 768 * 1024;
   }
 
-  publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
-    if (messages.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
+  /** Resolves once the broker acknowledged every message. */
+  async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    await this.publishPlaced(topic, messages);
+  }
+
+  /**
+   * `publish`, resolving with each message's partition and offset when the producer's
+   * partitioner came from `placement` (undefined where they are not known).
+   */
+  publishPlaced(topic: string, messages: OutgoingMessage[]): Promise<(Placement | undefined)[]> {
+    if (messages.length === 0) return Promise.resolve([]);
+    return new Promise<(Placement | undefined)[]>((resolve, reject) => {
       const timer = setTimeout(() => {
         // Not sent yet: take it back so it is not published after the caller gave up.
         const index = this.queue.indexOf(pending);
@@ -65,9 +82,9 @@ export class Publisher {
         topic,
         messages,
         bytes: messages.reduce((sum, m) => sum + sizeOf(m), 0),
-        resolve: () => {
+        resolve: (placements) => {
           clearTimeout(timer);
-          resolve();
+          resolve(placements);
         },
         reject: (error) => {
           clearTimeout(timer);
@@ -91,8 +108,11 @@ export class Publisher {
       while (this.queue.length > 0) {
         const batch = this.takeBatch();
         try {
-          await this.options.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) });
-          for (const pending of batch) pending.resolve();
+          const answer = await this.options.producer.sendBatch({
+            acks: -1,
+            topicMessages: groupByTopic(batch),
+          });
+          for (const pending of batch) pending.resolve(this.placementsOf(pending, batch, answer));
         } catch (error) {
           for (const pending of batch) pending.reject(error as Error);
         }
@@ -100,6 +120,26 @@ export class Publisher {
     } finally {
       this.sending = false;
     }
+  }
+
+  private placementsOf(
+    pending: Pending,
+    batch: Pending[],
+    answer: RecordMetadata[],
+  ): (Placement | undefined)[] {
+    const { placement } = this.options;
+    if (!placement || !pending.sent) return [];
+    // positions count every message of the topic in the request, the other callers' too
+    const sameTopic = batch.filter((other) => other.topic === pending.topic);
+    const all = placement.place(
+      pending.topic,
+      sameTopic.flatMap((other) => other.sent ?? []),
+      answer,
+    );
+    const start = sameTopic
+      .slice(0, sameTopic.indexOf(pending))
+      .reduce((sum, other) => sum + (other.sent?.length ?? 0), 0);
+    return all.slice(start, start + pending.sent.length);
   }
 
   private takeBatch(): Pending[] {
@@ -125,8 +165,13 @@ function groupByTopic(batch: Pending[]): TopicMessages[] {
   const byTopic = new Map<string, Message[]>();
   for (const pending of batch) {
     const list = byTopic.get(pending.topic) ?? [];
-    for (const m of pending.messages)
-      list.push({ key: m.key, value: m.value, headers: m.headers, partition: m.partition });
+    pending.sent = pending.messages.map((m) => ({
+      key: m.key,
+      value: m.value,
+      headers: m.headers,
+      partition: m.partition,
+    }));
+    list.push(...pending.sent);
     byTopic.set(pending.topic, list);
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));

@@ -1,3 +1,4 @@
+import { context, trace } from '@opentelemetry/api';
 import pino, { type Logger, type LoggerOptions } from 'pino';
 
 export { maskEmail, maskEmails } from './mask-emails';
@@ -31,6 +32,16 @@ export interface LoggerConfig {
   destination?: pino.DestinationStream;
 }
 
+/**
+ * `trace_id` and `span_id` of the span active where a line is written, so a log line
+ * (a dead-letter warning, say) leads straight to its trace. Nothing outside a span, and
+ * nothing while tracing is off (no span is ever active then).
+ */
+function traceIds(): { trace_id?: string; span_id?: string } {
+  const span = trace.getSpan(context.active())?.spanContext();
+  return span && trace.isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
+}
+
 /** Structured JSON logs with secrets and personal data redacted. */
 export function createLogger({ name, level = 'info', destination }: LoggerConfig): Logger {
   const options: LoggerOptions = {
@@ -39,6 +50,7 @@ export function createLogger({ name, level = 'info', destination }: LoggerConfig
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: redactedPaths, censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
+    mixin: traceIds,
   };
   return destination ? pino(options, destination) : pino(options);
 }

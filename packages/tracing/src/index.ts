@@ -1,5 +1,7 @@
 export {
+  type Attributes,
   type Context,
+  context,
   type Link,
   ROOT_CONTEXT,
   type Span,

@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { contextFromHeaders, disabledTracing, startTracing, traceHeaders, tracingEnabled } from './index';
 
@@ -76,5 +76,17 @@ describe('startTracing', () => {
     expect(headers.traceparent).toBe(
       `00-0af7651916cd43dd8448eb211c80319c-${finished?.spanContext().spanId}-01`,
     );
+  });
+
+  it('keeps the active span across awaits once on, so log lines can carry its trace ids', async () => {
+    const tracing = startTracing({ serviceName: 'unit', env: {}, exporter: new InMemorySpanExporter() });
+    const span = tracing.tracer.startSpan('send', { kind: SpanKind.PRODUCER }, ROOT_CONTEXT);
+    const seen = await context.with(trace.setSpan(ROOT_CONTEXT, span), async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return trace.getSpan(context.active());
+    });
+    span.end();
+    await tracing.shutdown();
+    expect(seen?.spanContext().spanId).toBe(span.spanContext().spanId);
   });
 });

@@ -1,4 +1,5 @@
-import { type Tracer, type TracerProvider, trace } from '@opentelemetry/api';
+import { context, type Tracer, type TracerProvider, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -36,8 +37,10 @@ export const disabledTracing: Tracing = {
 /**
  * Tracing for one service, configured by the standard OTEL_* variables (OTLP over
  * HTTP: OTEL_EXPORTER_OTLP_ENDPOINT, ..._TRACES_ENDPOINT, ..._HEADERS, OTEL_SERVICE_NAME).
- * Off by default. Nothing is registered globally: spans are parented explicitly with
- * the contexts the code passes around (from HTTP and Kafka headers).
+ * Off by default. Spans are parented explicitly with the contexts the code passes around
+ * (from HTTP and Kafka headers); the one global registered (once on) is the context
+ * manager, so code run inside `context.with(span)` keeps the span active across awaits
+ * and log lines carry its `trace_id` and `span_id` (@cio-bridge/logger).
  */
 export function startTracing(options: TracingOptions): Tracing {
   const env = options.env ?? process.env;
@@ -45,6 +48,8 @@ export function startTracing(options: TracingOptions): Tracing {
   const processor: SpanProcessor = options.exporter
     ? new SimpleSpanProcessor({ exporter: options.exporter })
     : new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), scheduledDelayMillis: scheduleDelay(env) });
+  // A second call (tests start several) keeps the manager already registered.
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const provider: TracerProvider & { shutdown(): Promise<void> } = new SdkTracerProvider({
     resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || options.serviceName }),
     spanProcessors: [processor],

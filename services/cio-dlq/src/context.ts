@@ -32,12 +32,14 @@ export interface CliDeps {
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const cliEnvSchema = z.object({
+export const cliEnvSchema = z.object({
   ...kafkaEnv,
   KAFKA_CLIENT_ID: z.string().default('cio-dlq'),
+  /** Kafka client logs on stderr (`debug` also prints stack traces) */
   CIO_DLQ_LOG_LEVEL: z
     .enum(logLevels, { message: `must be one of ${logLevels.join(', ')}` })
     .default('silent'),
+  /** who runs the command, for audit records (default: `SUDO_USER` or the login name, `@` the host) */
   CIO_DLQ_OPERATOR: z.string().optional(),
 });
 

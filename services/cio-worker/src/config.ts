@@ -19,11 +19,14 @@ export const workerEnv = z
     ...kafkaEnv,
     ...cioEnv,
     ...outputEnv,
+    /** health and metrics */
     PORT: port(8084),
     ...httpEnv,
+    /** `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent` */
     LOG_LEVEL: logLevel,
     /** shared rate-limit budget for several worker instances */
     REDIS_URL: z.url({ message: 'must be a redis:// URL' }).optional(),
+    /** consumer group */
     KAFKA_GROUP_ID: z.string().min(1, 'must not be empty').default('cio-worker'),
     /** opt-in: one delivery receipt per operation on this topic (receipts.ts); unset: none */
     WORKER_RECEIPTS_TOPIC: z

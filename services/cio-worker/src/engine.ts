@@ -356,13 +356,17 @@ export class DeliveryEngine {
 
   private async sendMany(items: Item[]): Promise<void> {
     let failures: Map<number, DeliveryError>;
-    const ended = this.options.onRequest?.(items, 'batch');
+    const traced = this.options.onRequest?.(items, 'batch');
     try {
-      failures = await this.options.channel.sendBatch!(items.map((item) => item.op!.body));
-      ended?.();
+      const send = () => this.options.channel.sendBatch!(items.map((item) => item.op!.body));
+      failures = await (traced ? traced.run(send) : send());
+      traced?.end(undefined, failures.size > 0);
     } catch (error) {
-      ended?.(error as DeliveryError);
-      this.requestFailed(items, error as DeliveryError);
+      traced?.end(error as DeliveryError);
+      // inside the request's spans: the retry or dead-letter log lines lead to the trace
+      const failed = () => this.requestFailed(items, error as DeliveryError);
+      if (traced) traced.run(failed);
+      else failed();
       return;
     }
     this.accepted();

@@ -9,7 +9,14 @@ import {
   runMain,
 } from '@cio-bridge/config';
 import { closeServer, createRegistry } from '@cio-bridge/http';
-import { createKafka, ensureTopics, onShutdown, topicNamesFromEnv, topicSpecs } from '@cio-bridge/kafka';
+import {
+  createKafka,
+  ensureTopics,
+  onShutdown,
+  topicNamesFromEnv,
+  topicRolesOf,
+  topicSpecs,
+} from '@cio-bridge/kafka';
 import { createLogger } from '@cio-bridge/logger';
 import { startTracing } from '@cio-bridge/tracing';
 import { Redis } from 'ioredis';
@@ -35,13 +42,9 @@ runMain(async () => {
   const admin = kafka.admin();
   await admin.connect();
   const receipts = env.WORKER_RECEIPTS_TOPIC ? [receiptsTopicSpec(env.WORKER_RECEIPTS_TOPIC)] : [];
-  await ensureTopics(
-    admin,
-    [...topicSpecs(topics, ['track', 'transactional', 'dlq', 'replies']), ...receipts],
-    {
-      create: env.KAFKA_CREATE_TOPICS,
-    },
-  );
+  await ensureTopics(admin, [...topicSpecs(topics, topicRolesOf('cio-worker')), ...receipts], {
+    create: env.KAFKA_CREATE_TOPICS,
+  });
   await admin.disconnect();
 
   const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 }) : undefined;

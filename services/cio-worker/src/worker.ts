@@ -221,6 +221,13 @@ export function createWorker(deps: WorkerDeps): Worker {
     ? new RedisLedger(deps.redis, `cio-bridge:sent:${workspace}`, ledgerTtl)
     : new MemoryLedger(ledgerTtl);
 
+  // where each channel's requests go, for the HTTP spans' server.address
+  const serverUrlOf = (channel: Channel): string =>
+    channel.api === 'app'
+      ? deps.customerio.appUrl
+      : deps.output?.api === 'pipelines' && deps.output.pipelines
+        ? deps.output.pipelines.url
+        : deps.customerio.trackUrl;
   const engineFor = (
     channel: Channel,
     rps: number,
@@ -268,7 +275,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         receipts?.record(item, settlement);
         replies?.record(item, settlement);
       },
-      onRequest: deps.tracing?.enabled ? requestSpans(deps.tracing, channel.api) : undefined,
+      onRequest: deps.tracing?.enabled ? requestSpans(deps.tracing, serverUrlOf(channel)) : undefined,
     });
 
   const trackOut = trackTopicChannel(

@@ -26,28 +26,37 @@ const duration = z
 /** The insights-processor's environment; `loadConfig(insightsEnv, process.env)` validates it. */
 export const insightsEnv = z.object({
   ...kafkaEnv,
+  /** the HTTP port (API, health, metrics) */
   PORT: port(8083),
   ...httpEnv,
+  /** `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent` */
   LOG_LEVEL: logLevel,
   /** bearer tokens accepted by the read API, comma-separated (several during a rotation), 16+ characters each */
   INSIGHTS_API_TOKENS: tokenList('bearer tokens').optional(),
   /** `none` serves the read API without authentication (only behind something that authenticates) */
   INSIGHTS_API_AUTH: z.enum(['bearer', 'none'], { message: 'must be bearer or none' }).default('bearer'),
+  /** Postgres holding the upstream users table (required) */
   DATABASE_URL: z.string().refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// URL'),
   /** the pool behind the consumer (one connection per partition in flight) and the read API */
   DATABASE_POOL_MAX: integer(2, 100).prefault('10'),
+  /** the upstream table whose `ai_features` column receives predictions */
   USERS_TABLE: tableName.default('users'),
+  /** its key column, matched against a prediction's `user_id` */
   USERS_KEY_COLUMN: columnName.default('id'),
   /** run the migrations at start-up (otherwise `npm run migrate` before starting) */
   MIGRATE_ON_START: bool(true),
+  /** optional shared cache of `ai_features` for the read API; without it an in-process cache */
   REDIS_URL: z
     .string()
     .refine((value) => /^rediss?:\/\//.test(value), 'must be a redis:// or rediss:// URL')
     .optional(),
+  /** prefix of the cache's Redis keys */
   REDIS_KEY_PREFIX: z.string().default('cio-bridge:ai-features:'),
+  /** how long a cached `ai_features` answer is served */
   AI_FEATURES_CACHE_TTL_SECONDS: integer(1, 30 * 24 * 3600).prefault('300'),
   /** entries of the in-process cache (used without REDIS_URL) */
   AI_FEATURES_CACHE_MAX_ENTRIES: integer(1, 10_000_000).prefault('50000'),
+  /** consumer group */
   KAFKA_GROUP_ID: z.string().default('insights-processor'),
   /** bytes fetched per partition and request: bounds the batch size and the memory held by fetched batches */
   KAFKA_MAX_BYTES_PER_PARTITION: integer(16 * 1024, 64 * 1024 * 1024).prefault(String(512 * 1024)),

@@ -1,6 +1,6 @@
 import { httpNetworkOptions } from '@cio-bridge/config';
 import { createRegistry } from '@cio-bridge/http';
-import { createConsumer, kafkaReadiness, Publisher } from '@cio-bridge/kafka';
+import { createConsumer, kafkaReadiness, Publisher, topicRolesOf } from '@cio-bridge/kafka';
 import { runService } from '@cio-bridge/service-main';
 import { Partitioners } from 'kafkajs';
 import {
@@ -23,7 +23,7 @@ runService(
     env: insightsEnv,
     // The read API's authentication is checked with the environment, before anything connects.
     settings: readApiAuth,
-    topics: ['predictions', 'reporting', 'predictionsDlq'],
+    topics: topicRolesOf('insights-processor'),
   },
   async ({ env: config, settings: auth, topics, logger, tracing, kafka, onStop, listen }) => {
     const usersTable = { table: config.USERS_TABLE, keyColumn: config.USERS_KEY_COLUMN };

@@ -9,6 +9,7 @@ import {
 } from '@cio-bridge/http';
 import {
   type OutgoingMessage,
+  type Placement,
   PublishTimeoutError,
   type TopicNames,
   type Wait,
@@ -29,6 +30,7 @@ import {
   validateTransactionalSend,
 } from '@cio-bridge/schemas';
 import {
+  context,
   contextFromHeaders,
   disabledTracing,
   SpanKind,
@@ -54,9 +56,14 @@ export interface ReplyWaiting {
   begin(ids: readonly string[]): WaitTicket | undefined;
 }
 
-/** What the producer needs from Kafka: `publish` resolving once every message is acknowledged (acks=all). */
+/**
+ * What the producer needs from Kafka: `publish` resolving once every message is
+ * acknowledged (acks=all); `publishPlaced` also says where Kafka put each one (the span's
+ * partition and offset).
+ */
 export interface MessagePublisher {
   publish(topic: string, messages: OutgoingMessage[]): Promise<void>;
+  publishPlaced?(topic: string, messages: OutgoingMessage[]): Promise<(Placement | undefined)[]>;
 }
 
 export interface ProducerAppOptions {
@@ -241,19 +248,35 @@ export function createApp(options: ProducerAppOptions): Express {
     }
     pendingBytes += bytes;
     metrics.pendingBytes(pendingBytes);
-    // One span per publish, a child of the caller's trace; every message carries it on.
+    // One PRODUCER `send <topic>` span per publish (the messaging conventions), a child of
+    // the caller's trace; every message carries it on. Hand-written rather than kafkajs's
+    // instrumentation: the Publisher batches many requests into one produce request, so a
+    // span per produce request would not belong to any one caller's trace.
     const parent = tracing.enabled ? contextFromHeaders(req.headers) : undefined;
-    const span =
-      parent && tracing.tracer.startSpan(`publish ${topic}`, publishSpan(topic, ids.length), parent);
-    if (span) {
-      const carried = traceHeaders(trace.setSpan(parent, span));
+    const span = parent && tracing.tracer.startSpan(`send ${topic}`, sendSpan(topic, ids.length), parent);
+    const inSpan = span && trace.setSpan(parent, span);
+    if (inSpan) {
+      const carried = traceHeaders(inSpan);
       for (const message of messages) message.headers = { ...message.headers, ...carried };
     }
     try {
       // One chunk after the other: a chunk published after an earlier one failed would put
       // a person's later operations on the topic before the earlier ones the client resends.
       // The publisher still shares produce requests between concurrent requests.
-      for (const chunk of chunks) await publisher.publish(topic, chunk);
+      const publishAll = async () => {
+        const placements: (Placement | undefined)[] = [];
+        for (const chunk of chunks) {
+          if (publisher.publishPlaced) placements.push(...(await publisher.publishPlaced(topic, chunk)));
+          else await publisher.publish(topic, chunk);
+        }
+        return placements;
+      };
+      const [first] = await (inSpan ? context.with(inSpan, publishAll) : publishAll());
+      if (first) {
+        // the first message's place (the conventions' attributes are per message)
+        span?.setAttribute('messaging.destination.partition.id', String(first.partition));
+        span?.setAttribute('messaging.kafka.offset', first.offset);
+      }
       span?.end();
     } catch (error) {
       waiting?.wait.cancel();
@@ -262,7 +285,10 @@ export function createApp(options: ProducerAppOptions): Express {
       const retriable =
         error instanceof PublishTimeoutError || (error as { retriable?: unknown }).retriable !== false;
       if (!retriable) throw error;
-      logger.warn({ err: error, topic, count: ids.length }, 'Kafka did not acknowledge: answering 503');
+      // inside the span, so the warning carries its trace_id and span_id
+      context.with(inSpan ?? context.active(), () =>
+        logger.warn({ err: error, topic, count: ids.length }, 'Kafka did not acknowledge: answering 503'),
+      );
       res.locals.outcome = 'unavailable' satisfies Outcome;
       res
         .status(503)
@@ -359,7 +385,8 @@ function countOutcomes(metrics: ProducerMetrics, route: string): RequestHandler 
   };
 }
 
-const publishSpan = (topic: string, count: number) => ({
+/** The message key is a person's identifier: never an attribute. */
+const sendSpan = (topic: string, count: number) => ({
   kind: SpanKind.PRODUCER,
   attributes: {
     'messaging.system': 'kafka',

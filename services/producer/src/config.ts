@@ -4,8 +4,10 @@ import { z } from 'zod';
 /** The producer's environment; `loadConfig(producerEnv, process.env)` validates it. */
 export const producerEnv = z.object({
   ...kafkaEnv,
+  /** the HTTP port (API, health, metrics) */
   PORT: port(8081),
   ...httpEnv,
+  /** `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent` */
   LOG_LEVEL: logLevel,
   /** bearer tokens accepted by the HTTP API, comma-separated (several during a rotation), 16+ characters each */
   INGEST_API_TOKENS: tokenList('bearer tokens'),

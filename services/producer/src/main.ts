@@ -1,23 +1,25 @@
 import { httpNetworkOptions } from '@cio-bridge/config';
 import { createRegistry } from '@cio-bridge/http';
-import { kafkaReadiness, Publisher, ReplyInbox } from '@cio-bridge/kafka';
+import { kafkaReadiness, MessagePlacement, Publisher, ReplyInbox, topicRolesOf } from '@cio-bridge/kafka';
 import { runService } from '@cio-bridge/service-main';
 import { Partitioners } from 'kafkajs';
 import { createApp, producerEnv } from './index';
 import { createWaitMetrics } from './metrics';
 
 runService(
-  { name: 'producer', env: producerEnv, topics: ['track', 'transactional', 'replies'] },
+  { name: 'producer', env: producerEnv, topics: topicRolesOf('producer') },
   async ({ env, topics, logger, tracing, kafka, onStop, listen }) => {
+    // records the partition of each message, for the spans' partition and offset
+    const placement = new MessagePlacement();
     const producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       // murmur2 like the Java client: one person's key lands on the same partition whoever produces it
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: placement.partitioner(Partitioners.DefaultPartitioner),
     });
     await producer.connect();
     onStop(() => producer.disconnect());
-    const publisher = new Publisher({ producer, timeoutMs: env.PRODUCER_PUBLISH_TIMEOUT_MS });
+    const publisher = new Publisher({ producer, timeoutMs: env.PRODUCER_PUBLISH_TIMEOUT_MS, placement });
 
     const registry = createRegistry();
     const waitMetrics = createWaitMetrics(registry);

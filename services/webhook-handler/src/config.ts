@@ -4,8 +4,10 @@ import { z } from 'zod';
 /** The webhook-handler's environment; `loadConfig(webhookEnv, process.env)` validates it. */
 export const webhookEnv = z.object({
   ...kafkaEnv,
+  /** the HTTP port (API, health, metrics) */
   PORT: port(8082),
   ...httpEnv,
+  /** `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent` */
   LOG_LEVEL: logLevel,
   /** one or more keys, comma-separated: during a rotation both the old and the new key */
   CIO_WEBHOOK_SIGNING_KEYS: commaList('webhook signing keys'),

@@ -1,11 +1,11 @@
 import { httpNetworkOptions } from '@cio-bridge/config';
 import { createRegistry } from '@cio-bridge/http';
-import { kafkaReadiness, Publisher } from '@cio-bridge/kafka';
+import { kafkaReadiness, Publisher, topicRolesOf } from '@cio-bridge/kafka';
 import { runService } from '@cio-bridge/service-main';
 import { createApp, createReplayStore, createWebhookProducer, webhookEnv } from './index';
 
 runService(
-  { name: 'webhook-handler', env: webhookEnv, topics: ['predictions', 'reporting', 'track', 'quarantine'] },
+  { name: 'webhook-handler', env: webhookEnv, topics: topicRolesOf('webhook-handler') },
   async ({ env, topics, logger, tracing, kafka, onStop, listen }) => {
     const producer = createWebhookProducer(kafka);
     await producer.connect();

@@ -3,6 +3,7 @@ import type { DeadLetterFailure } from '../dead-letter';
 import type { DeliveryError } from '../errors';
 import type { WorkerMetrics } from '../metrics';
 import type { RequestBudget } from '../rate-limit';
+import type { RequestTrace } from '../request-spans';
 import type { RetryPolicy } from '../retry-policy';
 import type { EffectLedger } from '../transactional-ledger';
 import type { Channel, DeadLetter, Item } from './types';
@@ -36,8 +37,8 @@ export interface EngineOptions {
   onAuthRejected?: (error: DeliveryError) => void;
   /** the credentials work again */
   onAuthAccepted?: () => void;
-  /** a request carrying `items` leaves; the function returned is called with its end (request-spans.ts) */
-  onRequest?: (items: Item[], endpoint: string) => (error?: DeliveryError) => void;
+  /** a request carrying `items` leaves: the request runs inside what it returns (request-spans.ts) */
+  onRequest?: (items: Item[], endpoint: string) => RequestTrace;
   /** an item was delivered or dead-lettered (receipts.ts) */
   onSettled?: (item: Item, settlement: Settlement) => void;
   /**

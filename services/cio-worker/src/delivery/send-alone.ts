@@ -26,13 +26,14 @@ export async function sendAlone(
     const reason = `the send ledger cannot be read: ${(error as Error).message}`;
     return { kind: 'failed', error: new DeliveryError('unknown', reason, true) };
   }
-  const ended = options.onRequest?.([item], 'one');
+  const traced = options.onRequest?.([item], 'one');
   let deliveryId: string | undefined;
   try {
-    deliveryId = (await options.channel.sendOne(item.op!.body))?.deliveryId;
-    ended?.();
+    const send = () => options.channel.sendOne(item.op!.body);
+    deliveryId = (await (traced ? traced.run(send) : send()))?.deliveryId;
+    traced?.end();
   } catch (error) {
-    ended?.(error as DeliveryError);
+    traced?.end(error as DeliveryError);
     const failure = error as DeliveryError;
     if (ledger && maybeSent(failure) && (options.ambiguous ?? 'dead-letter') === 'dead-letter') {
       // It may have been sent: sending again could repeat it; an operator decides.

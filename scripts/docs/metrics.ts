@@ -1,0 +1,50 @@
+// The metrics table, from each service's own metric factories on a fresh registry.
+
+import { WorkerMetrics } from '@cio-bridge/cio-worker/metrics';
+import { createRepliesMetrics } from '@cio-bridge/cio-worker/replies';
+import { createHttpMetrics } from '@cio-bridge/http';
+import { createInsightsMetrics } from '@cio-bridge/insights-processor/metrics';
+import { createProducerMetrics, createWaitMetrics } from '@cio-bridge/producer/metrics';
+import { createWebhookMetrics } from '@cio-bridge/webhook-handler/metrics';
+import { Registry } from 'prom-client';
+import { code, codeList, table } from './markdown';
+
+/** Each service's metric factories (the HTTP layer's first: every service serves it). */
+const METRIC_SOURCES: ((registry: Registry) => unknown)[] = [
+  createHttpMetrics,
+  (registry) => new WorkerMetrics(registry),
+  createRepliesMetrics,
+  createInsightsMetrics,
+  createProducerMetrics,
+  createWaitMetrics,
+  createWebhookMetrics,
+];
+
+interface MetricDescription {
+  name: string;
+  type: string;
+  help: string;
+  labels: string[];
+}
+
+async function describeMetrics(register: (registry: Registry) => unknown): Promise<MetricDescription[]> {
+  const registry = new Registry();
+  register(registry);
+  const metrics = await registry.getMetricsAsJSON();
+  return metrics.map((metric) => {
+    // prom-client's JSON has no label names for a metric without series: read them off the metric
+    const labelNames = (registry.getSingleMetric(metric.name) as unknown as { labelNames?: string[] })
+      .labelNames;
+    return { name: metric.name, type: String(metric.type), help: metric.help, labels: labelNames ?? [] };
+  });
+}
+
+export async function metricsTable(): Promise<string> {
+  const rows: string[][] = [];
+  for (const source of METRIC_SOURCES) {
+    for (const metric of await describeMetrics(source)) {
+      rows.push([code(metric.name), metric.type, codeList(metric.labels), metric.help]);
+    }
+  }
+  return table(['metric', 'type', 'labels', 'meaning'], rows);
+}
