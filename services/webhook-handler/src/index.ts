@@ -20,6 +20,7 @@ export { createWebhookProducer } from './producer';
 export {
   type ClaimResult,
   createReplayStore,
+  FallbackReplayStore,
   MemoryReplayStore,
   RedisReplayStore,
   type ReplayStore,

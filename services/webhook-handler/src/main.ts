@@ -30,16 +30,18 @@ runMain(async () => {
   const producer = createWebhookProducer(kafka);
   await producer.connect();
   const publisher = new Publisher({ producer, timeoutMs: env.WEBHOOK_PUBLISH_TIMEOUT_MS });
+  const registry = createRegistry();
   const replay = await createReplayStore({
     redisUrl: env.REDIS_URL,
     maxEntries: env.WEBHOOK_REPLAY_CACHE_SIZE,
     logger,
+    registry,
   });
 
   const app = createApp({
     tracing,
     logger,
-    registry: createRegistry(),
+    registry,
     publisher,
     topics,
     signingKeys: env.CIO_WEBHOOK_SIGNING_KEYS,
