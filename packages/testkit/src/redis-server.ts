@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort } from './service-process';
 import { waitFor } from './wait-for';
 
@@ -32,12 +35,21 @@ const pong = (port: number): Promise<boolean> =>
     socket.on('close', () => resolve(false));
   });
 
-/** Starts `redis-server` without persistence on a free port and waits until it answers PING. */
-export async function startRedisServer(): Promise<DedicatedRedis> {
+/**
+ * Starts `redis-server` on a free port and waits until it answers PING. Without
+ * persistence by default; with `persist`, every write is in an append-only file (fsync
+ * always), so after a SIGKILL and a restart Redis holds what it held before, as a
+ * production Redis with persistence does.
+ */
+export async function startRedisServer({ persist = false } = {}): Promise<DedicatedRedis> {
   const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'test-redis-'));
+  const persistence = persist
+    ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]
+    : ['--appendonly', 'no', '--dir', dir];
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
+    child = spawn('redis-server', ['--port', String(port), '--save', '', ...persistence], {
       stdio: 'ignore',
     });
     await waitFor(() => pong(port), { what: `redis-server on port ${port}` });
@@ -59,6 +71,7 @@ export async function startRedisServer(): Promise<DedicatedRedis> {
     stop: async () => {
       child?.kill('SIGCONT');
       await kill();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

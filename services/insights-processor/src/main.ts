@@ -25,7 +25,7 @@ import {
   readApiAuth,
   runMigrations,
 } from '.';
-import { createMemoryCache, createRedisCache } from './cache';
+import { openFeatureCache } from './fallback-cache';
 
 runMain(async () => {
   const config = loadConfig(insightsEnv, process.env);
@@ -41,20 +41,16 @@ runMain(async () => {
   const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX, logger);
   const { users, reporting } = await openStores(pool, usersTable, logger);
 
-  // ioredis is loaded only when used (about 9 MB of resident memory otherwise).
-  const redis = config.REDIS_URL
-    ? new (await import('ioredis')).Redis(config.REDIS_URL, {
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 1,
-      })
-    : undefined;
-  redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-  await redis?.connect();
-  const ttlSeconds = config.AI_FEATURES_CACHE_TTL_SECONDS;
-  const cache = redis
-    ? createRedisCache({ redis, ttlSeconds, keyPrefix: config.REDIS_KEY_PREFIX })
-    : createMemoryCache({ ttlSeconds, maxEntries: config.AI_FEATURES_CACHE_MAX_ENTRIES });
+  const registry = createRegistry();
+  const cacheSetup = await openFeatureCache({
+    redisUrl: config.REDIS_URL,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    ttlSeconds: config.AI_FEATURES_CACHE_TTL_SECONDS,
+    maxEntries: config.AI_FEATURES_CACHE_MAX_ENTRIES,
+    logger,
+    registry,
+  });
+  const { cache } = cacheSetup;
 
   const kafka = createKafka(kafkaClientOptions(config), logger);
   const admin = kafka.admin();
@@ -64,7 +60,6 @@ runMain(async () => {
   });
   await admin.disconnect();
 
-  const registry = createRegistry();
   const metrics = createInsightsMetrics(registry);
   // Dead letters: idempotent, acks=all, one request in flight (the Publisher's contract).
   const producer = kafka.producer({
@@ -122,7 +117,7 @@ runMain(async () => {
       },
       kafka: kafkaReadiness(kafka),
       consumer: () => worker.check(),
-      ...(redis ? { redis: () => cache.check() } : {}),
+      ...cacheSetup.readiness,
     },
   });
   const server = await listen(app, config.PORT);
@@ -139,7 +134,7 @@ runMain(async () => {
       await sweeper.stop();
       await producer.disconnect();
       await tracing.shutdown();
-      await redis?.quit().catch(() => redis.disconnect());
+      await cacheSetup.close();
       await pool.end();
     },
     { logger },
