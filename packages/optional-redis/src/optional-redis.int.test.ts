@@ -1,5 +1,5 @@
 import { type DedicatedRedis, startRedisServer, testLogger, waitFor } from '@cio-bridge/testkit';
-import { Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import { closeRedis, connectOptionalRedis } from './client';
 import { OptionalRedis } from './optional-redis';
 
@@ -22,8 +22,7 @@ describe('OptionalRedis against a real redis-server that is killed', () => {
       redis,
       role: 'the test store',
       logger,
-      registry,
-      metric: { name: 'test_fallback', help: 'test' },
+      gauge: new Gauge({ name: 'test_fallback', help: 'test', registers: [registry] }),
       timeoutMs: 300,
       probeEveryMs: 100,
       ...extra,

@@ -1,6 +1,6 @@
 import type { Logger } from '@cio-bridge/logger';
 import type { Redis } from 'ioredis';
-import { Gauge, type Registry } from 'prom-client';
+import type { Gauge } from 'prom-client';
 
 /** Rejects when `call` has not settled within `ms`: a Redis that hangs must not stall the caller. */
 export function bounded<T>(call: Promise<T>, ms: number): Promise<T> {
@@ -18,9 +18,8 @@ export interface OptionalRedisOptions {
   /** what Redis holds for this service, as the log lines name it (e.g. "the replay store") */
   role: string;
   logger: Logger;
-  registry: Registry;
-  /** the gauge that is 1 while the in-process fallback is used */
-  metric: { name: string; help: string };
+  /** the service's gauge, set to 1 while the in-process fallback is used, 0 otherwise */
+  gauge: Pick<Gauge, 'set'>;
   /** longest wait for one Redis call before falling back (default 1000 ms) */
   timeoutMs?: number;
   /** while fallen back, how often Redis is asked again (default 1000 ms) */
@@ -47,18 +46,14 @@ export class OptionalRedis {
   private fallenBack = false;
   private probing: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly gauge: Gauge;
+  private readonly gauge: Pick<Gauge, 'set'>;
   private readonly timeoutMs: number;
   private readonly probeEveryMs: number;
 
   constructor(private readonly options: OptionalRedisOptions) {
     this.timeoutMs = options.timeoutMs ?? 1_000;
     this.probeEveryMs = options.probeEveryMs ?? 1_000;
-    this.gauge = new Gauge({
-      name: options.metric.name,
-      help: options.metric.help,
-      registers: [options.registry],
-    });
+    this.gauge = options.gauge;
     this.gauge.set(0);
   }
 

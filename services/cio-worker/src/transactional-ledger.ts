@@ -1,7 +1,7 @@
 import type { Logger } from '@cio-bridge/logger';
 import { OptionalRedis } from '@cio-bridge/optional-redis';
 import type { Redis } from 'ioredis';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 
 /**
  * The effect-once ledger of transactional sends: the App API has no idempotency key, so
@@ -150,11 +150,11 @@ export function transactionalLedger(options: {
     redis: options.redis,
     role: 'the transactional send ledger',
     logger: options.logger,
-    registry: options.registry,
-    metric: {
+    gauge: new Gauge({
       name: 'cio_bridge_worker_ledger_fallback',
       help: '1 while Redis is unavailable and this instance keeps the transactional send ledger in process (effect-once within this instance only)',
-    },
+      registers: [options.registry],
+    }),
     timeoutMs: options.timeoutMs,
     beforeReturning: (redis) => ledger.writeBack(redis),
   });

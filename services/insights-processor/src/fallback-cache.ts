@@ -1,7 +1,7 @@
 import type { Logger } from '@cio-bridge/logger';
 import { closeRedis, connectOptionalRedis, OptionalRedis } from '@cio-bridge/optional-redis';
 import type { Redis } from 'ioredis';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import { createMemoryCache, createRedisCache, type FeatureCache } from './cache';
 
 /** Users changed while Redis was away, beyond which the whole key space is dropped instead. */
@@ -123,11 +123,11 @@ export async function openFeatureCache(options: {
     redis,
     role: 'the ai_features cache',
     logger: options.logger,
-    registry: options.registry,
-    metric: {
+    gauge: new Gauge({
       name: 'cio_bridge_insights_cache_fallback',
       help: '1 while Redis is unavailable and this instance caches ai_features in its in-process LRU',
-    },
+      registers: [options.registry],
+    }),
     beforeReturning: (client) => cache.invalidate(client, options.keyPrefix),
     onChange: (fallback) => {
       if (fallback) return;

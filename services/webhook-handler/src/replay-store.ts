@@ -1,7 +1,7 @@
 import type { Logger } from '@cio-bridge/logger';
 import { closeRedis, connectOptionalRedis, OptionalRedis } from '@cio-bridge/optional-redis';
 import type { Redis } from 'ioredis';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 
 /**
  * What a replay store knows about a webhook id:
@@ -208,11 +208,11 @@ export async function createReplayStore(options: {
     redis,
     role: 'the replay store',
     logger: options.logger,
-    registry: options.registry,
-    metric: {
+    gauge: new Gauge({
       name: 'cio_bridge_webhook_replay_store_fallback',
       help: '1 while Redis is unavailable and this replica guards against replays with its in-process store',
-    },
+      registers: [options.registry],
+    }),
   });
   return {
     store: new FallbackReplayStore(optional, redis, memory),
