@@ -11,10 +11,11 @@ import {
 } from '@cio-bridge/kafka';
 import { createLogger } from '@cio-bridge/logger';
 import { startTracing } from '@cio-bridge/tracing';
-import { createApp, createReplayStore, createWebhookProducer, webhookEnv } from './index';
+import { createApp, createReplayStore, createWebhookProducer, webhookAuth, webhookEnv } from './index';
 
 runMain(async () => {
   const env = loadConfig(webhookEnv, process.env);
+  const auth = webhookAuth(env);
   const topics = topicNamesFromEnv(process.env);
   const logger = createLogger({ name: 'webhook-handler', level: env.LOG_LEVEL });
   const tracing = startTracing({ serviceName: 'cio-bridge-webhook-handler' });
@@ -44,7 +45,10 @@ runMain(async () => {
     registry,
     publisher,
     topics,
-    signingKeys: env.CIO_WEBHOOK_SIGNING_KEYS,
+    signingKeys: auth.signingKeys,
+    journey: auth.journey,
+    predictionsAuth: auth.predictionsAuth,
+    allowedSources: auth.allowedSources,
     toleranceSeconds: env.WEBHOOK_TOLERANCE_SECONDS,
     suppressOnBounce: env.WEBHOOK_SUPPRESS_ON_BOUNCE,
     bodyLimitBytes: env.WEBHOOK_MAX_BODY_BYTES,
@@ -59,6 +63,14 @@ runMain(async () => {
       port: env.PORT,
       topics,
       replayStore: replay.store.kind,
+      // Which ways in are open, never the credentials.
+      auth: {
+        signature: auth.signingKeys.length > 0,
+        basic: auth.journey.basic.length,
+        headerSecrets: auth.journey.headers.length,
+        predictions: auth.predictionsAuth,
+        allowedSources: Boolean(auth.allowedSources),
+      },
       suppressOnBounce: env.WEBHOOK_SUPPRESS_ON_BOUNCE,
     },
     'webhook-handler listening',

@@ -8,6 +8,8 @@ export const OUTCOMES = [
   'replayed', // 200, already published within the window
   'bad_signature', // 401, missing or wrong signature or headers
   'stale', // 401, signed timestamp outside the tolerance
+  'bad_credentials', // 401, no valid journey credential, or one that may not carry this kind of webhook
+  'forbidden', // 403, the source address is not in WEBHOOK_ALLOWED_SOURCES
   'invalid', // 400, 413, 415
   'unavailable', // 503, Kafka (or the replay store) could not take it; Customer.io retries
   'error', // 500, a bug
