@@ -111,7 +111,7 @@ function predictionFor(userId) {
   };
 }
 
-export async function runDemo({ services, ingestToken, signingKey, realCustomerIo, say }) {
+export async function runDemo({ services, ingestToken, journeyBasic, realCustomerIo, say }) {
   const { seedExamples } = require('@cio-bridge/schemas');
   const examples = seedExamples();
   const sandbox = services['cio-sandbox'];
@@ -144,11 +144,14 @@ export async function runDemo({ services, ingestToken, signingKey, realCustomerI
     if (sandbox) await new Promise((r) => setTimeout(r, 2_000)); // let the worker meet the faults
   }
   if (sandbox) {
-    const webhook = `${services['webhook-handler']}/webhooks/customer-io`;
+    // Predictions as a journey's webhook action sends them: Basic credentials in the URL.
+    const webhook = new URL(`${services['webhook-handler']}/webhooks/customer-io`);
+    const colon = journeyBasic.indexOf(':');
+    webhook.username = encodeURIComponent(journeyBasic.slice(0, colon));
+    webhook.password = encodeURIComponent(journeyBasic.slice(colon + 1));
     for (let person = 0; person < PEOPLE; person += 3) {
       await post(`${sandbox}/_sandbox/webhooks`, {
-        url: webhook,
-        signingKey,
+        url: webhook.toString(),
         body: predictionFor(FIRST_USER_ID + person),
       });
     }
