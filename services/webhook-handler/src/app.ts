@@ -194,8 +194,8 @@ export function createApp(options: WebhookAppOptions): Express {
       const reason =
         bySignature?.reason ??
         (journeyCheck === 'invalid'
-          ? 'the webhook credential does not match'
-          : 'missing credentials: an X-CIO-Signature or a journey credential (Basic or secret header)');
+          ? 'the journey credential does not match (Authorization: Basic or the secret header)'
+          : 'missing credentials: an X-CIO-Signature or a journey credential (Authorization: Basic or the secret header)');
       setOutcome(res, refused);
       // The reason names headers and rules only; credentials are never logged.
       logger.warn({ outcome: refused, reason, ip: req.ip }, 'webhook rejected');
@@ -219,7 +219,7 @@ export function createApp(options: WebhookAppOptions): Express {
     if (predictionsAuth === 'signature' && !signed)
       return "predictions must carry Customer.io's signature (WEBHOOK_PREDICTIONS_AUTH=signature)";
     if (predictionsAuth === 'journey' && !journeyValid)
-      return 'predictions must carry a journey credential (WEBHOOK_PREDICTIONS_AUTH=journey)';
+      return 'predictions must carry a journey credential, Authorization: Basic or the secret header (WEBHOOK_PREDICTIONS_AUTH=journey)';
     return undefined;
   };
 
