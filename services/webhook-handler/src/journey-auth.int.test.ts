@@ -188,7 +188,7 @@ describe('webhook-handler: journey webhook authentication', () => {
     expect(JSON.parse(outside.body).error).toMatch(/source address is not allowed/);
     // Refused before the body is looked at: not even its content type is checked.
     expect(
-      (await post(direct.url + '/webhooks/customer-io', 'x', { 'content-type': 'text/plain' })).status,
+      (await post(`${direct.url}/webhooks/customer-io`, 'x', { 'content-type': 'text/plain' })).status,
     ).toBe(403);
 
     const proxied = await start({
