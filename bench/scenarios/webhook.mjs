@@ -105,15 +105,20 @@ function check(name, result) {
 }
 
 /**
- * The handler and the baseline take turns in every repeat (most requests/s, then
- * p50/p99 at a fixed rate), so a busy moment on the machine hits both alike.
+ * The targets take turns in every repeat (most requests/s, then p50/p99 at a fixed
+ * rate), in an order that turns from repeat to repeat, so a busy moment on the machine
+ * hits them alike.
  */
 async function measure({ targets, durationMs, repeats, log }) {
   for (const { name, port, style } of targets)
     check(name, await load(port, 2_000, { connections: 50 }, style));
   const figures = targets.map(() => ({ rps: [], p50: [], p99: [] }));
   for (let i = 0; i < repeats; i++) {
-    for (const [t, { name, port, style }] of targets.entries()) {
+    // The order turns each repeat: on a busy machine the first target of a round fares
+    // worst, so each takes every place in turn.
+    const order = targets.map((_, k) => (k + i) % targets.length);
+    for (const t of order) {
+      const { name, port, style } = targets[t];
       const most = check(name, await load(port, durationMs, { connections: 50 }, style));
       // half as long: at 1,000/s that is still thousands of samples for the p99
       const fixed = check(
