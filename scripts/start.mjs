@@ -29,6 +29,8 @@ const sandboxUrl = 'http://127.0.0.1:8090';
 const local = {
   ingestToken: env.INGEST_API_TOKENS?.split(',')[0] ?? 'local-ingest-token',
   signingKey: env.CIO_WEBHOOK_SIGNING_KEYS?.split(',')[0] ?? 'local-webhook-signing-key',
+  // The journey webhook action's Basic credentials (user:password) for the demo's predictions.
+  journeyBasic: env.WEBHOOK_BASIC_AUTH?.split(',')[0]?.trim() ?? 'cio-journey:local-journey-password',
   readToken: env.INSIGHTS_API_TOKENS?.split(',')[0] ?? 'local-insights-read-token',
 };
 /** Redis is used when REDIS_URL is set, or when the local default answers PING. */
@@ -71,7 +73,10 @@ const services = [
   {
     name: 'webhook-handler',
     port: 8082,
-    env: { CIO_WEBHOOK_SIGNING_KEYS: env.CIO_WEBHOOK_SIGNING_KEYS ?? local.signingKey },
+    env: {
+      CIO_WEBHOOK_SIGNING_KEYS: env.CIO_WEBHOOK_SIGNING_KEYS ?? local.signingKey,
+      WEBHOOK_BASIC_AUTH: env.WEBHOOK_BASIC_AUTH ?? local.journeyBasic,
+    },
   },
   {
     name: 'insights-processor',

@@ -3,6 +3,8 @@
 // check, 200 only after Kafka acknowledged with acks=all), and p50/p99 at a fixed
 // 1,000 requests/s; baseline: a bare express endpoint that parses the same JSON and
 // answers 200 (no signature, validation or Kafka). Plus the handler's peak RSS.
+// The same handler also takes journey-style webhooks (Basic credentials, no signature)
+// in the same repeats, so their rate and p99 compare with HMAC's from the same run.
 //
 // Every request is a different webhook, signed before the run (a repeated body would
 // be a replay, answered without publishing). The signed pool sizes itself from the
@@ -20,6 +22,8 @@ const PORT = 18482;
 const BASELINE_PORT = 18483;
 const RATE = 1_000;
 const KEY = 'bench-webhook-signing-key';
+const BASIC = { user: 'bench-journey', password: 'bench-journey-password-0123' };
+const BASIC_HEADER = `Basic ${Buffer.from(`${BASIC.user}:${BASIC.password}`).toString('base64')}`;
 const PATH = '/webhooks/customer-io';
 // The first pool's rate, before anything was measured; later pools size themselves
 // from the most requests/s measured so far (either target), with headroom.
@@ -29,11 +33,21 @@ const HEADROOM = 1.5;
 let sequence = 0;
 const examples = Object.values(seedPredictionExamples());
 
-/** One distinct prediction webhook (the seed's three kinds in turn), signed at `timestamp`. */
-function signedRequest(timestamp) {
+/**
+ * One distinct prediction webhook (the seed's three kinds in turn): signed at `timestamp`
+ * (`hmac`), or with the journey's Basic credentials and no signature (`basic`).
+ */
+function signedRequest(timestamp, style = 'hmac') {
   const n = sequence++;
   const example = examples[n % examples.length];
   const body = JSON.stringify({ ...example, user_id: 1_000_000 + n });
+  if (style === 'basic')
+    return {
+      method: 'POST',
+      path: PATH,
+      headers: { 'content-type': 'application/json', authorization: BASIC_HEADER },
+      body,
+    };
   const signature = createHmac('sha256', KEY).update(`v0:${timestamp}:`).update(body).digest('hex');
   return {
     method: 'POST',
@@ -50,18 +64,18 @@ function signedRequest(timestamp) {
 const nowSeconds = () => String(Math.floor(Date.now() / 1000));
 
 /** `count` distinct webhooks, signed now (before the run, so signing costs the load nothing). */
-function signedPool(count) {
+function signedPool(count, style) {
   const timestamp = nowSeconds();
-  return Array.from({ length: count }, () => signedRequest(timestamp));
+  return Array.from({ length: count }, () => signedRequest(timestamp, style));
 }
 
 /** The most requests/s any unlimited run measured so far. */
 let measuredRps = 0;
 
-async function load(port, ms, extra) {
+async function load(port, ms, extra, style = 'hmac') {
   const perSecond = extra.overallRate ?? (measuredRps > 0 ? measuredRps : INITIAL_PER_SECOND);
   // at least a second's worth: autocannon's first burst and its last requests in flight go beyond `ms`
-  const pool = signedPool(Math.ceil(Math.max(1, ms / 1000) * perSecond * HEADROOM));
+  const pool = signedPool(Math.ceil(Math.max(1, ms / 1000) * perSecond * HEADROOM), style);
   let next = 0;
   let signedLate = 0;
   const result = await httpLoad({
@@ -74,7 +88,7 @@ async function load(port, ms, extra) {
         setupRequest: () => {
           if (next < pool.length) return pool[next++];
           signedLate++;
-          return signedRequest(nowSeconds());
+          return signedRequest(nowSeconds(), style);
         },
       },
     ],
@@ -91,17 +105,26 @@ function check(name, result) {
 }
 
 /**
- * The handler and the baseline take turns in every repeat (most requests/s, then
- * p50/p99 at a fixed rate), so a busy moment on the machine hits both alike.
+ * The targets take turns in every repeat (most requests/s, then p50/p99 at a fixed
+ * rate), in an order that turns from repeat to repeat, so a busy moment on the machine
+ * hits them alike.
  */
 async function measure({ targets, durationMs, repeats, log }) {
-  for (const { name, port } of targets) check(name, await load(port, 2_000, { connections: 50 }));
+  for (const { name, port, style } of targets)
+    check(name, await load(port, 2_000, { connections: 50 }, style));
   const figures = targets.map(() => ({ rps: [], p50: [], p99: [] }));
   for (let i = 0; i < repeats; i++) {
-    for (const [t, { name, port }] of targets.entries()) {
-      const most = check(name, await load(port, durationMs, { connections: 50 }));
+    // The order turns each repeat: on a busy machine the first target of a round fares
+    // worst, so each takes every place in turn.
+    const order = targets.map((_, k) => (k + i) % targets.length);
+    for (const t of order) {
+      const { name, port, style } = targets[t];
+      const most = check(name, await load(port, durationMs, { connections: 50 }, style));
       // half as long: at 1,000/s that is still thousands of samples for the p99
-      const fixed = check(name, await load(port, durationMs / 2, { connections: 20, overallRate: RATE }));
+      const fixed = check(
+        name,
+        await load(port, durationMs / 2, { connections: 20, overallRate: RATE }, style),
+      );
       figures[t].rps.push(most.rps);
       figures[t].p50.push(fixed.p50);
       figures[t].p99.push(fixed.p99);
@@ -135,6 +158,7 @@ export default async function run({ durationMs, repeats, log }) {
     {
       PORT: String(PORT),
       CIO_WEBHOOK_SIGNING_KEYS: `bench-old-key,${KEY}`,
+      WEBHOOK_BASIC_AUTH: `bench-old-journey:bench-old-password-0123,${BASIC.user}:${BASIC.password}`,
       KAFKA_TOPIC_PREDICTIONS: `${suffix}.predictions`,
       KAFKA_TOPIC_REPORTING: `${suffix}.reporting`,
       KAFKA_TOPIC_TRACK: `${suffix}.track`,
@@ -153,13 +177,15 @@ export default async function run({ durationMs, repeats, log }) {
     answer: "{ status: 'accepted' }",
   });
   let handler;
+  let journey;
   let baseline;
   let peakRss;
   try {
-    [handler, baseline] = await measure({
+    [handler, journey, baseline] = await measure({
       targets: [
-        { name: 'webhook-handler', port: PORT },
-        { name: 'bare express', port: BASELINE_PORT },
+        { name: 'webhook-handler', port: PORT, style: 'hmac' },
+        { name: 'webhook-handler (journey Basic)', port: PORT, style: 'basic' },
+        { name: 'bare express', port: BASELINE_PORT, style: 'hmac' },
       ],
       durationMs,
       repeats,
@@ -196,6 +222,20 @@ export default async function run({ durationMs, repeats, log }) {
       baselineName: 'bare express JSON endpoint',
       goal: '< 50 ms',
       met: handler.p99 < 50,
+    },
+    {
+      figure: 'journey webhooks/s (Basic credentials, no signature), Kafka-acknowledged',
+      value: Math.round(journey.rps),
+      unit: 'req/s',
+      baseline: Math.round(handler.rps),
+      baselineName: 'signed (HMAC) webhooks, same run',
+    },
+    {
+      figure: `p99 latency of a journey webhook (Basic) at ${RATE} req/s`,
+      value: journey.p99,
+      unit: 'ms',
+      baseline: handler.p99,
+      baselineName: 'signed (HMAC) webhooks, same run',
     },
     {
       figure: 'webhook-handler peak RSS under load',

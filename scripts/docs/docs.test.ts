@@ -28,3 +28,37 @@ describe('replaceSection', () => {
     );
   });
 });
+
+describe('metric sources', () => {
+  // Every metric name written in shipped code must come from a factory the metrics table
+  // reads; a metric created anywhere else would be missing from docs/metrics.md.
+  it('the metrics table lists every metric the services define', () => {
+    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+    const files = execFileSync(
+      'git',
+      [
+        'ls-files',
+        'packages/*/src/*.ts',
+        'packages/*/src/**/*.ts',
+        'services/*/src/*.ts',
+        'services/*/src/**/*.ts',
+      ],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+      },
+    )
+      .split('\n')
+      .filter(
+        (file) => file && !/\.test\.ts$|\/testing\//.test(file) && !file.startsWith('packages/testkit/'),
+      );
+    const defined = new Set<string>();
+    for (const file of files) {
+      for (const match of readFileSync(join(ROOT, file), 'utf8').matchAll(/name: '(cio_bridge_[a-z0-9_]+)'/g))
+        defined.add(match[1] as string);
+    }
+    const documented = readFileSync(join(ROOT, 'docs/metrics.md'), 'utf8');
+    const missing = [...defined].filter((name) => !documented.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
+  });
+});

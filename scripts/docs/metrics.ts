@@ -3,9 +3,9 @@
 import { WorkerMetrics } from '@cio-bridge/cio-worker/metrics';
 import { createRepliesMetrics } from '@cio-bridge/cio-worker/replies';
 import { createHttpMetrics } from '@cio-bridge/http';
-import { createInsightsMetrics } from '@cio-bridge/insights-processor/metrics';
+import { createCacheMetrics, createInsightsMetrics } from '@cio-bridge/insights-processor/metrics';
 import { createProducerMetrics, createWaitMetrics } from '@cio-bridge/producer/metrics';
-import { createWebhookMetrics } from '@cio-bridge/webhook-handler/metrics';
+import { createReplayStoreMetrics, createWebhookMetrics } from '@cio-bridge/webhook-handler/metrics';
 import { Registry } from 'prom-client';
 import { code, codeList, table } from './markdown';
 
@@ -15,9 +15,11 @@ const METRIC_SOURCES: ((registry: Registry) => unknown)[] = [
   (registry) => new WorkerMetrics(registry),
   createRepliesMetrics,
   createInsightsMetrics,
+  createCacheMetrics,
   createProducerMetrics,
   createWaitMetrics,
   createWebhookMetrics,
+  createReplayStoreMetrics,
 ];
 
 interface MetricDescription {

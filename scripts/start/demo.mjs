@@ -137,7 +137,7 @@ async function waitedRequest(producer, auth, say) {
   );
 }
 
-export async function runDemo({ services, ingestToken, signingKey, realCustomerIo, say }) {
+export async function runDemo({ services, ingestToken, journeyBasic, realCustomerIo, say }) {
   const { seedExamples } = require('@cio-bridge/schemas');
   const examples = seedExamples();
   const sandbox = services['cio-sandbox'];
@@ -171,11 +171,14 @@ export async function runDemo({ services, ingestToken, signingKey, realCustomerI
   }
   await waitedRequest(services.producer, auth, say);
   if (sandbox) {
-    const webhook = `${services['webhook-handler']}/webhooks/customer-io`;
+    // Predictions as a journey's webhook action sends them: Basic credentials in the URL.
+    const webhook = new URL(`${services['webhook-handler']}/webhooks/customer-io`);
+    const colon = journeyBasic.indexOf(':');
+    webhook.username = encodeURIComponent(journeyBasic.slice(0, colon));
+    webhook.password = encodeURIComponent(journeyBasic.slice(colon + 1));
     for (let person = 0; person < PEOPLE; person += 3) {
       await post(`${sandbox}/_sandbox/webhooks`, {
-        url: webhook,
-        signingKey,
+        url: webhook.toString(),
         body: predictionFor(FIRST_USER_ID + person),
       });
     }

@@ -14,6 +14,7 @@ export {
 export { testLogger } from './logger';
 export { createTestSchema, type TestSchema } from './postgres';
 export { readMessages } from './read-messages';
+export { type DedicatedRedis, startRedisServer } from './redis-server';
 export { buildServices, freePort, type ServiceProcess, spawnService } from './service-process';
 export { createTestTopics, testKafka, testTopicNames, uniqueName } from './topics';
 export { waitFor } from './wait-for';

@@ -7,7 +7,7 @@ import { Router } from 'express';
 import { describeFaults, parseCredentials, parseFaults, parseRateLimit } from './control';
 import type { SandboxControl } from './sandbox';
 import type { SandboxState } from './state';
-import { sendWebhook, type WebhookResult } from './webhooks';
+import { sendWebhook, splitCredentials, type WebhookResult } from './webhooks';
 
 export interface WebhookDefaults {
   baseDelayMs?: number;
@@ -128,11 +128,27 @@ export function adminRouter(
     const body = req.body as Record<string, unknown>;
     if (typeof body !== 'object' || body === null || Array.isArray(body))
       throw new HttpError(400, 'the body must be a JSON object');
-    const { url, signingKey, timestamp, maxAttempts } = body;
+    const { url, signingKey, timestamp, maxAttempts, headers } = body;
     if (typeof url !== 'string' || !/^https?:\/\//.test(url))
       throw new HttpError(400, 'url must be an http(s) URL');
-    if (typeof signingKey !== 'string' || signingKey.length === 0)
+    // With a signing key: a signed reporting webhook. Without: a journey webhook, which
+    // authenticates with Basic credentials in the URL or with its headers.
+    if (signingKey !== undefined && (typeof signingKey !== 'string' || signingKey.length === 0))
       throw new HttpError(400, 'signingKey must be a non-empty string');
+    if (
+      headers !== undefined &&
+      (typeof headers !== 'object' ||
+        headers === null ||
+        Array.isArray(headers) ||
+        Object.values(headers).some((value) => typeof value !== 'string'))
+    )
+      throw new HttpError(400, 'headers must be an object of header names and string values');
+    const journeyCredential = Boolean(new URL(url).username) || headers !== undefined;
+    if (signingKey === undefined && !journeyCredential)
+      throw new HttpError(
+        400,
+        'signingKey must be a non-empty string (or, for a journey webhook, Basic credentials in url or headers)',
+      );
     if (body.body === undefined) throw new HttpError(400, 'body is required: an object or a raw string');
     if (
       timestamp !== undefined &&
@@ -150,12 +166,14 @@ export function adminRouter(
     const result = await sendWebhook({
       ...webhookDefaults,
       url,
-      signingKey,
+      ...(signingKey !== undefined && { signingKey: signingKey as string }),
+      ...(headers !== undefined && { headers: headers as Record<string, string> }),
       body: body.body,
       ...(timestamp !== undefined ? { timestamp } : {}),
       ...(maxAttempts !== undefined ? { maxAttempts } : {}),
     });
-    webhookLog.push({ url, at: new Date().toISOString(), ...result });
+    // The log is readable over HTTP: the URL without its credentials.
+    webhookLog.push({ url: splitCredentials(url).url, at: new Date().toISOString(), ...result });
     if (webhookLog.length > 1000) webhookLog.shift();
     res.json(result);
   });

@@ -30,4 +30,10 @@ export {
   type StoredEvent,
   type Via,
 } from './state';
-export { type SendWebhookOptions, sendWebhook, signWebhook, type WebhookResult } from './webhooks';
+export {
+  type SendWebhookOptions,
+  sendWebhook,
+  signWebhook,
+  splitCredentials,
+  type WebhookResult,
+} from './webhooks';

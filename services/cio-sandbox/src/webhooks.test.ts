@@ -149,6 +149,36 @@ describe('POST /_sandbox/webhooks', () => {
     }
   });
 
+  it('sends a journey webhook: Basic credentials from the URL as a header, no signature, none in the log', async () => {
+    const target = await receiver([200]);
+    try {
+      const url = new URL(target.url);
+      url.username = 'customerio';
+      url.password = 'journey-password-0123';
+      const app = createSandbox().app;
+      const body = { user_id: 42, predictions: { churn_probability: 0.5 } };
+      const result = (
+        await request(app)
+          .post('/_sandbox/webhooks')
+          .send({ url: url.toString(), body, headers: { 'X-Journey-Secret': 'header-secret-0123456' } })
+          .expect(200)
+      ).body;
+      expect(result).toMatchObject({ status: 200, delivered: true });
+      expect(result.signature).toBeUndefined();
+      const [received] = target.received;
+      expect(received!.headers.authorization).toBe(
+        `Basic ${Buffer.from('customerio:journey-password-0123').toString('base64')}`,
+      );
+      expect(received!.headers['x-journey-secret']).toBe('header-secret-0123456');
+      expect(received!.headers['x-cio-signature']).toBeUndefined();
+      expect(JSON.parse(received!.body)).toEqual(body);
+      const log = (await request(app).get('/_sandbox/webhooks').expect(200)).body;
+      expect(JSON.stringify(log)).not.toContain('journey-password-0123');
+    } finally {
+      await target.close();
+    }
+  });
+
   it.each([
     [{ signingKey: 'k', body: {} }, 'url must be an http(s) URL'],
     [{ url: 'http://127.0.0.1:1/x', body: {} }, 'signingKey must be a non-empty string'],

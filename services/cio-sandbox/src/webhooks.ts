@@ -1,8 +1,12 @@
 /**
- * Customer.io's webhook sender (reporting-webhooks.openapi.json, "Securely
- * verifying requests" and "Timeouts and failures"): the body is signed with
- * HMAC-SHA256 over `v0:<timestamp>:<raw body>`, sent with `X-CIO-Timestamp` and
- * `X-CIO-Signature`, and retried with exponential backoff until a 2xx answer.
+ * Customer.io's webhook sender, both kinds:
+ * - reporting webhooks (reporting-webhooks.openapi.json, "Securely verifying requests"
+ *   and "Timeouts and failures"): the body is signed with HMAC-SHA256 over
+ *   `v0:<timestamp>:<raw body>`, sent with `X-CIO-Timestamp` and `X-CIO-Signature`;
+ * - a journey's "send and receive data" webhook action, which cannot sign: Basic
+ *   credentials in the URL become an `Authorization: Basic` header, and custom headers
+ *   are sent as configured.
+ * Both are retried with exponential backoff until a 2xx answer.
  */
 
 import { createHmac } from 'node:crypto';
@@ -21,8 +25,12 @@ export function signWebhook(
 }
 
 export interface SendWebhookOptions {
+  /** may carry Basic credentials (`https://user:password@host/...`), as a journey's URL does */
   url: string;
-  signingKey: string;
+  /** signs the request (reporting webhooks); without it the request is journey-style */
+  signingKey?: string;
+  /** custom headers (a journey action's secret header, for example) */
+  headers?: Record<string, string>;
   /** an object (sent as JSON) or the raw body, byte for byte */
   body: unknown;
   /** unix seconds; default now */
@@ -44,15 +52,28 @@ export interface WebhookResult {
   delivered: boolean;
   /** the last network error, when the last attempt got no answer */
   error?: string;
-  /** the signed timestamp and signature that were sent */
+  /** the time of sending, and the signature when the request was signed */
   timestamp: number;
-  signature: string;
+  signature?: string;
 }
 
-/** Signs and posts one webhook, retrying on non-2xx answers and network errors. */
+/** The URL without its credentials, and the Authorization header they make (as HTTP clients send them). */
+export function splitCredentials(url: string): { url: string; authorization?: string } {
+  const parsed = new URL(url);
+  if (!parsed.username && !parsed.password) return { url };
+  const user = decodeURIComponent(parsed.username);
+  const password = decodeURIComponent(parsed.password);
+  parsed.username = '';
+  parsed.password = '';
+  return {
+    url: parsed.toString(),
+    authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+  };
+}
+
+/** Posts one webhook (signed when a signing key is given), retrying on non-2xx answers and network errors. */
 export async function sendWebhook(options: SendWebhookOptions): Promise<WebhookResult> {
   const {
-    url,
     signingKey,
     body,
     timestamp = Math.floor(Date.now() / 1000),
@@ -62,7 +83,15 @@ export async function sendWebhook(options: SendWebhookOptions): Promise<WebhookR
     timeoutMs = 4000,
   } = options;
   const raw = typeof body === 'string' ? body : JSON.stringify(body);
-  const signature = signWebhook(signingKey, timestamp, raw);
+  const signature = signingKey === undefined ? undefined : signWebhook(signingKey, timestamp, raw);
+  const { url, authorization } = splitCredentials(options.url);
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json',
+    'User-Agent': 'Customer.io Webhooks (cio-sandbox)',
+    ...options.headers,
+    ...(authorization && { Authorization: authorization }),
+    ...(signature && { 'X-CIO-Timestamp': String(timestamp), 'X-CIO-Signature': signature }),
+  };
   let status = 0;
   let error: string | undefined;
   let attempts = 0;
@@ -72,24 +101,27 @@ export async function sendWebhook(options: SendWebhookOptions): Promise<WebhookR
     try {
       const response = await fetch(url, {
         method: 'POST',
-        headers: {
-          'Content-Type': 'application/json',
-          'X-CIO-Timestamp': String(timestamp),
-          'X-CIO-Signature': signature,
-          'User-Agent': 'Customer.io Webhooks (cio-sandbox)',
-        },
+        headers,
         body: raw,
         signal: AbortSignal.timeout(timeoutMs),
       });
       await response.arrayBuffer();
       status = response.status;
       error = undefined;
-      if (status >= 200 && status < 300) return { status, attempts, delivered: true, timestamp, signature };
+      if (status >= 200 && status < 300)
+        return { status, attempts, delivered: true, timestamp, ...(signature && { signature }) };
     } catch (caught) {
       status = 0;
       const e = caught as Error & { cause?: { code?: string; message?: string } };
       error = e.cause?.code ?? e.cause?.message ?? e.message;
     }
   }
-  return { status, attempts, delivered: false, ...(error ? { error } : {}), timestamp, signature };
+  return {
+    status,
+    attempts,
+    delivered: false,
+    ...(error ? { error } : {}),
+    timestamp,
+    ...(signature && { signature }),
+  };
 }

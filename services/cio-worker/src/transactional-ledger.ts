@@ -1,4 +1,7 @@
+import type { Logger } from '@cio-bridge/logger';
+import { OptionalRedis } from '@cio-bridge/optional-redis';
 import type { Redis } from 'ioredis';
+import { Gauge, type Registry } from 'prom-client';
 
 /**
  * The effect-once ledger of transactional sends: the App API has no idempotency key, so
@@ -51,12 +54,71 @@ export class RedisLedger implements EffectLedger {
     private readonly ttlMs: number,
   ) {}
 
+  keyOf(id: string): string {
+    return `${this.prefix}:${id}`;
+  }
+
   async sent(id: string): Promise<boolean> {
-    return (await this.redis.exists(`${this.prefix}:${id}`)) === 1;
+    return (await this.redis.exists(this.keyOf(id))) === 1;
   }
 
   async record(id: string): Promise<void> {
-    await this.redis.set(`${this.prefix}:${id}`, '1', 'PX', this.ttlMs);
+    await this.redis.set(this.keyOf(id), '1', 'PX', this.ttlMs);
+  }
+}
+
+/**
+ * The Redis ledger, degrading to this instance's memory while Redis is unavailable
+ * (OptionalRedis: bounded calls, readiness, metric, one warning per change). Every send
+ * is also remembered in process (the most recent `recentMax`), so no send is repeated
+ * within this instance whether Redis answers or not. The sends recorded while Redis was
+ * away are written to it before it is used again. What this does not cover: a send
+ * recorded only in process is unknown to other instances and lost in a crash, so a
+ * rebalance or a crash while Redis is away may repeat it.
+ */
+export class FallbackLedger implements EffectLedger {
+  readonly kind = 'redis';
+  private readonly recent: MemoryLedger;
+  /** ids recorded while Redis was away, to write back (bounded like `recent`) */
+  private away = new Set<string>();
+
+  constructor(
+    private readonly optional: OptionalRedis,
+    private readonly redis: RedisLedger,
+    private readonly ttlMs: number,
+    private readonly recentMax = 100_000,
+  ) {
+    this.recent = new MemoryLedger(ttlMs, recentMax);
+  }
+
+  async sent(id: string): Promise<boolean> {
+    if (await this.recent.sent(id)) return true;
+    return this.optional.run(
+      () => this.redis.sent(id),
+      () => false,
+    );
+  }
+
+  async record(id: string): Promise<void> {
+    await this.recent.record(id);
+    await this.optional.run(
+      () => this.redis.record(id),
+      () => {
+        this.away.add(id);
+        if (this.away.size > this.recentMax) this.away.delete(this.away.values().next().value as string);
+      },
+    );
+  }
+
+  /** For OptionalRedis `beforeReturning`: writes what was recorded meanwhile into Redis. */
+  async writeBack(redis: Redis): Promise<void> {
+    const ids = [...this.away];
+    for (let i = 0; i < ids.length; i += 500) {
+      const batch = redis.multi();
+      for (const id of ids.slice(i, i + 500)) batch.set(this.redis.keyOf(id), '1', 'PX', this.ttlMs);
+      await batch.exec();
+    }
+    for (const id of ids) this.away.delete(id);
   }
 }
 
@@ -68,3 +130,34 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  */
 export const ledgerTtlMs = (maxRetryMs: number, dlqRetentionMs: number): number =>
   maxRetryMs + dlqRetentionMs + DAY_MS;
+
+/**
+ * The worker's ledger: in process without Redis, else Redis falling back to process
+ * memory while Redis is unavailable (`cio_bridge_worker_ledger_fallback`, readiness
+ * `transactionalLedger: degraded`). `ledgerRedis` is undefined without Redis.
+ */
+export function transactionalLedger(options: {
+  redis?: Redis;
+  prefix: string;
+  ttlMs: number;
+  timeoutMs: number;
+  logger: Logger;
+  registry: Registry;
+}): { ledger: EffectLedger; ledgerRedis?: OptionalRedis } {
+  if (!options.redis) return { ledger: new MemoryLedger(options.ttlMs) };
+  const redisLedger = new RedisLedger(options.redis, options.prefix, options.ttlMs);
+  const ledgerRedis: OptionalRedis = new OptionalRedis({
+    redis: options.redis,
+    role: 'the transactional send ledger',
+    logger: options.logger,
+    gauge: new Gauge({
+      name: 'cio_bridge_worker_ledger_fallback',
+      help: '1 while Redis is unavailable and this instance keeps the transactional send ledger in process (effect-once within this instance only)',
+      registers: [options.registry],
+    }),
+    timeoutMs: options.timeoutMs,
+    beforeReturning: (redis) => ledger.writeBack(redis),
+  });
+  const ledger = new FallbackLedger(ledgerRedis, redisLedger, options.ttlMs);
+  return { ledger, ledgerRedis };
+}

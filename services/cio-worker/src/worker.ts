@@ -40,7 +40,7 @@ import { createRepliesMetrics, Replies } from './replies';
 import { requestSpans } from './request-spans';
 import { GrowingPause } from './retry-policy';
 import { defaultTuning, type WorkerTuning } from './settings';
-import { type EffectLedger, ledgerTtlMs, MemoryLedger, RedisLedger } from './transactional-ledger';
+import { type EffectLedger, ledgerTtlMs, transactionalLedger } from './transactional-ledger';
 
 export interface WorkerDeps {
   /** the kafkajs client (its metadata answers readiness) */
@@ -88,6 +88,8 @@ export interface WorkerStatus {
   heldPartitions: { topic: string; partition: number }[];
   /** per API with REDIS_URL: whether Redis is unavailable and this instance uses budget ÷ instances last seen */
   sharedBudget: Record<string, { fallback: boolean; instances: number; rps: number }>;
+  /** with REDIS_URL: whether Redis is unavailable and the send ledger is this instance's memory */
+  transactionalLedger?: { fallback: boolean };
   /** CIO_REGION and the account's region as Customer.io reported it at start */
   region: { configured?: string; account?: string };
   /** the endpoint refuses every operation of these APIs (consuming their topic is paused) */
@@ -217,9 +219,14 @@ export function createWorker(deps: WorkerDeps): Worker {
   };
 
   const ledgerTtl = ledgerTtlMs(tuning.maxRetryMs, tuning.dlqRetentionMs);
-  const ledger: EffectLedger = deps.redis
-    ? new RedisLedger(deps.redis, `cio-bridge:sent:${workspace}`, ledgerTtl)
-    : new MemoryLedger(ledgerTtl);
+  const { ledger, ledgerRedis } = transactionalLedger({
+    redis: deps.redis,
+    prefix: `cio-bridge:sent:${workspace}`,
+    ttlMs: ledgerTtl,
+    timeoutMs: Math.min(1_000, tuning.requestTimeoutMs),
+    logger,
+    registry: deps.registry,
+  });
 
   // where each channel's requests go, for the HTTP spans' server.address
   const serverUrlOf = (channel: Channel): string =>
@@ -577,6 +584,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         sharedBudget: () =>
           [...sharedBudgets.values()].some((shared) => shared.usingFallback) ? 'degraded' : undefined,
       }),
+      ...(ledgerRedis && { transactionalLedger: ledgerRedis.readiness }),
       kafka: async () => {
         if (crashed) throw new Error(`Kafka consumer failed: ${crashed.message}`);
         await kafkaReady();
@@ -639,6 +647,7 @@ export function createWorker(deps: WorkerDeps): Worker {
           { fallback: shared.usingFallback, instances: shared.instances, rps: shared.currentRps() },
         ]),
       ),
+      ...(ledgerRedis && { transactionalLedger: { fallback: ledgerRedis.usingFallback } }),
       region: { configured: deps.customerio.region, account: accountRegion },
       endpointFault: {
         track: trackRoute.engine.endpointFaulted !== undefined || preflightFault?.fault === 'endpoint',
@@ -755,6 +764,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         ?.disconnect()
         .catch((error: unknown) => logger.warn({ err: error }, 'producer disconnect failed'));
       await kafkaReady.close();
+      ledgerRedis?.close();
       if (server) await closeServer(server);
       const handedBack = trackRoute.engine.buffered + (appRoute?.engine.buffered ?? 0);
       logger.info({ handedBack }, 'cio-worker stopped');

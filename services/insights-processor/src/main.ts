@@ -15,7 +15,7 @@ import {
   readApiAuth,
   runMigrations,
 } from '.';
-import { createMemoryCache, createRedisCache } from './cache';
+import { openFeatureCache } from './fallback-cache';
 
 runService(
   {
@@ -34,26 +34,18 @@ runService(
     onStop(() => pool.end());
     const { users, reporting } = await openStores(pool, usersTable, logger);
 
-    // ioredis is loaded only when used (about 9 MB of resident memory otherwise).
-    const redis = config.REDIS_URL
-      ? new (await import('ioredis')).Redis(config.REDIS_URL, {
-          lazyConnect: true,
-          enableOfflineQueue: false,
-          maxRetriesPerRequest: 1,
-        })
-      : undefined;
-    redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-    await redis?.connect();
-    if (redis)
-      onStop(async () => {
-        await redis.quit().catch(() => redis.disconnect());
-      });
-    const ttlSeconds = config.AI_FEATURES_CACHE_TTL_SECONDS;
-    const cache = redis
-      ? createRedisCache({ redis, ttlSeconds, keyPrefix: config.REDIS_KEY_PREFIX })
-      : createMemoryCache({ ttlSeconds, maxEntries: config.AI_FEATURES_CACHE_MAX_ENTRIES });
-
     const registry = createRegistry();
+    const cacheSetup = await openFeatureCache({
+      redisUrl: config.REDIS_URL,
+      keyPrefix: config.REDIS_KEY_PREFIX,
+      ttlSeconds: config.AI_FEATURES_CACHE_TTL_SECONDS,
+      maxEntries: config.AI_FEATURES_CACHE_MAX_ENTRIES,
+      logger,
+      registry,
+    });
+    onStop(() => cacheSetup.close());
+    const { cache } = cacheSetup;
+
     const metrics = createInsightsMetrics(registry);
     // Dead letters: idempotent, acks=all, one request in flight (the Publisher's contract).
     const producer = kafka.producer({
@@ -114,7 +106,7 @@ runService(
         },
         kafka: kafkaReadiness(kafka),
         consumer: () => worker.check(),
-        ...(redis ? { redis: () => cache.check() } : {}),
+        ...cacheSetup.readiness,
       },
     });
     await listen(app);

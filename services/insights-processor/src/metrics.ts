@@ -102,3 +102,16 @@ export function createInsightsMetrics(registry: Registry) {
   for (const dependency of ['postgres', 'cache']) metrics.writeFailures.inc({ dependency }, 0);
   return metrics;
 }
+
+/** The ai_features cache's Redis fallback, registered only where REDIS_URL is set. */
+export function createCacheMetrics(registry: Registry) {
+  return {
+    fallback: new Gauge({
+      name: 'cio_bridge_insights_cache_fallback',
+      help: '1 while Redis is unavailable and this instance caches ai_features in its in-process LRU',
+      registers: [registry],
+    }),
+  };
+}
+
+export type CacheMetrics = ReturnType<typeof createCacheMetrics>;

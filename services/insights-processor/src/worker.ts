@@ -41,7 +41,7 @@ export interface Worker {
   check(): void;
 }
 
-type Dependency = 'postgres' | 'cache' | 'kafka';
+type Dependency = 'postgres' | 'kafka';
 type BatchContext = Pick<EachBatchPayload, 'heartbeat' | 'pause' | 'isRunning' | 'isStale'>;
 
 /** A valid prediction and the message it came in. */
@@ -68,8 +68,8 @@ const ABANDONED = Symbol('abandoned');
  * partition). Each batch is one statement; its offsets are resolved, and so committed,
  * only after Postgres committed it, what the database rejected is on the predictions
  * dead-letter topic, predictions of users not in the table wait in ai_features_pending,
- * and the cache holds the result. While Postgres (or Redis, or Kafka for dead letters)
- * fails, the partition is paused and the same batch retried with backoff, so nothing is
+ * and the cache holds the result (never waited for: Postgres is the truth). While Postgres
+ * (or Kafka for dead letters) fails, the partition is paused and the same batch retried with backoff, so nothing is
  * skipped; a batch handed back on stop or rebalance is redelivered, which the
  * idempotent writes make harmless.
  */
@@ -296,7 +296,11 @@ export function createWorker(options: WorkerOptions): Worker {
     }
 
     const records: FeaturesRecord[] = [...merged.records, ...applied];
-    if ((await persistently('cache', () => cache.offer(records), ctx, where)) === ABANDONED) return false;
+    // Postgres is the truth and has committed: the cache never holds the partition up
+    // (with Redis it falls back to the in-process LRU by itself).
+    await cache.offer(records).catch((error: unknown) => {
+      logger.warn({ ...where, err: error }, 'caching ai_features failed: reads go to Postgres');
+    });
 
     const unknownUsers = new Set(merged.unknown.map((row) => row.k));
     const waiting = valid.filter(

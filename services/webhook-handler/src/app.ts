@@ -22,10 +22,18 @@ import {
 } from '@cio-bridge/tracing';
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Registry } from 'prom-client';
+import type { PredictionsAuth } from './config';
+import {
+  checkJourneyCredential,
+  hasJourneyCredentials,
+  type JourneyCredentials,
+  noJourneyCredentials,
+} from './journey-auth';
 import { createWebhookMetrics, type Outcome, outcomeOfStatus } from './metrics';
 import { MemoryReplayStore, type ReplayStore } from './replay-store';
 import { type RouteTopics, routeWebhook } from './route';
 import { verifyWebhook, webhookId } from './signature';
+import type { SourceAllowlist } from './source-allowlist';
 
 /** The part of `Publisher` the app needs: resolves once Kafka acknowledged (acks=all). */
 export interface MessagePublisher {
@@ -37,8 +45,16 @@ export interface WebhookAppOptions {
   registry: Registry;
   publisher: MessagePublisher;
   topics: RouteTopics;
-  /** CIO_WEBHOOK_SIGNING_KEYS: every key that may have signed a request (rotation) */
+  /** CIO_WEBHOOK_SIGNING_KEYS: every key that may have signed a request (rotation); may be empty with journey credentials */
   signingKeys: readonly string[];
+  /** WEBHOOK_BASIC_AUTH and WEBHOOK_HEADER_SECRETS: what a journey's webhook action authenticates with */
+  journey?: JourneyCredentials;
+  /** WEBHOOK_PREDICTIONS_AUTH (default `either` with journey credentials, `signature` without) */
+  predictionsAuth?: PredictionsAuth;
+  /** WEBHOOK_ALLOWED_SOURCES: requests from other addresses get 403 before anything is read */
+  allowedSources?: SourceAllowlist;
+  /** how long a journey webhook's body is remembered against replays (default 24 h) */
+  journeyReplayWindowMs?: number;
   /** how far the signed timestamp may be from now, past or future (default 300 s) */
   toleranceSeconds?: number;
   /** remembers accepted webhooks for replay protection (default: in-process) */
@@ -90,9 +106,21 @@ export function createApp(options: WebhookAppOptions): Express {
     readiness = {},
     now = Date.now,
     tracing = disabledTracing,
+    journey = noJourneyCredentials,
+    allowedSources,
+    journeyReplayWindowMs = 24 * 60 * 60 * 1000,
   } = options;
-  if (signingKeys.length === 0 || signingKeys.some((key) => key === ''))
-    throw new Error('createApp: signingKeys must hold at least one non-empty key');
+  const journeyEnabled = hasJourneyCredentials(journey);
+  const predictionsAuth = options.predictionsAuth ?? (journeyEnabled ? 'either' : 'signature');
+  if ((signingKeys.length === 0 && !journeyEnabled) || signingKeys.some((key) => key === ''))
+    throw new Error(
+      'createApp: signingKeys must hold at least one non-empty key (or give journey credentials)',
+    );
+  // A 401 for a journey webhook tells the sender how to authenticate.
+  const challenge: Record<string, string> =
+    journey.basic.length > 0
+      ? { 'WWW-Authenticate': 'Basic realm="cio-bridge webhooks", charset="UTF-8"' }
+      : {};
 
   const metrics = createWebhookMetrics(registry);
   // A replayed request can only pass verification while its timestamp is within the
@@ -119,30 +147,80 @@ export function createApp(options: WebhookAppOptions): Express {
   // The signature is checked between reading and parsing, so nothing unsigned is parsed.
   const rawBody = readRawBody(bodyLimitBytes);
 
+  // Before anything else is read: the allowlist answers from the client address alone.
+  const allowSource: RequestHandler = (req, res, next) => {
+    if (!allowedSources || allowedSources.allows(req.ip)) {
+      next();
+      return;
+    }
+    setOutcome(res, 'forbidden');
+    logger.warn({ ip: req.ip }, 'webhook refused: the source address is not in WEBHOOK_ALLOWED_SOURCES');
+    next(new HttpError(403, 'the source address is not allowed to send webhooks'));
+  };
+
+  /**
+   * Authentic is a valid signature or a valid journey credential. With signing keys
+   * only, this is exactly the signature check. Which kind of webhook each may carry is
+   * decided once the body is parsed (`authorised`).
+   */
   const verify: RequestHandler = (req, res, next) => {
     // Between reading and parsing, the body is the raw Buffer.
     const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const traced = tracing.enabled ? contextFromHeaders(req.headers) : undefined;
     if (traced) res.locals.trace = traced;
     const check = traced && tracing.tracer.startSpan('webhook check', { kind: SpanKind.SERVER }, traced);
-    const result = verifyWebhook({
-      keys: signingKeys,
-      toleranceSeconds,
-      timestampHeader: req.headers['x-cio-timestamp'],
-      signatureHeader: req.headers['x-cio-signature'],
-      body: raw,
-      nowMs: now(),
-    });
-    check?.setAttribute('cio_bridge.webhook.outcome', result.ok ? 'verified' : result.outcome);
+    const signatureSent =
+      req.headers['x-cio-signature'] !== undefined || req.headers['x-cio-timestamp'] !== undefined;
+    const result =
+      signingKeys.length > 0 && (signatureSent || !journeyEnabled)
+        ? verifyWebhook({
+            keys: signingKeys,
+            toleranceSeconds,
+            timestampHeader: req.headers['x-cio-timestamp'],
+            signatureHeader: req.headers['x-cio-signature'],
+            body: raw,
+            nowMs: now(),
+          })
+        : undefined;
+    const journeyCheck = journeyEnabled ? checkJourneyCredential(journey, req.headers) : 'absent';
+    const signed = result?.ok === true;
+    const authentic = signed || journeyCheck === 'valid';
+    check?.setAttribute('cio_bridge.webhook.outcome', authentic ? 'verified' : 'rejected');
     check?.end();
-    if (!result.ok) {
-      setOutcome(res, result.outcome);
-      logger.warn({ outcome: result.outcome, reason: result.reason, ip: req.ip }, 'webhook rejected');
-      next(new HttpError(401, result.reason));
+    if (!authentic) {
+      // A signature that was sent (or the only way in) answers with its own reason.
+      const bySignature = result && !result.ok && (signatureSent || !journeyEnabled) ? result : undefined;
+      const refused = bySignature?.outcome ?? 'bad_credentials';
+      const reason =
+        bySignature?.reason ??
+        (journeyCheck === 'invalid'
+          ? 'the journey credential does not match (Authorization: Basic or the secret header)'
+          : 'missing credentials: an X-CIO-Signature or a journey credential (Authorization: Basic or the secret header)');
+      setOutcome(res, refused);
+      // The reason names headers and rules only; credentials are never logged.
+      logger.warn({ outcome: refused, reason, ip: req.ip }, 'webhook rejected');
+      next(new HttpError(401, reason, undefined, challenge));
       return;
     }
-    res.locals.signedTimestamp = result.timestamp;
+    res.locals.signed = signed;
+    res.locals.journey = journeyCheck === 'valid';
+    // A journey webhook has no signed timestamp: its as_of is when it arrived.
+    res.locals.signedTimestamp = result?.ok ? result.timestamp : Math.floor(now() / 1000);
     next();
+  };
+
+  /** Which webhooks each way in may carry: reporting events only signed; predictions per WEBHOOK_PREDICTIONS_AUTH. */
+  const refusal = (body: unknown, kind: string, res: Response): string | undefined => {
+    const signed = res.locals.signed === true;
+    const journeyValid = res.locals.journey === true;
+    if (!signed && looksLikeReporting(body))
+      return "reporting webhooks must carry Customer.io's signature (X-CIO-Signature)";
+    if (kind !== 'prediction') return undefined;
+    if (predictionsAuth === 'signature' && !signed)
+      return "predictions must carry Customer.io's signature (WEBHOOK_PREDICTIONS_AUTH=signature)";
+    if (predictionsAuth === 'journey' && !journeyValid)
+      return 'predictions must carry a journey credential, Authorization: Basic or the secret header (WEBHOOK_PREDICTIONS_AUTH=journey)';
+    return undefined;
   };
 
   /** Resolves once every message is acknowledged; rejects after `publishTimeoutMs`. */
@@ -167,14 +245,15 @@ export function createApp(options: WebhookAppOptions): Express {
   const handle = async (req: Request, res: Response, _next: NextFunction) => {
     const raw = req.rawBody ?? Buffer.alloc(0);
     const id = webhookId(raw);
+    const signed = res.locals.signed === true;
     const { classification, messages, suppressErrors } = routeWebhook(
       {
         raw,
         id,
         timestamp: res.locals.signedTimestamp as number,
         headers: {
-          timestamp: String(req.headers['x-cio-timestamp']),
-          signature: String(req.headers['x-cio-signature']),
+          timestamp: signed ? String(req.headers['x-cio-timestamp']) : '',
+          signature: signed ? String(req.headers['x-cio-signature']) : '',
         },
         receivedAtMs: now(),
       },
@@ -183,6 +262,12 @@ export function createApp(options: WebhookAppOptions): Express {
       { suppressOnBounce },
     );
     const kind = classification.kind;
+    const refused = refusal(req.body, kind, res);
+    if (refused) {
+      setOutcome(res, 'bad_credentials');
+      logger.warn({ webhook_id: id, kind, reason: refused }, 'webhook rejected');
+      throw new HttpError(401, refused, undefined, challenge);
+    }
     if (suppressErrors) {
       // Pointers and reasons only: the values are personal data.
       logger.warn(
@@ -234,7 +319,8 @@ export function createApp(options: WebhookAppOptions): Express {
     }
     for (const m of messages) metrics.published.inc({ kind: m.kind });
     // Published: the answer is 200 even if remembering it fails (a replay then publishes again).
-    await replayStore.confirm(id, replayWindowMs).catch((error: unknown) => {
+    // A journey webhook has no signed timestamp: its body is remembered for a fixed window.
+    await replayStore.confirm(id, signed ? replayWindowMs : journeyReplayWindowMs).catch((error: unknown) => {
       logger.warn({ err: error, webhook_id: id }, 'could not record the webhook for replay protection');
     });
     if (classification.kind === 'quarantine') {
@@ -262,6 +348,11 @@ export function createApp(options: WebhookAppOptions): Express {
 
   const app = createHttpApp({ logger, registry, readiness, ...options.network });
   for (const path of WEBHOOK_PATHS)
-    app.post(path, record, requireJson, rawBody, verify, parseJsonBody, handle);
+    app.post(path, record, allowSource, requireJson, rawBody, verify, parseJsonBody, handle);
   return finishHttpApp(app);
+}
+
+/** A reporting webhook names a `metric` or an `object_type` (Customer.io signs those). */
+function looksLikeReporting(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && ('metric' in body || 'object_type' in body);
 }

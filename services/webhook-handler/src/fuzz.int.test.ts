@@ -131,4 +131,94 @@ describe('webhook-handler fuzz', () => {
     expect(accepted.reporting).toBeGreaterThan(0);
     expect((await fetch(`${handler.url}/healthz`)).status).toBe(200);
   });
+
+  describe('with journey credentials (Basic and a secret header)', () => {
+    const BASIC = { user: 'customerio', password: 'fuzz-password-0123456789' };
+    const SECRET = { name: 'x-journey-secret', value: 'fuzz-header-secret-0123' };
+    let journey: ServiceProcess;
+    beforeAll(async () => {
+      journey = await spawnService('webhook-handler', {
+        KAFKA_BROKERS: (await testKafkaBrokers()).join(','),
+        KAFKA_TOPIC_PREDICTIONS: topics.predictions,
+        KAFKA_TOPIC_REPORTING: topics.reporting,
+        KAFKA_TOPIC_TRACK: topics.track,
+        CIO_WEBHOOK_SIGNING_KEYS: KEY,
+        WEBHOOK_BASIC_AUTH: `${BASIC.user}:${BASIC.password}`,
+        WEBHOOK_HEADER_SECRETS: `X-Journey-Secret: ${SECRET.value}`,
+        WEBHOOK_MAX_BODY_BYTES: String(MAX_BODY_BYTES),
+        LOG_LEVEL: 'warn',
+      });
+    });
+    afterAll(async () => {
+      await journey?.stop();
+    });
+
+    const basic = (user: string, password: string) =>
+      `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    /** The journey credential sent, and whether it is a valid one. */
+    const credential = fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.constant({
+          headers: { authorization: basic(BASIC.user, BASIC.password) },
+          valid: true,
+        }),
+      },
+      { weight: 2, arbitrary: fc.constant({ headers: { [SECRET.name]: SECRET.value }, valid: true }) },
+      { weight: 2, arbitrary: fc.constant({ headers: {}, valid: false }) },
+      {
+        weight: 3,
+        arbitrary: fc
+          .tuple(fc.string({ maxLength: 40 }), fc.string({ maxLength: 60 }))
+          .filter(([user, password]) => user !== BASIC.user || password !== BASIC.password)
+          .map(([user, password]) => ({ headers: { authorization: basic(user, password) }, valid: false })),
+      },
+      {
+        weight: 2,
+        arbitrary: fc
+          .string({ unit: 'grapheme-ascii', maxLength: 80 })
+          .map((value) => ({ headers: { authorization: value }, valid: false })),
+      },
+      {
+        weight: 2,
+        arbitrary: fc
+          .string({ unit: 'grapheme-ascii', maxLength: 80 })
+          .filter((value) => value.trim() !== SECRET.value)
+          .map((value) => ({ headers: { [SECRET.name]: value }, valid: false })),
+      },
+    );
+
+    it('never answers 5xx, accepts only a valid signature or credential, and reporting only signed', async () => {
+      const requests = fc.tuple(
+        fc.constantFrom(...PATHS),
+        signing,
+        credential,
+        fuzzRequests(fuzzBodies(bodies, MAX_BODY_BYTES), fc.constant({})),
+      );
+      await fc.assert(
+        fc.asyncProperty(requests, async ([path, mode, sent, request]) => {
+          const headers = { ...request.headers, ...sent.headers, ...signatureHeaders(mode, request.plain) };
+          const answer = await rawRequest(journey.url, { path, headers, body: request.body });
+          const problem = answerProblem(answer);
+          if (problem) throw new Error(problem);
+          if (journey.child.exitCode !== null)
+            throw new Error(`the webhook-handler exited: ${journey.output()}`);
+          if (answer.status === 200) {
+            if (mode !== 'valid' && !sent.valid)
+              throw new Error('accepted a webhook without a valid signature or credential');
+            const body = JSON.parse(request.plain.toString('utf8')) as unknown;
+            const reporting =
+              typeof body === 'object' && body !== null && ('metric' in body || 'object_type' in body);
+            if (mode !== 'valid' && reporting) throw new Error('accepted an unsigned reporting webhook');
+          }
+          if (answer.status === 401 && !String(answer.headers['www-authenticate']).startsWith('Basic '))
+            throw new Error('a 401 without WWW-Authenticate: Basic');
+        }),
+        { seed: fuzzSeed(), numRuns: fuzzRuns(150) },
+      );
+      const output = journey.output();
+      expect(output).not.toContain(BASIC.password);
+      expect(output).not.toContain(SECRET.value);
+    });
+  });
 });

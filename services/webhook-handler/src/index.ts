@@ -5,7 +5,14 @@ export {
   QUARANTINE_KINDS,
   type QuarantineKind,
 } from './classify';
-export { type WebhookEnv, webhookEnv } from './config';
+export { type PredictionsAuth, type WebhookAuth, type WebhookEnv, webhookAuth, webhookEnv } from './config';
+export {
+  checkJourneyCredential,
+  type JourneyCheck,
+  type JourneyCredentials,
+  parseBasicAuth,
+  parseHeaderSecrets,
+} from './journey-auth';
 export {
   deterministicUlid,
   isSuppressingEvent,
@@ -20,6 +27,7 @@ export { createWebhookProducer } from './producer';
 export {
   type ClaimResult,
   createReplayStore,
+  FallbackReplayStore,
   MemoryReplayStore,
   RedisReplayStore,
   type ReplayStore,
@@ -36,3 +44,4 @@ export {
   type SignedWebhook,
 } from './route';
 export { computeSignature, signatureMatches, verifyWebhook, webhookId } from './signature';
+export { SourceAllowlist } from './source-allowlist';

@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { QUARANTINE_KINDS } from './classify';
 
 /** How a webhook request ended; each maps to one answer. */
@@ -8,6 +8,8 @@ export const OUTCOMES = [
   'replayed', // 200, already published within the window
   'bad_signature', // 401, missing or wrong signature or headers
   'stale', // 401, signed timestamp outside the tolerance
+  'bad_credentials', // 401, no valid journey credential, or one that may not carry this kind of webhook
+  'forbidden', // 403, the source address is not in WEBHOOK_ALLOWED_SOURCES
   'invalid', // 400, 413, 415
   'unavailable', // 503, Kafka (or the replay store) could not take it; Customer.io retries
   'error', // 500, a bug
@@ -72,3 +74,16 @@ export function outcomeOfStatus(status: number): Outcome {
   if (status >= 400 && status < 500) return 'invalid';
   return 'error';
 }
+
+/** The replay store's Redis fallback, registered only where REDIS_URL is set. */
+export function createReplayStoreMetrics(registry: Registry) {
+  return {
+    fallback: new Gauge({
+      name: 'cio_bridge_webhook_replay_store_fallback',
+      help: '1 while Redis is unavailable and this replica guards against replays with its in-process store',
+      registers: [registry],
+    }),
+  };
+}
+
+export type ReplayStoreMetrics = ReturnType<typeof createReplayStoreMetrics>;

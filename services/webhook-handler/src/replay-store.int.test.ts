@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { testLogger, testRedisUrl, uniqueName } from '@cio-bridge/testkit';
 import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
 import { createReplayStore, RedisReplayStore, ReplayStoreError } from './replay-store';
 
 describe('RedisReplayStore (real Redis)', () => {
@@ -45,7 +46,11 @@ describe('RedisReplayStore (real Redis)', () => {
   });
 
   it('fails fast with a retriable error when Redis is unreachable', async () => {
-    const setup = await createReplayStore({ redisUrl: testRedisUrl(), logger: testLogger() });
+    const setup = await createReplayStore({
+      redisUrl: testRedisUrl(),
+      logger: testLogger(),
+      registry: new Registry(),
+    });
     const unreachable = new Redis('redis://127.0.0.1:1', {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -53,7 +58,7 @@ describe('RedisReplayStore (real Redis)', () => {
     });
     const down = new RedisReplayStore(unreachable);
     try {
-      await expect(setup.readiness.redis?.()).resolves.toBeUndefined();
+      expect(setup.readiness.replayStore?.()).toBeUndefined();
       const error = await down.claim('w', 1_000).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ReplayStoreError);
       expect((error as ReplayStoreError).retriable).toBe(true);

@@ -1,5 +1,8 @@
 import type { Logger } from '@cio-bridge/logger';
-import { Redis } from 'ioredis';
+import { closeRedis, connectOptionalRedis, OptionalRedis } from '@cio-bridge/optional-redis';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import { createReplayStoreMetrics } from './metrics';
 
 /**
  * What a replay store knows about a webhook id:
@@ -139,43 +142,81 @@ export class RedisReplayStore implements ReplayStore {
   }
 }
 
+/**
+ * Redis while it answers, the in-process store while it does not (OptionalRedis: every
+ * call bounded, one warning per change, back to Redis by itself). During an outage each
+ * replica guards only its own requests; a webhook accepted by two replicas is published
+ * twice, which the insights side's idempotent per-event merge makes harmless.
+ */
+export class FallbackReplayStore implements ReplayStore {
+  readonly kind = 'redis';
+  private readonly redis: RedisReplayStore;
+
+  constructor(
+    private readonly optional: OptionalRedis,
+    redis: Redis,
+    private readonly memory: MemoryReplayStore,
+  ) {
+    this.redis = new RedisReplayStore(redis);
+  }
+
+  claim(id: string, pendingMs: number): Promise<ClaimResult> {
+    return this.optional.run(
+      () => this.redis.claim(id, pendingMs),
+      () => this.memory.claim(id, pendingMs),
+    );
+  }
+
+  confirm(id: string, windowMs: number): Promise<void> {
+    return this.optional.run(
+      () => this.redis.confirm(id, windowMs),
+      () => this.memory.confirm(id, windowMs),
+    );
+  }
+
+  async release(id: string): Promise<void> {
+    // A claim made in either store is given up in both.
+    await this.memory.release(id);
+    await this.optional.run(
+      () => this.redis.release(id),
+      () => undefined,
+    );
+  }
+}
+
 export interface ReplayStoreSetup {
   store: ReplayStore;
-  /** a `redis` readiness check when Redis is used */
-  readiness: Record<string, () => Promise<void>>;
+  /** `replayStore`: `degraded` while Redis is away (still ready) */
+  readiness: Record<string, () => 'degraded' | undefined>;
   close(): Promise<void>;
 }
 
 /**
- * For main.ts: Redis when `redisUrl` is set (shared by every replica; connected before
- * it returns), the in-process store otherwise. Commands fail fast while Redis is away,
- * so webhooks are answered 503 (and retried by Customer.io) rather than hanging.
+ * For main.ts: Redis when `redisUrl` is set (shared by every replica), falling back to
+ * the in-process store while Redis is unavailable; the in-process store otherwise.
+ * Reported as `cio_bridge_webhook_replay_store_fallback` and readiness `replayStore`.
  */
 export async function createReplayStore(options: {
   redisUrl?: string;
   maxEntries?: number;
   logger: Logger;
+  registry: Registry;
 }): Promise<ReplayStoreSetup> {
-  if (!options.redisUrl)
-    return { store: new MemoryReplayStore(options.maxEntries), readiness: {}, close: async () => {} };
-  const redis = new Redis(options.redisUrl, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 1_000,
-    connectTimeout: 3_000,
+  const memory = new MemoryReplayStore(options.maxEntries);
+  if (!options.redisUrl) return { store: memory, readiness: {}, close: async () => {} };
+  const redis = await connectOptionalRedis(options.redisUrl, { logger: options.logger });
+  const optional = new OptionalRedis({
+    redis,
+    role: 'the replay store',
+    logger: options.logger,
+    gauge: createReplayStoreMetrics(options.registry).fallback,
   });
-  redis.on('error', (error: Error) => options.logger.warn({ err: error }, 'Redis error'));
-  await redis.connect();
   return {
-    store: new RedisReplayStore(redis),
-    readiness: {
-      redis: async () => {
-        await redis.ping();
-      },
-    },
+    store: new FallbackReplayStore(optional, redis, memory),
+    readiness: { replayStore: optional.readiness },
     close: async () => {
-      await redis.quit().catch(() => redis.disconnect());
+      optional.close();
+      await closeRedis(redis);
     },
   };
 }
