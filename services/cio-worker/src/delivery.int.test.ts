@@ -8,15 +8,15 @@ import {
   validateTrackOperation,
 } from '@cio-bridge/schemas';
 import { waitFor } from '@cio-bridge/testkit';
-import { DLQ_HEADERS } from './dead-letter';
+import { DLQ_HEADERS } from './delivery/dead-letter';
+import { derivedOperationId } from './intake/operation';
 import {
   createHarness,
   type Harness,
   type SandboxCounters,
   type SandboxOperation,
   waitForOperations,
-} from './integration-harness';
-import { derivedOperationId } from './operation';
+} from './testing/integration-harness';
 
 jest.setTimeout(90_000);
 

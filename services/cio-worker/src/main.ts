@@ -7,6 +7,7 @@ import { createKafka, ensureTopics, onShutdown, topicNamesFromEnv, topicSpecs } 
 import { createLogger } from '@cio-bridge/logger';
 import { startTracing } from '@cio-bridge/tracing';
 import { Redis } from 'ioredis';
+import { receiptsTopicSpec } from './delivery/receipts';
 import {
   createWorker,
   customerioOptions,
@@ -15,8 +16,7 @@ import {
   workerEnv,
   workerProducer,
 } from './index';
-import { outputOptions } from './output';
-import { receiptsTopicSpec } from './receipts';
+import { outputOptions } from './output/output';
 
 runMain(async () => {
   const env = loadConfig(workerEnv, process.env);

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createHarness, type Harness, waitForOperations } from './integration-harness';
-import { derivedOperationId } from './operation';
+import { derivedOperationId } from './intake/operation';
+import { createHarness, type Harness, waitForOperations } from './testing/integration-harness';
 
 jest.setTimeout(180_000);
 

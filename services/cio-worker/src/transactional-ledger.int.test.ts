@@ -1,8 +1,8 @@
 import { transactionalExamples } from '@cio-bridge/schemas';
 import { waitFor } from '@cio-bridge/testkit';
 import { Redis } from 'ioredis';
-import { createHarness, type Harness } from './integration-harness';
-import { derivedOperationId } from './operation';
+import { derivedOperationId } from './intake/operation';
+import { createHarness, type Harness } from './testing/integration-harness';
 
 jest.setTimeout(120_000);
 

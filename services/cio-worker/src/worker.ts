@@ -16,9 +16,7 @@ import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { ConsumerPauses } from './consumer-pauses';
-import { appChannel, type CustomerioOptions, trackChannel } from './customerio';
-import { deadLetterWriter } from './dead-letter';
+import { deadLetterWriter } from './delivery/dead-letter';
 import {
   type Channel,
   type DeadLetter,
@@ -26,19 +24,21 @@ import {
   type Envelope,
   type Item,
   type Operation,
-} from './engine';
+} from './delivery/engine';
+import { LocalBudget, RedisBudget, type RequestBudget } from './delivery/rate-limit';
+import { Receipts } from './delivery/receipts';
+import { GrowingPause } from './delivery/retry-policy';
+import { type EffectLedger, ledgerTtlMs, MemoryLedger, RedisLedger } from './delivery/transactional-ledger';
 import { ValidationError } from './errors';
+import { checkTrackAccount, type PreflightResult } from './health/preflight';
+import { ConsumerPauses } from './intake/consumer-pauses';
+import { OffsetTracker } from './intake/offset-tracker';
+import { decodeTrack, decodeTransactional, type MessageCoordinates } from './intake/operation';
 import { WorkerMetrics } from './metrics';
-import { OffsetTracker } from './offset-tracker';
-import { decodeTrack, decodeTransactional, type MessageCoordinates } from './operation';
-import { type OutputOptions, trackTopicChannel } from './output';
-import { checkTrackAccount, type PreflightResult } from './preflight';
-import { LocalBudget, RedisBudget, type RequestBudget } from './rate-limit';
-import { Receipts } from './receipts';
-import { requestSpans } from './request-spans';
-import { GrowingPause } from './retry-policy';
+import { appChannel, type CustomerioOptions, trackChannel } from './output/customerio';
+import { type OutputOptions, trackTopicChannel } from './output/output';
+import { requestSpans } from './output/request-spans';
 import { defaultTuning, type WorkerTuning } from './settings';
-import { type EffectLedger, ledgerTtlMs, MemoryLedger, RedisLedger } from './transactional-ledger';
 
 export interface WorkerDeps {
   /** the kafkajs client (its metadata answers readiness) */

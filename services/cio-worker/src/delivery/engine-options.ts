@@ -1,10 +1,10 @@
 import type { Logger } from '@cio-bridge/logger';
-import type { DeadLetterFailure } from '../dead-letter';
 import type { DeliveryError } from '../errors';
 import type { WorkerMetrics } from '../metrics';
-import type { RequestBudget } from '../rate-limit';
-import type { RetryPolicy } from '../retry-policy';
-import type { EffectLedger } from '../transactional-ledger';
+import type { DeadLetterFailure } from './dead-letter';
+import type { RequestBudget } from './rate-limit';
+import type { RetryPolicy } from './retry-policy';
+import type { EffectLedger } from './transactional-ledger';
 import type { Channel, DeadLetter, Item } from './types';
 
 export interface EngineOptions {

@@ -1,4 +1,4 @@
-import { BurstGuard, type RequestBudget } from '../rate-limit';
+import { BurstGuard, type RequestBudget } from './rate-limit';
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
 export const sleep = (ms: number, signal: AbortSignal): Promise<void> =>

@@ -1,5 +1,5 @@
 import { operationExamples, seedExamples, toV2Operation, transactionalExamples } from '@cio-bridge/schemas';
-import { ValidationError } from './errors';
+import { ValidationError } from '../errors';
 import { decodeTrack, decodeTransactional, derivedOperationId } from './operation';
 
 const at = { topic: 'customerio.track', partition: 3, offset: '42', timestamp: '1716402912000', key: null };

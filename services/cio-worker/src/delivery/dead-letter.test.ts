@@ -1,4 +1,5 @@
 import { KafkaJSNonRetriableError, KafkaJSProtocolError } from 'kafkajs';
+import { DeliveryError } from '../errors';
 import {
   classifyDeadLetterFailure,
   DLQ_HEADERS,
@@ -6,7 +7,6 @@ import {
   MAX_ERROR_MESSAGE_CHARS,
 } from './dead-letter';
 import type { Item } from './engine';
-import { DeliveryError } from './errors';
 
 const item = (headers: Item['envelope']['headers'] = {}): Item => ({
   envelope: {

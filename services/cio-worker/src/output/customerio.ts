@@ -1,7 +1,7 @@
 import { APIClient, TrackClient } from 'customerio-node';
-import type { Channel } from './engine';
-import { classifyError, DeliveryError } from './errors';
-import type { WorkerMetrics } from './metrics';
+import type { Channel } from '../delivery/engine';
+import { classifyError, DeliveryError } from '../errors';
+import type { WorkerMetrics } from '../metrics';
 
 export interface CustomerioOptions {
   /** Track API base URL without a path (https://track.customer.io, or a sandbox's URL) */

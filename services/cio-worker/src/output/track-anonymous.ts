@@ -1,9 +1,9 @@
 import { V1_ANONYMOUS_EVENT_PREFIX } from '@cio-bridge/schemas';
 import { TrackClient } from 'customerio-node';
+import type { Channel } from '../delivery/engine';
+import { DeliveryError } from '../errors';
+import type { WorkerMetrics } from '../metrics';
 import type { CustomerioOptions } from './customerio';
-import type { Channel } from './engine';
-import { DeliveryError } from './errors';
-import type { WorkerMetrics } from './metrics';
 import { postBody } from './pipelines';
 
 const PREFIX = Buffer.from(V1_ANONYMOUS_EVENT_PREFIX);

@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode, startLinkedSpan, type Tracing } from '@cio-bridge/tracing';
-import type { Item } from './engine';
-import type { DeliveryError } from './errors';
+import type { Item } from '../delivery/engine';
+import type { DeliveryError } from '../errors';
 
 /**
  * One span per Customer.io request (the engine's `onRequest` hook), linked to the trace

@@ -1,7 +1,7 @@
 import { headerString, type Publisher, type TopicSpec } from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
+import type { WorkerMetrics } from '../metrics';
 import type { Item, Settlement } from './engine';
-import type { WorkerMetrics } from './metrics';
 
 /**
  * Delivery receipts (opt-in with WORKER_RECEIPTS_TOPIC): one compact message per

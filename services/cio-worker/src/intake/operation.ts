@@ -14,8 +14,8 @@ import {
   validateTrackOperation,
   validateTransactionalSend,
 } from '@cio-bridge/schemas';
-import type { Operation } from './engine';
-import { ValidationError } from './errors';
+import type { Operation } from '../delivery/engine';
+import { ValidationError } from '../errors';
 
 export interface DecodeLimits {
   /** Customer.io's limit for one v2 operation */

@@ -1,19 +1,19 @@
 import Denque from 'denque';
+import { type DeliveryError, ValidationError } from '../errors';
+import { ApiHealth } from '../health/api-health';
 import { type DeadLetterFailure, DeadLetterSink } from './dead-letter';
-import { ApiHealth } from './delivery/api-health';
-import { EndpointVerdict } from './delivery/endpoint-verdict';
-import type { EngineOptions, Settlement } from './delivery/engine-options';
-import { decideOutcome } from './delivery/outcome';
-import { Pacer, sleep } from './delivery/pacer';
-import { sendAlone } from './delivery/send-alone';
-import { Signal } from './delivery/signal';
-import type { DeadLetter, Item } from './delivery/types';
-import { type DeliveryError, ValidationError } from './errors';
+import { EndpointVerdict } from './endpoint-verdict';
+import type { EngineOptions, Settlement } from './engine-options';
+import { decideOutcome } from './outcome';
+import { Pacer, sleep } from './pacer';
 import { PersonQueues } from './person-queues';
 import { GrowingPause } from './retry-policy';
+import { sendAlone } from './send-alone';
+import { Signal } from './signal';
+import type { DeadLetter, Item } from './types';
 
-export type { EngineOptions, Settlement } from './delivery/engine-options';
-export type { Channel, DeadLetter, Envelope, Item, ItemSource, Operation } from './delivery/types';
+export type { EngineOptions, Settlement } from './engine-options';
+export type { Channel, DeadLetter, Envelope, Item, ItemSource, Operation } from './types';
 
 // `{"batch":[` + `]}` around the comma-separated items.
 const BATCH_ENVELOPE_BYTES = 12;

@@ -1,7 +1,7 @@
 import { PipelinesClient } from 'customerio-node';
-import type { Channel } from './engine';
-import { classifyError, type DeliveryError } from './errors';
-import type { WorkerMetrics } from './metrics';
+import type { Channel } from '../delivery/engine';
+import { classifyError, type DeliveryError } from '../errors';
+import type { WorkerMetrics } from '../metrics';
 
 export interface PipelinesOptions {
   /** base URL without a path (https://cdp.customer.io, or a sandbox's URL); `/v1` is appended */

@@ -1,8 +1,8 @@
 import { testLogger, waitFor } from '@cio-bridge/testkit';
 import { Registry } from 'prom-client';
+import { DeliveryError, ValidationError } from '../errors';
+import { WorkerMetrics } from '../metrics';
 import { type Channel, type DeadLetter, DeliveryEngine, type EngineOptions, type Item } from './engine';
-import { DeliveryError, ValidationError } from './errors';
-import { WorkerMetrics } from './metrics';
 import type { RequestBudget } from './rate-limit';
 
 interface Sent {

@@ -1,8 +1,8 @@
 import { DEFAULT_CREDENTIALS, type Sandbox, startSandbox } from '@cio-bridge/cio-sandbox';
 import { Registry } from 'prom-client';
-import type { Channel } from './engine';
-import { DeliveryError } from './errors';
-import { WorkerMetrics } from './metrics';
+import type { Channel } from '../delivery/engine';
+import { DeliveryError } from '../errors';
+import { WorkerMetrics } from '../metrics';
 import { pipelinesChannel } from './pipelines';
 import { withAnonymousEvents } from './track-anonymous';
 

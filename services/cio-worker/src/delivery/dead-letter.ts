@@ -6,10 +6,10 @@ import {
 import type { OutgoingMessage, Publisher } from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
 import type { IHeaders, Producer } from 'kafkajs';
-import { sleep } from './delivery/pacer';
-import type { DeadLetter } from './delivery/types';
-import type { WorkerMetrics } from './metrics';
+import type { WorkerMetrics } from '../metrics';
+import { sleep } from './pacer';
 import { GrowingPause } from './retry-policy';
+import type { DeadLetter } from './types';
 
 /** The headers the design adds to a dead letter, in the order they are written. */
 export const DLQ_HEADERS = Object.values(DLQ_HEADER_NAMES);
