@@ -1,7 +1,7 @@
 import type { Logger } from '@cio-bridge/logger';
 import type { DeliveryError } from '../errors';
+import type { ApiHealth } from '../health/api-health';
 import type { WorkerMetrics } from '../metrics';
-import type { DeadLetterFailure } from './dead-letter';
 import type { RequestBudget } from './rate-limit';
 import type { RetryPolicy } from './retry-policy';
 import type { EffectLedger } from './transactional-ledger';
@@ -28,10 +28,11 @@ export interface EngineOptions {
    * are plentiful. With a tighter budget every slot is used. Default 20 ms.
    */
   lingerMs?: number;
-  /** Customer.io rejected the credentials (401/403): stop taking messages */
-  onAuthRejected?: (error: DeliveryError) => void;
-  /** the credentials work again */
-  onAuthAccepted?: () => void;
+  /**
+   * the API's configuration faults (credentials, endpoint, dead letters): the engine
+   * reports what it sees and probes while one holds; the faults' events go to the subscribers
+   */
+  health: ApiHealth;
   /** a request carrying `items` leaves; the function returned is called with its end (request-spans.ts) */
   onRequest?: (items: Item[], endpoint: string) => (error?: DeliveryError) => void;
   /** an item was delivered or dead-lettered (receipts.ts) */
@@ -52,14 +53,6 @@ export interface EngineOptions {
   ledger?: EffectLedger;
   /** a send that may have reached Customer.io without an answer: try again, or dead-letter it as `ambiguous` */
   ambiguous?: 'retry' | 'dead-letter';
-  /** a dead letter cannot be written (too large even when shortened, or not authorized): a configuration fault */
-  onDeadLetterBlocked?: (reason: DeadLetterFailure) => void;
-  /** every blocked dead letter was written */
-  onDeadLetterUnblocked?: () => void;
-  /** the endpoint or the account refuses every operation (404/405, or one status for everyone) */
-  onEndpointFault?: (error: DeliveryError) => void;
-  /** a request succeeded again after an endpoint fault */
-  onEndpointRecovered?: () => void;
   now?: () => number;
 }
 

@@ -1,6 +1,8 @@
 import { testLogger, waitFor } from '@cio-bridge/testkit';
 import { Registry } from 'prom-client';
 import { DeliveryError, ValidationError } from '../errors';
+import { ApiHealth } from '../health/api-health';
+import { Faults } from '../health/faults';
 import { WorkerMetrics } from '../metrics';
 import { type Channel, type DeadLetter, DeliveryEngine, type EngineOptions, type Item } from './engine';
 import type { RequestBudget } from './rate-limit';
@@ -92,9 +94,24 @@ function fakeChannel(
   return { channel, accepted, requests };
 }
 
-function engineWith(channel: Channel, overrides: Partial<EngineOptions> = {}) {
+/** The fault events of the engine's API, as the names the assertions use. */
+function faultEvents(events: string[], names: Partial<Record<string, string>>): Faults {
+  const faults = new Faults();
+  faults.subscribe((event) => {
+    const name = names[`${event.kind}:${event.raised ? 'raised' : 'cleared'}`];
+    if (name) events.push(name);
+  });
+  return faults;
+}
+
+function engineWith(
+  channel: Channel,
+  { faults = new Faults(), ...overrides }: Partial<EngineOptions> & { faults?: Faults } = {},
+) {
   const letters: DeadLetter[] = [];
   const budget = (overrides.budget as FakeBudget | undefined) ?? new FakeBudget();
+  const metrics = new WorkerMetrics(new Registry());
+  const logger = testLogger();
   const engine = new DeliveryEngine({
     channel,
     budget,
@@ -102,8 +119,9 @@ function engineWith(channel: Channel, overrides: Partial<EngineOptions> = {}) {
       letters.push(letter);
     },
     retry: { maxAttempts: 5, maxRetryMs: 60_000, retryBaseMs: 1, retryMaxMs: 5 },
-    metrics: new WorkerMetrics(new Registry()),
-    logger: testLogger(),
+    metrics,
+    logger,
+    health: new ApiHealth({ api: channel.api, metrics, logger, faults }),
     concurrency: 4,
     maxBatchOperations: 50,
     maxBatchBytes: 500_000,
@@ -249,8 +267,7 @@ describe('DeliveryEngine', () => {
     const events: string[] = [];
     const { engine, letters } = engineWith(channel, {
       endpointVerdictMs: 60_000,
-      onEndpointFault: () => events.push('fault'),
-      onEndpointRecovered: () => events.push('recovered'),
+      faults: faultEvents(events, { 'endpoint:raised': 'fault', 'endpoint:cleared': 'recovered' }),
     });
     stopEngine = () => engine.stop(Date.now() + 1000);
     const settled: Item[] = [];
@@ -321,8 +338,7 @@ describe('DeliveryEngine', () => {
     const events: string[] = [];
     const { engine, letters } = engineWith(channel, {
       retry: { maxAttempts: 1, maxRetryMs: 60_000, retryBaseMs: 1, retryMaxMs: 1 },
-      onAuthRejected: () => events.push('rejected'),
-      onAuthAccepted: () => events.push('accepted'),
+      faults: faultEvents(events, { 'credentials:raised': 'rejected', 'credentials:cleared': 'accepted' }),
     });
     stopEngine = () => engine.stop(Date.now() + 1000);
     const settled: Item[] = [];

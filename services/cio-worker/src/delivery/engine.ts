@@ -1,7 +1,8 @@
 import Denque from 'denque';
 import { type DeliveryError, ValidationError } from '../errors';
-import { ApiHealth } from '../health/api-health';
-import { type DeadLetterFailure, DeadLetterSink } from './dead-letter';
+import type { ApiHealth } from '../health/api-health';
+import type { DeadLetterBlock } from '../health/faults';
+import { DeadLetterSink } from './dead-letter';
 import { EndpointVerdict } from './endpoint-verdict';
 import type { EngineOptions, Settlement } from './engine-options';
 import { decideOutcome } from './outcome';
@@ -54,15 +55,7 @@ export class DeliveryEngine {
 
   constructor(private readonly options: EngineOptions) {
     this.now = options.now ?? Date.now;
-    this.health = new ApiHealth({
-      api: options.channel.api,
-      metrics: options.metrics,
-      logger: options.logger,
-      onAuthRejected: options.onAuthRejected,
-      onAuthAccepted: options.onAuthAccepted,
-      onEndpointFault: options.onEndpointFault,
-      onEndpointRecovered: options.onEndpointRecovered,
-    });
+    this.health = options.health;
     this.pacer = new Pacer({
       budget: options.budget,
       maxBatchOperations: options.maxBatchOperations,
@@ -83,8 +76,7 @@ export class DeliveryEngine {
       metrics: options.metrics,
       logger: options.logger,
       signal: this.stopped.signal,
-      onBlocked: options.onDeadLetterBlocked,
-      onUnblocked: options.onDeadLetterUnblocked,
+      health: options.health,
     });
   }
 
@@ -127,8 +119,8 @@ export class DeliveryEngine {
   }
 
   /** Why dead letters cannot be written (too large, unauthorized), if any are blocked. */
-  get deadLetterBlocked(): DeadLetterFailure | undefined {
-    return this.deadLetters.blocked;
+  get deadLetterBlocked(): DeadLetterBlock | undefined {
+    return this.health.deadLettersBlocked;
   }
 
   /** The endpoint fault holding delivery, if any (status and message, no personal data). */

@@ -1,28 +1,33 @@
 import type { Logger } from '@cio-bridge/logger';
 import type { DeliveryError } from '../errors';
 import type { WorkerMetrics } from '../metrics';
+import type { Api, DeadLetterBlock, Faults } from './faults';
 
 export interface ApiHealthOptions {
-  api: string;
+  api: Api;
   metrics: WorkerMetrics;
   logger: Logger;
-  onAuthRejected?: (error: DeliveryError) => void;
-  onAuthAccepted?: () => void;
-  onEndpointFault?: (error: DeliveryError) => void;
-  onEndpointRecovered?: () => void;
+  /** where the faults' start and end are announced */
+  faults: Faults;
 }
 
 /**
- * The two configuration faults that hold a whole API, not one message: Customer.io
- * rejects the credentials (401/403), or refuses every operation (a wrong URL, an
- * account fault). Each is entered once (a gauge, one log line, a callback) and left
- * when a request is accepted again.
+ * The configuration faults that hold a whole API, not one message: Customer.io rejects
+ * the credentials (401/403), refuses every operation (a wrong URL, an account fault), or
+ * the dead-letter topic refuses the API's dead letters. Delivery reports what it sees;
+ * each fault is entered once (a gauge, one log line, a raised event) and left once (a
+ * cleared event).
  */
 export class ApiHealth {
   private authRejected: DeliveryError | undefined;
   private endpointFault: DeliveryError | undefined;
+  private deadLetterBlock: DeadLetterBlock | undefined;
 
   constructor(private readonly options: ApiHealthOptions) {}
+
+  get api(): Api {
+    return this.options.api;
+  }
 
   get credentialsRejected(): boolean {
     return this.authRejected !== undefined;
@@ -33,31 +38,36 @@ export class ApiHealth {
     return this.endpointFault;
   }
 
-  /** Either fault holds: send one request at a time, as a probe. */
+  /** Why dead letters cannot be written, while any are blocked. */
+  get deadLettersBlocked(): DeadLetterBlock | undefined {
+    return this.deadLetterBlock;
+  }
+
+  /** Either Customer.io fault holds: send one request at a time, as a probe. */
   get faulted(): boolean {
     return this.authRejected !== undefined || this.endpointFault !== undefined;
   }
 
-  /** A request was answered with success: both faults are over. */
+  /** A request was answered with success: both Customer.io faults are over. */
   accepted(): void {
-    const { api, metrics, logger } = this.options;
+    const { api, metrics, logger, faults } = this.options;
     if (this.endpointFault) {
       this.endpointFault = undefined;
       metrics.endpointFault.set({ api }, 0);
       logger.info({ api }, 'Customer.io accepts requests again');
-      this.options.onEndpointRecovered?.();
+      faults.emit({ kind: 'endpoint', api, raised: false });
     }
     if (this.authRejected) {
       this.authRejected = undefined;
       logger.info({ api }, 'Customer.io accepts the credentials again');
       metrics.credentialsRejected.set({ api }, 0);
-      this.options.onAuthAccepted?.();
+      faults.emit({ kind: 'credentials', api, raised: false });
     }
   }
 
   /** A request failed with an authentication error (401/403). */
   credentialsFailed(error: DeliveryError): void {
-    const { api, metrics, logger } = this.options;
+    const { api, metrics, logger, faults } = this.options;
     metrics.authFailures.inc({ api });
     if (this.authRejected) return;
     this.authRejected = error;
@@ -66,19 +76,43 @@ export class ApiHealth {
       { api, status: error.status },
       'Customer.io rejects the credentials: consuming paused until they work',
     );
-    this.options.onAuthRejected?.(error);
+    faults.emit({ kind: 'credentials', api, raised: true, error });
   }
 
   /** The same status for the operations of `people` people with no success between: the endpoint's fault. */
   endpointFailed(error: DeliveryError, people: number): void {
     if (this.endpointFault) return;
-    const { api, metrics, logger } = this.options;
+    const { api, metrics, logger, faults } = this.options;
     this.endpointFault = error;
     metrics.endpointFault.set({ api }, 1);
     logger.error(
       { api, status: error.status, people },
       `Customer.io refuses every operation with ${error.status ?? error.errorClass}: an endpoint or account fault (check ${api === 'track' ? 'CIO_TRACK_URL' : 'CIO_APP_URL'}); consuming paused, nothing dead-lettered, probing until it works`,
     );
-    this.options.onEndpointFault?.(error);
+    faults.emit({ kind: 'endpoint', api, raised: true, error });
+  }
+
+  /** Dead letters cannot be written for `reason` (the first blocked letter, or the one still blocked). */
+  deadLettersRefused(reason: DeadLetterBlock): void {
+    const { api, metrics, logger, faults } = this.options;
+    const first = this.deadLetterBlock === undefined;
+    this.deadLetterBlock = reason;
+    if (!first) return;
+    metrics.deadLetterBlocked.set({ api }, 1);
+    logger.error(
+      { api, reason },
+      'dead letters cannot be written: consuming paused until they can (check the dead-letter topic’s max.message.bytes and ACLs)',
+    );
+    faults.emit({ kind: 'dead_letter', api, raised: true, reason });
+  }
+
+  /** Every blocked dead letter was written. */
+  deadLettersWritten(): void {
+    if (this.deadLetterBlock === undefined) return;
+    const { api, metrics, logger, faults } = this.options;
+    this.deadLetterBlock = undefined;
+    metrics.deadLetterBlocked.set({ api }, 0);
+    logger.info({ api }, 'dead letters are written again');
+    faults.emit({ kind: 'dead_letter', api, raised: false });
   }
 }
