@@ -1,7 +1,7 @@
 // The encoders are @cio-bridge/schemas'; re-exported for the benchmarks.
 export { SEMANTIC_EVENTS, toPipelinesCalls, toV2Operation } from '@cio-bridge/schemas';
 export { customerioOptions, tuningOptions, type WorkerEnv, workerEnv } from './config';
-export { DLQ_HEADERS, deadLetterMessage } from './delivery/dead-letter';
+export { deadLetterMessage } from './delivery/dead-letter';
 export { LocalBudget, RedisBudget, type RequestBudget } from './delivery/rate-limit';
 export { type Receipt, receiptOf, receiptsTopicSpec } from './delivery/receipts';
 export { DeliveryError, type ErrorClass, ValidationError } from './errors';

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@cio-bridge/testkit';
 import { derivedOperationId } from './intake/operation';
 import {
@@ -94,7 +95,7 @@ describe('cio-worker while one message waits in back-off', () => {
       what: 'other people flowing',
     });
     // Give it time to take more, had it not stopped.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await sleep(1_500);
     const whileStuck = (await harness.admin<SandboxOperation[]>('/operations')).length;
     expect(whileStuck).toBeLessThanOrEqual(150);
     expect(worker.status().heldPartitions).toEqual([{ topic: harness.topics.track, partition: 0 }]);

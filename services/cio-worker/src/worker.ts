@@ -25,7 +25,7 @@ import type { Api } from './health/faults';
 import { WorkerHealth, type WorkerStatus } from './health/health';
 import { Intake, type IntakeRoute } from './intake/intake';
 import { decodeTrack, decodeTransactional } from './intake/operation';
-import { WorkerMetrics } from './metrics';
+import { createWorkerMetrics } from './metrics';
 import { appChannel, type CustomerioOptions, trackChannel } from './output/customerio';
 import { type OutputOptions, trackTopicChannel } from './output/output';
 import { requestSpans } from './output/request-spans';
@@ -115,7 +115,7 @@ export function workerProducer(kafka: Kafka): Producer {
 export function createWorker(deps: WorkerDeps): Worker {
   const tuning: WorkerTuning = { ...defaultTuning, ...deps.tuning };
   const logger = deps.logger;
-  const metrics = new WorkerMetrics(deps.registry);
+  const metrics = createWorkerMetrics(deps.registry);
   const kafkaReady = kafkaReadiness(deps.kafka);
   const appApiKey = deps.customerio.appApiKey;
   const sharedBudgets = new Map<Api, RedisBudget>();

@@ -1,8 +1,4 @@
-import {
-  DLQ_HEADERS as DLQ_HEADER_NAMES,
-  DLQ_HEADER_PREFIX,
-  type DlqHeaderName,
-} from '@cio-bridge/contracts';
+import { DLQ_HEADER_PREFIX, type DlqHeaderName } from '@cio-bridge/contracts';
 import type { OutgoingMessage, Publisher } from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
 import type { IHeaders, Producer } from 'kafkajs';
@@ -12,9 +8,6 @@ import type { WorkerMetrics } from '../metrics';
 import { sleep } from './pacer';
 import { GrowingPause } from './retry-policy';
 import type { DeadLetter } from './types';
-
-/** The headers the design adds to a dead letter, in the order they are written. */
-export const DLQ_HEADERS = Object.values(DLQ_HEADER_NAMES);
 
 /**
  * Longest `x-dlq-error-message`: the failure headers add about 1.3 KB to a message with

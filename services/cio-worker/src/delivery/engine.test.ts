@@ -1,9 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { testLogger, waitFor } from '@cio-bridge/testkit';
 import { Registry } from 'prom-client';
 import { DeliveryError, ValidationError } from '../errors';
 import { ApiHealth } from '../health/api-health';
 import { Faults } from '../health/faults';
-import { WorkerMetrics } from '../metrics';
+import { createWorkerMetrics } from '../metrics';
 import { type Channel, type DeadLetter, DeliveryEngine, type EngineOptions, type Item } from './engine';
 import type { RequestBudget } from './rate-limit';
 
@@ -110,7 +111,7 @@ function engineWith(
 ) {
   const letters: DeadLetter[] = [];
   const budget = (overrides.budget as FakeBudget | undefined) ?? new FakeBudget();
-  const metrics = new WorkerMetrics(new Registry());
+  const metrics = createWorkerMetrics(new Registry());
   const logger = testLogger();
   const engine = new DeliveryEngine({
     channel,
@@ -345,7 +346,7 @@ describe('DeliveryEngine', () => {
     for (let p = 0; p < 10; p++) engine.add(item(`p${p}`, 0, settled));
     await waitFor(() => engine.credentialsRejected, { what: 'credentials rejected' });
     // Several probes fail while the key is wrong.
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await sleep(60);
     expect(settled).toHaveLength(0);
     expect(letters).toHaveLength(0);
     rejecting = false;
@@ -410,7 +411,7 @@ describe('DeliveryEngine', () => {
     const settled: Item[] = [];
     let revoked = false;
     engine.add(item('a', 0, settled, () => revoked));
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sleep(10);
     engine.add(item('a', 1, settled, () => revoked));
     engine.add(item('b', 0, settled, () => revoked));
     engine.add(item('c', 0, settled));
@@ -429,7 +430,7 @@ describe('DeliveryEngine', () => {
     });
     const settled: Item[] = [];
     for (let p = 0; p < 5; p++) engine.add(item(`p${p}`, 0, settled));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
     await engine.stop(Date.now() + 2_000);
     expect(settled).toHaveLength(0);
     expect(engine.buffered).toBe(5);

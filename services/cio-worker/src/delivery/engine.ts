@@ -145,12 +145,9 @@ export class DeliveryEngine {
   /** Resolves when fewer than `max` items are buffered, or after `timeoutMs` (to heartbeat). */
   async waitForCapacity(max: number, timeoutMs: number): Promise<void> {
     if (this.bufferedCount < max || this.stopping) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.capacity.wait(),
-      new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-    ]);
-    clearTimeout(timer);
+    const timeout = new AbortController();
+    await Promise.race([this.capacity.wait(), sleep(timeoutMs, timeout.signal)]);
+    timeout.abort();
   }
 
   /**
@@ -196,14 +193,9 @@ export class DeliveryEngine {
       await Promise.allSettled([...this.requests]);
       await Promise.allSettled([...this.pendingDeadLetters]);
     })();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      drained,
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, Math.max(0, deadline - this.now()));
-      }),
-    ]);
-    clearTimeout(timer);
+    const timeout = new AbortController();
+    await Promise.race([drained, sleep(Math.max(0, deadline - this.now()), timeout.signal)]);
+    timeout.abort();
     for (const [, items] of this.persons.queues()) for (const item of items) clearTimeout(item.timer);
     this.persons.clear();
     for (const person of [...this.drainWaiters.keys()]) this.notifyDrained(person);

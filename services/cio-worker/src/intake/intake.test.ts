@@ -1,9 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { testLogger, waitFor } from '@cio-bridge/testkit';
 import type { Consumer, EachBatchPayload, TopicPartitionOffsetAndMetadata } from 'kafkajs';
 import { Registry } from 'prom-client';
 import type { Item, Operation } from '../delivery/types';
 import { DeliveryError, ValidationError } from '../errors';
-import { WorkerMetrics } from '../metrics';
+import { createWorkerMetrics } from '../metrics';
 import { Intake, type IntakeConsumer, type IntakeSink } from './intake';
 
 const TOPIC = 'track';
@@ -78,7 +79,7 @@ class FakeSink implements IntakeSink {
     });
   }
   async waitForCapacity(): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await sleep(5);
   }
   dropRevoked(): number {
     const kept = this.items.filter((item) => !item.source.revoked);
@@ -141,7 +142,7 @@ function intakeWith(tuning: Partial<ConstructorParameters<typeof Intake>[0]['tun
       commitIntervalMs: 10,
       ...tuning,
     },
-    metrics: new WorkerMetrics(new Registry()),
+    metrics: createWorkerMetrics(new Registry()),
     logger: testLogger(),
   });
   intake.attach(consumer);
@@ -230,7 +231,7 @@ describe('Intake', () => {
     const { payload, resolved } = batchOf(0, [{ person: 'a' }, { person: 'b' }, { person: 'c' }]);
     const admitting = intake.eachBatch(payload);
     await waitFor(() => resolved.length === 2, { what: 'two admitted' });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
     expect(resolved).toHaveLength(2);
     sink.settle('0');
     await admitting;

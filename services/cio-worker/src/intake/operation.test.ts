@@ -70,6 +70,11 @@ describe('derivedOperationId', () => {
     // The first 10 characters encode the timestamp, so ids sort by time.
     expect(derivedOperationId({ ...at, timestamp: '1716402913000' }) > id).toBe(true);
   });
+
+  it('keeps the ids of messages already in the topic across versions (Customer.io de-duplicates on them)', () => {
+    expect(derivedOperationId(at)).toBe('01HYGSBYR0C6RYD8KFPRN8F6ZG');
+    expect(derivedOperationId({ ...at, timestamp: '' })).toBe('0000000000C6RYD8KFPRN8F6ZG');
+  });
 });
 
 describe('decodeTrack', () => {

@@ -4,7 +4,7 @@ import type { Channel } from '../delivery/engine';
 import { DeliveryError } from '../errors';
 import type { WorkerMetrics } from '../metrics';
 import type { CustomerioOptions } from './customerio';
-import { postBody } from './pipelines';
+import { postJson } from './http-post';
 
 const PREFIX = Buffer.from(V1_ANONYMOUS_EVENT_PREFIX);
 
@@ -51,7 +51,7 @@ export function withAnonymousEvents(
               // Only anonymous events: the first goes now, so the request slot gets a real
               // verdict (an answer without 401 must not end a credential pause for nothing).
               try {
-                await postBody(client.request, uri, bodies[0]!, observe);
+                await postJson(client.request, uri, bodies[0]!, observe);
                 alone.delete(0);
               } catch (error) {
                 if ((error as DeliveryError).authentication) throw error;
@@ -67,7 +67,7 @@ export function withAnonymousEvents(
       : {}),
     async sendOne(body) {
       if (!isAnonymousEvent(body)) return track.sendOne(body);
-      await postBody(client.request, uri, body, observe);
+      await postJson(client.request, uri, body, observe);
     },
   };
 }
