@@ -11,7 +11,7 @@ import {
   type TransactionalSend,
   toPipelinesCalls,
   toTrackApiItem,
-  validateTrackOperation,
+  validateTrackOperationSchema,
   validateTransactionalSend,
 } from '@cio-bridge/schemas';
 import { encodeTime, TIME_LEN, TIME_MAX, ulid } from 'ulid';
@@ -114,13 +114,17 @@ export function decodeTrack(
   limits: DecodeLimits,
   output: TrackOutput = TRACK_OUTPUT,
 ): Operation {
-  const validation = validateTrackOperation(parseJson(value));
+  // The schemas only: Customer.io's limit is checked below on exactly what is sent
+  // (the edge checks it on every output's form, which is work the worker need not repeat).
+  const validation = validateTrackOperationSchema(parseJson(value));
   if (!validation.ok) throw new ValidationError(`invalid Track operation: ${describe(validation.errors)}`);
   const op = validation.value;
   const id = op.id ?? derivedOperationId(at);
   const items = encodeTrack(op, id, at, output);
-  for (const item of items) {
-    const itemBytes = Buffer.byteLength(item);
+  const body = Buffer.from(items.length === 1 ? items[0]! : items.join(','));
+  // One item (the Track API's case): its size is the body's.
+  const sizes = items.length === 1 ? [body.length] : items.map((item) => Buffer.byteLength(item));
+  for (const itemBytes of sizes) {
     if (itemBytes > limits.maxOperationBytes) {
       const form = output.api === 'pipelines' ? 'a Pipelines call' : 'a Customer.io operation';
       throw new ValidationError(
@@ -128,12 +132,10 @@ export function decodeTrack(
       );
     }
   }
-  const body = Buffer.from(items.join(','));
-  const bytes = body.length;
   return {
     person: orderingKey(at.key, personKey(op)),
     body,
-    bytes,
+    bytes: body.length,
     action: operationAction(op),
     event: eventName(op) ?? '',
     id,
