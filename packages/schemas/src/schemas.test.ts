@@ -327,7 +327,11 @@ describe('validateTrackOperationJson', () => {
       expect(schema).toEqual(full);
     }
     // Just under 32 KB as received, over it as sent: only the full check refuses it.
-    const op = { name: 'big', identifiers: { id: 'u' }, data: { blob: 'x'.repeat(LIMITS.operationBytes - 60) } };
+    const op = {
+      name: 'big',
+      identifiers: { id: 'u' },
+      data: { blob: 'x'.repeat(LIMITS.operationBytes - 60) },
+    };
     expect(validateTrackOperationJson(op).ok).toBe(false);
     const schema = validateTrackOperationSchema(op);
     expect(schema.ok && schema.json).toBe(JSON.stringify(op));
