@@ -11,16 +11,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { repoPath } from './helpers';
 
-/**
- * cio-worker's sources are being restructured in parallel (issue 23 parts 1 and 3); it
- * takes these conventions there. Remove it from this list when that work is merged.
- */
-const CONVERTED_ELSEWHERE = ['services/cio-worker'];
-
 const WORKSPACES = ['packages', 'services']
   .flatMap((group) => readdirSync(repoPath(group)).map((name) => `${group}/${name}`))
   .filter((dir) => existsSync(repoPath(dir, 'package.json')));
-const CHECKED_WORKSPACES = WORKSPACES.filter((dir) => !CONVERTED_ELSEWHERE.includes(dir));
 
 function filesUnder(dir: string, extensions: string[]): string[] {
   if (!existsSync(repoPath(dir))) return [];
@@ -35,12 +28,12 @@ function filesUnder(dir: string, extensions: string[]): string[] {
 const isTest = (file: string) => /\.test\.ts$/.test(file);
 const isTestSupport = (file: string) => /\/src\/testing\//.test(file);
 /** Source files that are built and shipped: neither tests nor test support. */
-const shippedSources = CHECKED_WORKSPACES.flatMap((dir) => filesUnder(`${dir}/src`, ['.ts'])).filter(
+const shippedSources = WORKSPACES.flatMap((dir) => filesUnder(`${dir}/src`, ['.ts'])).filter(
   (file) => !isTest(file) && !isTestSupport(file),
 );
 /** Every script the project runs, its tests and benchmarks included. */
-const everyScript = [...CHECKED_WORKSPACES.map((dir) => `${dir}/src`), 'scripts', 'bench', 'infra'].flatMap(
-  (dir) => filesUnder(dir, ['.ts', '.mjs', '.js']),
+const everyScript = [...WORKSPACES.map((dir) => `${dir}/src`), 'scripts', 'bench', 'infra'].flatMap((dir) =>
+  filesUnder(dir, ['.ts', '.mjs', '.js']),
 );
 
 const read = (file: string) => readFileSync(repoPath(file), 'utf8');
@@ -48,7 +41,7 @@ const importsOf = (file: string) =>
   [...read(file).matchAll(/(?:from|import|require)\s*\(?\s*'([^']+)'/g)].map((m) => m[1] ?? '');
 
 describe('test support', () => {
-  it.each(CHECKED_WORKSPACES)('%s leaves tests and src/testing/ out of its build', (dir) => {
+  it.each(WORKSPACES)('%s leaves tests and src/testing/ out of its build', (dir) => {
     const build = JSON.parse(read(`${dir}/tsconfig.build.json`)) as { exclude?: string[] };
     expect(build.exclude).toEqual(expect.arrayContaining(['src/**/*.test.ts', 'src/testing/**']));
   });
@@ -108,8 +101,13 @@ describe('one implementation', () => {
 
 describe('start-up', () => {
   // The services that talk to Kafka (cio-dlq is a command line, the sandbox has no Kafka).
-  const mains = ['services/producer', 'services/webhook-handler', 'services/insights-processor']
-    .filter((dir) => CHECKED_WORKSPACES.includes(dir))
+  const mains = [
+    'services/producer',
+    'services/webhook-handler',
+    'services/insights-processor',
+    'services/cio-worker',
+  ]
+    .filter((dir) => WORKSPACES.includes(dir))
     .map((dir) => `${dir}/src/main.ts`);
 
   it.each(mains)('%s leaves config, logger, tracing, Kafka client and topics to runService', (file) => {

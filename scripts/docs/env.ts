@@ -10,11 +10,11 @@ import { code, table } from './markdown';
 
 type Shape = Record<string, z.ZodType>;
 
-/** `/** ... *\/` comments on UPPER_CASE properties of the .ts files of a folder (tests left out). */
+/** `/** ... *\/` comments on UPPER_CASE properties of the .ts files under a folder (tests left out). */
 export function fieldComments(folder: string): Map<string, string> {
   const comments = new Map<string, string>();
-  for (const file of readdirSync(folder)) {
-    if (!file.endsWith('.ts') || file.endsWith('.test.ts')) continue;
+  for (const file of readdirSync(folder, { recursive: true, encoding: 'utf8' })) {
+    if (!file.endsWith('.ts') || file.endsWith('.test.ts') || file.startsWith('testing/')) continue;
     const source = ts.createSourceFile(
       file,
       readFileSync(join(folder, file), 'utf8'),

@@ -1,7 +1,6 @@
 // The metrics table, from each service's own metric factories on a fresh registry.
 
-import { WorkerMetrics } from '@cio-bridge/cio-worker/metrics';
-import { createRepliesMetrics } from '@cio-bridge/cio-worker/replies';
+import { createWorkerMetrics } from '@cio-bridge/cio-worker/metrics';
 import { createHttpMetrics } from '@cio-bridge/http';
 import { createCacheMetrics, createInsightsMetrics } from '@cio-bridge/insights-processor/metrics';
 import { createProducerMetrics, createWaitMetrics } from '@cio-bridge/producer/metrics';
@@ -12,8 +11,7 @@ import { code, codeList, table } from './markdown';
 /** Each service's metric factories (the HTTP layer's first: every service serves it). */
 const METRIC_SOURCES: ((registry: Registry) => unknown)[] = [
   createHttpMetrics,
-  (registry) => new WorkerMetrics(registry),
-  createRepliesMetrics,
+  createWorkerMetrics,
   createInsightsMetrics,
   createCacheMetrics,
   createProducerMetrics,

@@ -54,6 +54,7 @@ export {
   trackSchemaFile,
   validateTrackOperation,
   validateTrackOperationJson,
+  validateTrackOperationSchema,
 } from './track';
 export {
   type Device,

@@ -34,6 +34,7 @@ import {
   validateReportingWebhook,
   validateTrackOperation,
   validateTrackOperationJson,
+  validateTrackOperationSchema,
   validateTransactionalSend,
 } from './index';
 
@@ -316,6 +317,24 @@ describe('validateTrackOperationJson', () => {
       const result = validateTrackOperationJson(fixture.value);
       expect(result).toEqual(validateTrackOperation(fixture.value));
     }
+  });
+
+  it('without the sent size (validateTrackOperationSchema) refuses what the schemas refuse, and leaves the 32 KB as sent to the worker', () => {
+    for (const fixture of Object.values(invalidTrackFixtures())) {
+      const full = validateTrackOperationJson(fixture.value);
+      const schema = validateTrackOperationSchema(fixture.value);
+      if (!full.ok && full.errors[0]?.message.includes('as sent to Customer.io')) continue;
+      expect(schema).toEqual(full);
+    }
+    // Just under 32 KB as received, over it as sent: only the full check refuses it.
+    const op = {
+      name: 'big',
+      identifiers: { id: 'u' },
+      data: { blob: 'x'.repeat(LIMITS.operationBytes - 60) },
+    };
+    expect(validateTrackOperationJson(op).ok).toBe(false);
+    const schema = validateTrackOperationSchema(op);
+    expect(schema.ok && schema.json).toBe(JSON.stringify(op));
   });
 
   it('rejects a value that cannot be JSON instead of throwing', () => {

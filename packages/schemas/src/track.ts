@@ -85,6 +85,24 @@ export function validateTrackOperation(value: unknown): Validation<TrackOperatio
  * `jsonWithId` when the operation has no id yet) instead of serialising again.
  */
 export function validateTrackOperationJson(value: unknown): TrackValidation {
+  const result = validateTrackOperationSchema(value);
+  if (!result.ok) return result;
+  // The limit applies to what is sent, which is larger than what was received.
+  const sent = sentOperationBytes(result.value);
+  if (sent > LIMITS.operationBytes) {
+    const message = `is ${sent} bytes as sent to Customer.io (the largest request item the worker sends for it, on the Track or the Pipelines API), more than the limit of ${LIMITS.operationBytes} bytes`;
+    return { ok: false, errors: [{ pointer: '', message }] };
+  }
+  return result;
+}
+
+/**
+ * `validateTrackOperationJson` without the size of what is sent: the envelope, the
+ * action's and the seed event's schemas and the limits on what was received. For the
+ * worker, which checks Customer.io's limit on the exact bytes it sends for its output
+ * instead of encoding the operation for every output first.
+ */
+export function validateTrackOperationSchema(value: unknown): TrackValidation {
   if (!isRecord(value)) {
     return { ok: false, errors: [{ pointer: '', message: 'must be an object (a Track operation)' }] };
   }
@@ -138,12 +156,6 @@ export function validateTrackOperationJson(value: unknown): TrackValidation {
   const bytes = utf8Bytes(json);
   if (!withKnownSize(bytes, () => validate(value)))
     return { ok: false, errors: toFieldErrors(validate.errors) };
-  // The limit applies to what is sent, which is larger than what was received.
-  const sent = sentOperationBytes(value as TrackOperation);
-  if (sent > LIMITS.operationBytes) {
-    const message = `is ${sent} bytes as sent to Customer.io (the largest request item the worker sends for it, on the Track or the Pipelines API), more than the limit of ${LIMITS.operationBytes} bytes`;
-    return { ok: false, errors: [{ pointer: '', message }] };
-  }
   return { ok: true, value: value as TrackOperation, json };
 }
 

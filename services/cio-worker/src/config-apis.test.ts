@@ -1,6 +1,6 @@
 import { ConfigError, cioRateLimitRps, loadConfig } from '@cio-bridge/config';
 import { customerioOptions, workerEnv } from './config';
-import { outputOptions } from './output';
+import { outputOptions } from './output/output';
 
 describe('workerEnv per Customer.io API (CIO_API)', () => {
   it('loads a Pipelines-only workspace: the Pipelines key alone, no Track API site id or key', () => {

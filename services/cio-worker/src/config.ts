@@ -10,7 +10,7 @@ import {
   trackCredentialsIssues,
 } from '@cio-bridge/config';
 import { z } from 'zod';
-import { outputEnv } from './output';
+import { outputEnv } from './output/output';
 import type { WorkerTuning } from './settings';
 
 /** The cio-worker's environment; `loadConfig(workerEnv, process.env)` validates it. */

@@ -1,7 +1,7 @@
 import { waitFor } from '@cio-bridge/testkit';
 import { ConfigResourceTypes } from 'kafkajs';
-import { createHarness, type Harness, waitForOperations } from './integration-harness';
-import { derivedOperationId } from './operation';
+import { derivedOperationId } from './intake/operation';
+import { createHarness, type Harness, waitForOperations } from './testing/integration-harness';
 
 jest.setTimeout(120_000);
 

@@ -13,7 +13,7 @@ import {
   spawnWorker,
   type WorkerProcess,
   waitForOperations,
-} from './integration-harness';
+} from './testing/integration-harness';
 
 const newId = operationIds();
 const message = (op: TrackOperation) => ({ key: personKey(op), value: JSON.stringify(op) });

@@ -1,4 +1,5 @@
 import { parseV2Operation } from '@cio-bridge/cio-sandbox';
+import { DLQ_HEADERS } from '@cio-bridge/contracts';
 import {
   operationExamples,
   personKey,
@@ -8,15 +9,14 @@ import {
   validateTrackOperation,
 } from '@cio-bridge/schemas';
 import { waitFor } from '@cio-bridge/testkit';
-import { DLQ_HEADERS } from './dead-letter';
+import { derivedOperationId } from './intake/operation';
 import {
   createHarness,
   type Harness,
   type SandboxCounters,
   type SandboxOperation,
   waitForOperations,
-} from './integration-harness';
-import { derivedOperationId } from './operation';
+} from './testing/integration-harness';
 
 jest.setTimeout(90_000);
 
@@ -220,7 +220,7 @@ describe('cio-worker delivering to Customer.io (sandbox)', () => {
     expect(letter.key?.toString()).toBe('person-bad');
     expect(Buffer.compare(letter.value!, badValue)).toBe(0);
     const headers = Object.fromEntries(Object.entries(letter.headers ?? {}).map(([k, v]) => [k, String(v)]));
-    for (const name of DLQ_HEADERS) expect(headers[name]).toMatch(/.+/);
+    for (const name of Object.values(DLQ_HEADERS)) expect(headers[name]).toMatch(/.+/);
     expect(headers).toMatchObject({
       'x-trace': 'keep-me',
       'x-dlq-original-topic': harness.topics.track,

@@ -1,14 +1,14 @@
 // Without CIO_RATE_LIMIT_RPS a real worker process budgets the Track API's documented
 // 1000 requests per second (the Pipelines API's is checked in pipelines-only.int.test.ts).
 
+import { derivedOperationId } from './intake/operation';
 import {
   buildWorker,
   createHarness,
   type Harness,
   spawnWorker,
   waitForOperations,
-} from './integration-harness';
-import { derivedOperationId } from './operation';
+} from './testing/integration-harness';
 
 jest.setTimeout(120_000);
 

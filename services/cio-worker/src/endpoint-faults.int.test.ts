@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { waitFor } from '@cio-bridge/testkit';
+import { derivedOperationId } from './intake/operation';
 import {
   buildWorker,
   createHarness,
@@ -9,8 +10,7 @@ import {
   type SandboxOperation,
   spawnWorker,
   waitForOperations,
-} from './integration-harness';
-import { derivedOperationId } from './operation';
+} from './testing/integration-harness';
 
 jest.setTimeout(120_000);
 

@@ -1,6 +1,11 @@
 import { waitFor } from '@cio-bridge/testkit';
-import { createHarness, type Harness, type SandboxOperation, waitForOperations } from './integration-harness';
-import { derivedOperationId } from './operation';
+import { derivedOperationId } from './intake/operation';
+import {
+  createHarness,
+  type Harness,
+  type SandboxOperation,
+  waitForOperations,
+} from './testing/integration-harness';
 
 jest.setTimeout(120_000);
 

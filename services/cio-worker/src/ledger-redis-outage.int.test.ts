@@ -1,9 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { transactionalExamples } from '@cio-bridge/schemas';
 import { type DedicatedRedis, startRedisServer, waitFor } from '@cio-bridge/testkit';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { createHarness, type Harness } from './integration-harness';
-import { derivedOperationId } from './operation';
+import { derivedOperationId } from './intake/operation';
+import { createHarness, type Harness } from './testing/integration-harness';
 
 jest.setTimeout(120_000);
 
@@ -66,7 +67,7 @@ describe('cio-worker transactional ledger while its Redis dies mid-run', () => {
     // The sends made during the outage come back too: still not sent again.
     await harness.produce(harness.topics.transactional, [...messages(during), ...messages(again)]);
     await waitFor(async () => (await sends()) >= 16, { what: 'the marker send' });
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await sleep(1_000);
     expect(await sends()).toBe(16);
     expect(await harness.deadLetters({ count: 1, timeoutMs: 1_000 })).toEqual([]);
     expect(worker.status().transactionalLedger).toEqual({ fallback: true });

@@ -6,7 +6,7 @@ import {
   testKafkaBrokers,
   waitFor,
 } from '@cio-bridge/testkit';
-import { createHarness, credentials, type Harness } from './integration-harness';
+import { createHarness, credentials, type Harness } from './testing/integration-harness';
 
 jest.setTimeout(90_000);
 

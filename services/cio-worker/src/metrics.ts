@@ -13,166 +13,157 @@ class LabelLimiter {
 }
 
 /** The worker's Prometheus metrics, registered on the registry passed in. */
-export class WorkerMetrics {
-  private readonly events = new LabelLimiter(200);
-  readonly delivered: Counter<'api' | 'action' | 'event'>;
-  readonly retried: Counter<'api' | 'action' | 'event' | 'error_class'>;
-  readonly deadLettered: Counter<'api' | 'action' | 'event' | 'error_class'>;
-  readonly requestDuration: Histogram<'api' | 'endpoint' | 'status'>;
-  readonly inFlight: Gauge<'topic'>;
-  readonly requestsInFlight: Gauge<'api'>;
-  readonly lag: Gauge<'topic' | 'partition'>;
-  readonly rateLimitWait: Histogram<'api'>;
-  readonly rateLimitRps: Gauge<'api'>;
-  readonly throttled: Counter<'api'>;
-  readonly authFailures: Counter<'api'>;
-  readonly credentialsRejected: Gauge<'api'>;
-  readonly batchSize: Histogram<'api'>;
-  readonly receipts: Counter<'result'>;
-  readonly hotPartitions: Gauge<'topic'>;
-  readonly endpointFault: Gauge<'api'>;
-  readonly ledgerSkipped: Counter<'api'>;
-  readonly budgetFallback: Gauge<'api'>;
-  readonly deadLetterWriteFailures: Counter<'api' | 'reason'>;
-  readonly deadLetterBlocked: Gauge<'api'>;
-
-  constructor(registry: Registry) {
-    const registers = [registry];
-    this.delivered = new Counter({
+export function createWorkerMetrics(registry: Registry) {
+  const registers = [registry];
+  const events = new LabelLimiter(200);
+  const metrics = {
+    delivered: new Counter({
       name: 'cio_bridge_worker_operations_delivered_total',
       help: 'Operations Customer.io accepted, by API, action and event name',
       labelNames: ['api', 'action', 'event'],
       registers,
-    });
-    this.retried = new Counter({
+    }),
+    retried: new Counter({
       name: 'cio_bridge_worker_operations_retried_total',
       help: 'Delivery attempts that failed transiently and will be retried',
       labelNames: ['api', 'action', 'event', 'error_class'],
       registers,
-    });
-    this.deadLettered = new Counter({
+    }),
+    deadLettered: new Counter({
       name: 'cio_bridge_worker_operations_dead_lettered_total',
       help: 'Operations written to the dead-letter topic',
       labelNames: ['api', 'action', 'event', 'error_class'],
       registers,
-    });
-    this.requestDuration = new Histogram({
+    }),
+    requestDuration: new Histogram({
       name: 'cio_bridge_worker_request_duration_seconds',
       help: 'Customer.io request latency by API, endpoint and status (or timeout/network)',
       labelNames: ['api', 'endpoint', 'status'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
-    });
-    this.inFlight = new Gauge({
+    }),
+    inFlight: new Gauge({
       name: 'cio_bridge_worker_operations_in_flight',
       help: 'Operations taken from Kafka and not yet delivered or dead-lettered',
       labelNames: ['topic'],
       registers,
-    });
-    this.requestsInFlight = new Gauge({
+    }),
+    requestsInFlight: new Gauge({
       name: 'cio_bridge_worker_requests_in_flight',
       help: 'Requests to Customer.io awaiting an answer',
       labelNames: ['api'],
       registers,
-    });
-    this.lag = new Gauge({
+    }),
+    lag: new Gauge({
       name: 'cio_bridge_worker_consumer_lag_messages',
       help: 'Messages in the partition after the committable offset (high watermark minus it)',
       labelNames: ['topic', 'partition'],
       registers,
-    });
-    this.rateLimitWait = new Histogram({
+    }),
+    rateLimitWait: new Histogram({
       name: 'cio_bridge_worker_rate_limit_wait_seconds',
       help: 'Time requests waited for rate-limit budget (the sum is the total time spent waiting)',
       labelNames: ['api'],
       buckets: [0, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
       registers,
-    });
-    this.rateLimitRps = new Gauge({
+    }),
+    rateLimitRps: new Gauge({
       name: 'cio_bridge_worker_rate_limit_requests_per_second',
       help: 'Current request rate allowed towards Customer.io (lower after 429s)',
       labelNames: ['api'],
       registers,
-    });
-    this.throttled = new Counter({
+    }),
+    throttled: new Counter({
       name: 'cio_bridge_worker_rate_limited_responses_total',
       help: 'Responses 429 from Customer.io',
       labelNames: ['api'],
       registers,
-    });
-    this.authFailures = new Counter({
+    }),
+    authFailures: new Counter({
       name: 'cio_bridge_worker_auth_failures_total',
       help: 'Requests Customer.io rejected with 401/403 (credentials)',
       labelNames: ['api'],
       registers,
-    });
-    this.credentialsRejected = new Gauge({
+    }),
+    credentialsRejected: new Gauge({
       name: 'cio_bridge_worker_credentials_rejected',
       help: '1 while Customer.io rejects the credentials of the API and consuming is paused',
       labelNames: ['api'],
       registers,
-    });
-    this.batchSize = new Histogram({
+    }),
+    batchSize: new Histogram({
       name: 'cio_bridge_worker_batch_operations',
       help: 'Operations per request',
       labelNames: ['api'],
       buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
       registers,
-    });
-    this.receipts = new Counter({
+    }),
+    ledgerFallback: new Gauge({
+      name: 'cio_bridge_worker_ledger_fallback',
+      help: '1 while Redis is unavailable and this instance keeps the transactional send ledger in process (effect-once within this instance only)',
+      registers,
+    }),
+    replies: new Counter({
+      name: 'cio_bridge_worker_replies_total',
+      help: 'Replies to waiting callers (x-reply-to) by result: published, or failed (the caller gets pending)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    receipts: new Counter({
       name: 'cio_bridge_worker_receipts_total',
       help: 'Delivery receipts (WORKER_RECEIPTS_TOPIC) by result: published, or failed (lost)',
       labelNames: ['result'],
       registers,
-    });
-    this.hotPartitions = new Gauge({
+    }),
+    hotPartitions: new Gauge({
       name: 'cio_bridge_worker_hot_partitions',
       help: 'Partitions paused because one person they carry holds more than WORKER_MAX_PER_PERSON operations',
       labelNames: ['topic'],
       registers,
-    });
-    this.endpointFault = new Gauge({
+    }),
+    endpointFault: new Gauge({
       name: 'cio_bridge_worker_endpoint_fault',
       help: '1 while the Customer.io endpoint or account refuses every operation of the API (404/405, one status for everyone, or the start-up check); consuming is paused',
       labelNames: ['api'],
       registers,
-    });
-    this.ledgerSkipped = new Counter({
+    }),
+    ledgerSkipped: new Counter({
       name: 'cio_bridge_worker_sends_skipped_total',
       help: 'Transactional sends not sent again because the effect-once ledger shows them accepted before',
       labelNames: ['api'],
       registers,
-    });
-    this.budgetFallback = new Gauge({
+    }),
+    budgetFallback: new Gauge({
       name: 'cio_bridge_worker_shared_budget_fallback',
       help: '1 while Redis is unavailable and this instance uses the budget divided by the instances last seen sharing it',
       labelNames: ['api'],
       registers,
-    });
-    this.deadLetterWriteFailures = new Counter({
+    }),
+    deadLetterWriteFailures: new Counter({
       name: 'cio_bridge_worker_dead_letter_write_failures_total',
       help: 'Failed writes to the dead-letter topic, by reason (too_large, unauthorized, transient)',
       labelNames: ['api', 'reason'],
       registers,
-    });
-    this.deadLetterBlocked = new Gauge({
+    }),
+    deadLetterBlocked: new Gauge({
       name: 'cio_bridge_worker_dead_letter_blocked',
       help: '1 while dead letters cannot be written (too large for the topic, or not authorized); consuming is paused',
       labelNames: ['api'],
       registers,
-    });
-    // Every per-API series exists from the start, so alerts and panels see 0, not nothing.
-    for (const api of ['track', 'app'] as const) {
-      this.throttled.inc({ api }, 0);
-      this.authFailures.inc({ api }, 0);
-      this.credentialsRejected.set({ api }, 0);
-      this.endpointFault.set({ api }, 0);
-      this.deadLetterBlocked.set({ api }, 0);
-      this.deadLetterWriteFailures.inc({ api, reason: 'transient' }, 0);
-    }
+    }),
+    /** The `event` label of an event name: bounded (unknown names are accepted, so there may be many). */
+    eventLabel: (name: string): string => (name === '' ? '' : events.label(name)),
+  };
+  // Every per-API series exists from the start, so alerts and panels see 0, not nothing.
+  for (const api of ['track', 'app'] as const) {
+    metrics.throttled.inc({ api }, 0);
+    metrics.authFailures.inc({ api }, 0);
+    metrics.credentialsRejected.set({ api }, 0);
+    metrics.endpointFault.set({ api }, 0);
+    metrics.deadLetterBlocked.set({ api }, 0);
+    metrics.deadLetterWriteFailures.inc({ api, reason: 'transient' }, 0);
   }
-
-  eventLabel(name: string): string {
-    return name === '' ? '' : this.events.label(name);
-  }
+  return metrics;
 }
+
+export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

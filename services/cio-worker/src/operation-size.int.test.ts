@@ -6,7 +6,7 @@
 import { DEFAULT_CREDENTIALS } from '@cio-bridge/cio-sandbox';
 import { LIMITS } from '@cio-bridge/schemas';
 import { buildServices, type ServiceProcess, spawnService, testKafkaBrokers } from '@cio-bridge/testkit';
-import { createHarness, credentials, type Harness, waitForOperations } from './integration-harness';
+import { createHarness, credentials, type Harness, waitForOperations } from './testing/integration-harness';
 
 jest.setTimeout(120_000);
 

@@ -12,7 +12,7 @@ import {
   type Harness,
   spawnWorker,
   type WorkerProcess,
-} from './integration-harness';
+} from './testing/integration-harness';
 
 const repoRoot = join(__dirname, '..', '..', '..');
 const TOKEN = 'it-ingest-token-0123456789';

@@ -1,8 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@cio-bridge/testkit';
-import { createHarness, type Harness, type SandboxOperation, waitForOperations } from './integration-harness';
-import { derivedOperationId } from './operation';
+import { derivedOperationId } from './intake/operation';
+import {
+  createHarness,
+  type Harness,
+  type SandboxOperation,
+  waitForOperations,
+} from './testing/integration-harness';
 
 jest.setTimeout(120_000);
 
@@ -89,7 +95,7 @@ describe('cio-worker while one message waits in back-off', () => {
       what: 'other people flowing',
     });
     // Give it time to take more, had it not stopped.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await sleep(1_500);
     const whileStuck = (await harness.admin<SandboxOperation[]>('/operations')).length;
     expect(whileStuck).toBeLessThanOrEqual(150);
     expect(worker.status().heldPartitions).toEqual([{ topic: harness.topics.track, partition: 0 }]);

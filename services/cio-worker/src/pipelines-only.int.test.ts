@@ -3,6 +3,7 @@
 import { DEFAULT_CREDENTIALS } from '@cio-bridge/cio-sandbox';
 import { transactionalExamples } from '@cio-bridge/schemas';
 import { waitFor } from '@cio-bridge/testkit';
+import { derivedOperationId } from './intake/operation';
 import {
   buildWorker,
   createHarness,
@@ -12,8 +13,7 @@ import {
   spawnWorker,
   type WorkerProcess,
   waitForOperations,
-} from './integration-harness';
-import { derivedOperationId } from './operation';
+} from './testing/integration-harness';
 
 let sequence = 0;
 const newId = () =>

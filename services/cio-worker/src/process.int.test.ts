@@ -1,5 +1,6 @@
 import { personKey, type TrackOperation } from '@cio-bridge/schemas';
 import { waitFor } from '@cio-bridge/testkit';
+import { derivedOperationId } from './intake/operation';
 import {
   buildWorker,
   createHarness,
@@ -9,8 +10,7 @@ import {
   spawnWorker,
   type WorkerProcess,
   waitForOperations,
-} from './integration-harness';
-import { derivedOperationId } from './operation';
+} from './testing/integration-harness';
 
 jest.setTimeout(120_000);
 

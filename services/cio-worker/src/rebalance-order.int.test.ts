@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createHarness, type Harness, waitForOperations } from './integration-harness';
-import { derivedOperationId } from './operation';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { derivedOperationId } from './intake/operation';
+import { createHarness, type Harness, waitForOperations } from './testing/integration-harness';
 
 jest.setTimeout(180_000);
 
@@ -20,7 +21,7 @@ async function jitteringProxy(target: string) {
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 2_800));
+    await sleep(200 + Math.random() * 2_800);
     const headers = Object.fromEntries(
       Object.entries(req.headers).filter(
         ([name]) => !['host', 'content-length', 'connection'].includes(name),
@@ -90,7 +91,7 @@ describe('per-person order across rebalances', () => {
     const rounds = async (until: number) => {
       for (; seq < until; seq++) {
         await produceRound(seq);
-        await new Promise((resolve) => setTimeout(resolve, 400));
+        await sleep(400);
       }
     };
     if (when === 'leaves') {
@@ -109,7 +110,7 @@ describe('per-person order across rebalances', () => {
     }
     await waitForOperations(harness, ids, 120_000);
     // Let every request still held by the proxy land.
-    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    await sleep(3_500);
 
     const stale: string[] = [];
     for (let p = 0; p < PEOPLE; p++) {

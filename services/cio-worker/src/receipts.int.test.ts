@@ -2,15 +2,15 @@ import { loadConfig } from '@cio-bridge/config';
 import { personKey, seedExamples } from '@cio-bridge/schemas';
 import { readMessages, waitFor } from '@cio-bridge/testkit';
 import { workerEnv } from './config';
+import type { Receipt } from './delivery/receipts';
+import { derivedOperationId } from './intake/operation';
 import {
   buildWorker,
   createHarness,
   type Harness,
   spawnWorker,
   type WorkerProcess,
-} from './integration-harness';
-import { derivedOperationId } from './operation';
-import type { Receipt } from './receipts';
+} from './testing/integration-harness';
 
 jest.setTimeout(120_000);
 

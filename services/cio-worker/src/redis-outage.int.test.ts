@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { waitFor } from '@cio-bridge/testkit';
 import { Redis } from 'ioredis';
+import { derivedOperationId } from './intake/operation';
 import {
   buildWorker,
   createHarness,
@@ -9,8 +10,7 @@ import {
   type SandboxCounters,
   spawnWorker,
   waitForOperations,
-} from './integration-harness';
-import { derivedOperationId } from './operation';
+} from './testing/integration-harness';
 
 jest.setTimeout(120_000);
 

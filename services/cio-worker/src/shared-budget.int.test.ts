@@ -2,9 +2,9 @@ import { personKey, type TrackOperation } from '@cio-bridge/schemas';
 import { testLogger, testRedisUrl, uniqueName } from '@cio-bridge/testkit';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { createHarness, type Harness, waitForOperations } from './integration-harness';
-import { derivedOperationId } from './operation';
-import { RedisBudget } from './rate-limit';
+import { RedisBudget } from './delivery/rate-limit';
+import { derivedOperationId } from './intake/operation';
+import { createHarness, type Harness, waitForOperations } from './testing/integration-harness';
 
 jest.setTimeout(90_000);
 

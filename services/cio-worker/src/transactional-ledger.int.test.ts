@@ -1,8 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { transactionalExamples } from '@cio-bridge/schemas';
 import { waitFor } from '@cio-bridge/testkit';
 import { Redis } from 'ioredis';
-import { createHarness, type Harness } from './integration-harness';
-import { derivedOperationId } from './operation';
+import { derivedOperationId } from './intake/operation';
+import { createHarness, type Harness } from './testing/integration-harness';
 
 jest.setTimeout(120_000);
 
@@ -50,7 +51,7 @@ describe('cio-worker transactional sends, effect-once', () => {
     const marker = sendsOf(1);
     await harness.produce(harness.topics.transactional, [...messages(sends), ...messages(marker)]);
     await waitFor(async () => (await receivedSends()) >= 6, { what: 'the new send' });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     expect(await receivedSends()).toBe(6);
   });
 
@@ -66,7 +67,7 @@ describe('cio-worker transactional sends, effect-once', () => {
     await harness.produce(harness.topics.transactional, [...messages(sends), ...messages(marker)]);
     await harness.startWorker({ redis });
     await waitFor(async () => (await receivedSends()) >= 5, { what: 'the new send' });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     expect(await receivedSends()).toBe(5);
   });
 

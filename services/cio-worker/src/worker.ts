@@ -15,32 +15,26 @@ import type { Logger } from '@cio-bridge/logger';
 import type { Tracing } from '@cio-bridge/tracing';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { ConsumerPauses } from './consumer-pauses';
-import { appChannel, type CustomerioOptions, trackChannel } from './customerio';
-import { deadLetterWriter } from './dead-letter';
-import {
-  type Channel,
-  type DeadLetter,
-  DeliveryEngine,
-  type Envelope,
-  type Item,
-  type Operation,
-} from './engine';
-import { ValidationError } from './errors';
-import { WorkerMetrics } from './metrics';
-import { OffsetTracker } from './offset-tracker';
-import { decodeTrack, decodeTransactional, type MessageCoordinates } from './operation';
-import { type OutputOptions, trackTopicChannel } from './output';
-import { checkTrackAccount, type PreflightResult } from './preflight';
-import { LocalBudget, RedisBudget, type RequestBudget } from './rate-limit';
-import { Receipts } from './receipts';
-import { createRepliesMetrics, Replies } from './replies';
-import { requestSpans } from './request-spans';
-import { GrowingPause } from './retry-policy';
+import { deadLetterWriter } from './delivery/dead-letter';
+import { type Channel, type DeadLetter, DeliveryEngine } from './delivery/engine';
+import { LocalBudget, RedisBudget, type RequestBudget } from './delivery/rate-limit';
+import { Receipts } from './delivery/receipts';
+import { Replies } from './delivery/replies';
+import { type EffectLedger, ledgerTtlMs, transactionalLedger } from './delivery/transactional-ledger';
+import { API_NAMES } from './health/api-health';
+import type { Api } from './health/faults';
+import { WorkerHealth, type WorkerStatus } from './health/health';
+import { Intake, type IntakeRoute } from './intake/intake';
+import { decodeTrack, decodeTransactional } from './intake/operation';
+import { createWorkerMetrics } from './metrics';
+import { appChannel, type CustomerioOptions, trackChannel } from './output/customerio';
+import { type OutputOptions, trackTopicChannel } from './output/output';
+import { requestSpans } from './output/request-spans';
 import { defaultTuning, type WorkerTuning } from './settings';
-import { type EffectLedger, ledgerTtlMs, transactionalLedger } from './transactional-ledger';
+
+export type { WorkerStatus } from './health/health';
 
 export interface WorkerDeps {
   /** the kafkajs client (its metadata answers readiness) */
@@ -81,26 +75,6 @@ export interface WorkerDeps {
   tracing?: Tracing;
 }
 
-export interface WorkerStatus {
-  /** Customer.io rejects the credentials of these APIs (consuming their topic is paused) */
-  credentialsRejected: { track: boolean; app: boolean };
-  /** partitions paused because one message holds their commit point and WORKER_MAX_UNCOMMITTED_PER_PARTITION offsets wait past it */
-  heldPartitions: { topic: string; partition: number }[];
-  /** per API with REDIS_URL: whether Redis is unavailable and this instance uses budget ÷ instances last seen */
-  sharedBudget: Record<string, { fallback: boolean; instances: number; rps: number }>;
-  /** with REDIS_URL: whether Redis is unavailable and the send ledger is this instance's memory */
-  transactionalLedger?: { fallback: boolean };
-  /** CIO_REGION and the account's region as Customer.io reported it at start */
-  region: { configured?: string; account?: string };
-  /** the endpoint refuses every operation of these APIs (consuming their topic is paused) */
-  endpointFault: { track: boolean; app: boolean };
-  /** partitions paused because one person they carry holds more than WORKER_MAX_PER_PERSON */
-  hotPartitions: { topic: string; partition: number }[];
-  /** messages taken from Kafka and not yet delivered or dead-lettered */
-  buffered: { track: number; app: number };
-  stopping: boolean;
-}
-
 export interface Worker {
   /** Connects, joins the consumer group and starts delivering (and serving HTTP when `port` was given). */
   start(): Promise<void>;
@@ -112,19 +86,6 @@ export interface Worker {
   status(): WorkerStatus;
 }
 
-/** How readiness and logs name an API and the variables to check for it. */
-interface ApiNames {
-  name: string;
-  credentials: string;
-  url: string;
-}
-
-const API_NAMES: Record<'track' | 'pipelines' | 'app', ApiNames> = {
-  track: { name: 'Track API', credentials: 'CIO_SITE_ID, CIO_API_KEY', url: 'CIO_TRACK_URL' },
-  pipelines: { name: 'Pipelines API', credentials: 'CIO_PIPELINES_API_KEY', url: 'CIO_PIPELINES_URL' },
-  app: { name: 'App API', credentials: 'CIO_APP_API_KEY', url: 'CIO_APP_URL' },
-};
-
 /**
  * Whose request budget and send ledger these are in Redis: the Track API's site id, or
  * in a Pipelines-only workspace a digest of its key (the key itself never goes there).
@@ -133,12 +94,6 @@ function workspaceKey(deps: WorkerDeps): string {
   if (deps.customerio.siteId) return deps.customerio.siteId;
   const key = deps.output?.pipelines?.apiKey ?? '';
   return `pipelines-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
-}
-
-interface Route {
-  topic: string;
-  engine: DeliveryEngine;
-  decode: (value: Buffer | null, at: MessageCoordinates) => Operation;
 }
 
 /** The worker's group consumer with its fetch settings (not connected). */
@@ -164,50 +119,55 @@ export function workerProducer(kafka: Kafka): Producer {
   return kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
 }
 
-/** Messages decoded in one go before eachBatch yields to the event loop. */
-const YIELD_EVERY = 64;
-
 /**
- * The cio-worker: consumes Track operations and transactional sends and delivers them
- * to Customer.io (see DeliveryEngine for ordering, batching and retries), writes what
- * cannot be delivered to the dead-letter topic, and commits each partition only up to
- * the lowest message not yet delivered or dead-lettered. Creating it connects nothing.
+ * The cio-worker: consumes Track operations and transactional sends (the intake) and
+ * delivers them to Customer.io (a DeliveryEngine per topic), writes what cannot be
+ * delivered to the dead-letter topic, and commits each partition only up to the lowest
+ * message not yet delivered or dead-lettered. Configuration faults are raised on
+ * health's fault events, which pause consuming. This function only wires the pieces;
+ * creating it connects nothing.
  */
 export function createWorker(deps: WorkerDeps): Worker {
   const tuning: WorkerTuning = { ...defaultTuning, ...deps.tuning };
   const logger = deps.logger;
-  const metrics = new WorkerMetrics(deps.registry);
-  const trackers = new Map<string, OffsetTracker>();
-  const routes = new Map<string, Route>();
+  const metrics = createWorkerMetrics(deps.registry);
   const kafkaReady = kafkaReadiness(deps.kafka);
-  const pauses = new ConsumerPauses(logger);
+  const appApiKey = deps.customerio.appApiKey;
+  const sharedBudgets = new Map<Api, RedisBudget>();
   // CIO_API=pipelines sends nothing to the Track API, not even the start-up account check.
   const usesTrackApi = deps.output?.api !== 'pipelines';
-  const trackApi = usesTrackApi ? API_NAMES.track : API_NAMES.pipelines;
   const workspace = workspaceKey(deps);
+  const ledgerTtl = ledgerTtlMs(tuning.maxRetryMs, tuning.dlqRetentionMs);
+  const { ledger, ledgerRedis } = transactionalLedger({
+    redis: deps.redis,
+    prefix: `cio-bridge:sent:${workspace}`,
+    ttlMs: ledgerTtl,
+    timeoutMs: Math.min(1_000, tuning.requestTimeoutMs),
+    logger,
+    metrics,
+  });
+  const health = new WorkerHealth({
+    customerio: deps.customerio,
+    tuning,
+    metrics,
+    logger,
+    topics: { track: deps.topics.track, ...(appApiKey && { app: deps.topics.transactional }) },
+    kafkaReady,
+    sharedBudgets: deps.redis ? sharedBudgets : undefined,
+    ledgerRedis,
+    names: { track: usesTrackApi ? API_NAMES.track : API_NAMES.pipelines, app: API_NAMES.app },
+    checkAccount: usesTrackApi,
+  });
 
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
   let writeDeadLetter: ((letter: DeadLetter) => Promise<void>) | undefined;
   let receipts: Receipts | undefined;
   let replies: Replies | undefined;
-  const repliesMetrics = createRepliesMetrics(deps.registry);
   let server: Server | undefined;
-  let commitTimer: NodeJS.Timeout | undefined;
-  let committing: Promise<void> | undefined;
-  let crashed: Error | undefined;
-  let started = false;
-  let stopping = false;
   let stopped: Promise<void> | undefined;
-  /** the last answer of the start-up account check, while it is a fault */
-  let preflightFault: Extract<PreflightResult, { ok: false }> | undefined;
-  let accountRegion: string | undefined;
-  const preflightStop = new AbortController();
-  /** consumer group generations seen: a hot partition's resume belongs to one of them */
-  let joins = 0;
 
-  const sharedBudgets = new Map<'track' | 'app', RedisBudget>();
-  const budget = (api: 'track' | 'app', rps: number): RequestBudget => {
+  const budget = (api: Api, rps: number): RequestBudget => {
     const options = { rps, utilisation: tuning.rateLimitUtilisation };
     if (!deps.redis) return new LocalBudget(options);
     const shared = new RedisBudget(deps.redis, `cio-bridge:rate-limit:${workspace}:${api}`, options, logger, {
@@ -218,16 +178,6 @@ export function createWorker(deps: WorkerDeps): Worker {
     return shared;
   };
 
-  const ledgerTtl = ledgerTtlMs(tuning.maxRetryMs, tuning.dlqRetentionMs);
-  const { ledger, ledgerRedis } = transactionalLedger({
-    redis: deps.redis,
-    prefix: `cio-bridge:sent:${workspace}`,
-    ttlMs: ledgerTtl,
-    timeoutMs: Math.min(1_000, tuning.requestTimeoutMs),
-    logger,
-    registry: deps.registry,
-  });
-
   // where each channel's requests go, for the HTTP spans' server.address
   const serverUrlOf = (channel: Channel): string =>
     channel.api === 'app'
@@ -235,15 +185,11 @@ export function createWorker(deps: WorkerDeps): Worker {
       : deps.output?.api === 'pipelines' && deps.output.pipelines
         ? deps.output.pipelines.url
         : deps.customerio.trackUrl;
+
   const engineFor = (
     channel: Channel,
     rps: number,
-    topic: string,
-    {
-      sendLedger,
-      maxBatchBytes,
-      names,
-    }: { sendLedger?: EffectLedger; maxBatchBytes?: number; names: ApiNames },
+    { sendLedger, maxBatchBytes }: { sendLedger?: EffectLedger; maxBatchBytes?: number } = {},
   ): DeliveryEngine =>
     new DeliveryEngine({
       channel,
@@ -256,28 +202,16 @@ export function createWorker(deps: WorkerDeps): Worker {
       },
       retry: tuning,
       metrics,
-      variables: { credentials: names.credentials, url: names.url },
       logger: logger.child({ api: channel.api }),
+      health: health.api(channel.api),
       concurrency: tuning.concurrency,
       maxBatchOperations: tuning.maxBatchOperations,
       maxBatchBytes: Math.min(tuning.maxBatchBytes, maxBatchBytes ?? tuning.maxBatchBytes),
       authProbeMinMs: tuning.authProbeMinMs,
       authProbeMaxMs: tuning.authProbeMaxMs,
       defaultRetryAfterMs: tuning.defaultRetryAfterMs,
-      onAuthRejected: () => pauses.pauseTopic(topic, 'credentials'),
-      onAuthAccepted: () => {
-        if (!stopping) pauses.resumeTopic(topic, 'credentials');
-      },
       endpointVerdictMs: tuning.endpointVerdictMs,
       endpointFaultPeople: tuning.endpointFaultPeople,
-      onDeadLetterBlocked: () => pauses.pauseTopic(topic, 'dead_letter'),
-      onDeadLetterUnblocked: () => {
-        if (!stopping) pauses.resumeTopic(topic, 'dead_letter');
-      },
-      onEndpointFault: () => pauses.pauseTopic(topic, 'endpoint'),
-      onEndpointRecovered: () => {
-        if (!stopping) pauses.resumeTopic(topic, 'endpoint');
-      },
       onSettled: (item, settlement) => {
         receipts?.record(item, settlement);
         replies?.record(item, settlement);
@@ -292,379 +226,56 @@ export function createWorker(deps: WorkerDeps): Worker {
     tuning.requestTimeoutMs,
     metrics,
   );
-  const trackRoute: Route = {
+  const engines: DeliveryEngine[] = [];
+  const routes: IntakeRoute[] = [];
+  const trackEngine = engineFor(trackOut.channel, deps.rateLimitRps, {
+    maxBatchBytes: trackOut.maxBatchBytes,
+  });
+  engines.push(trackEngine);
+  routes.push({
     topic: deps.topics.track,
-    engine: engineFor(trackOut.channel, deps.rateLimitRps, deps.topics.track, {
-      maxBatchBytes: trackOut.maxBatchBytes,
-      names: trackApi,
-    }),
+    api: 'track',
+    sink: trackEngine,
     decode: (value, at) => decodeTrack(value, at, tuning, deps.output),
-  };
-  routes.set(trackRoute.topic, trackRoute);
-  const appApiKey = deps.customerio.appApiKey;
-  const appRoute: Route | undefined = appApiKey
-    ? {
-        topic: deps.topics.transactional,
-        engine: engineFor(
-          appChannel({ ...deps.customerio, appApiKey }, tuning.requestTimeoutMs, metrics),
-          tuning.appRateLimitRps,
-          deps.topics.transactional,
-          { sendLedger: ledger, names: API_NAMES.app },
-        ),
-        decode: decodeTransactional,
-      }
-    : undefined;
-  if (appRoute) routes.set(appRoute.topic, appRoute);
-
-  /**
-   * The person of `op` holds more than their bound: pause only the partition carrying
-   * them, and resume it once their queue has drained to half the bound. Other people of
-   * that partition wait with it; the other partitions keep flowing.
-   */
-  function pauseHotPartition(route: Route, partition: number, person: string): void {
-    if (pauses.partitionPaused(route.topic, partition)) return;
-    pauses.pausePartition(route.topic, partition, 'hot_person');
-    metrics.hotPartitions.set({ topic: route.topic }, pauses.hotPartitions().length);
-    logger.warn(
-      { topic: route.topic, partition, bound: tuning.maxPerPerson },
-      'one person holds more operations than WORKER_MAX_PER_PERSON: this partition is paused until they drain',
+  });
+  if (appApiKey) {
+    const appEngine = engineFor(
+      appChannel({ ...deps.customerio, appApiKey }, tuning.requestTimeoutMs, metrics),
+      tuning.appRateLimitRps,
+      { sendLedger: ledger },
     );
-    const generation = joins;
-    void route.engine.whenBelow(person, Math.ceil(tuning.maxPerPerson / 2)).then(() => {
-      if (generation !== joins || stopping) return;
-      pauses.resumePartition(route.topic, partition, 'hot_person');
-      metrics.hotPartitions.set({ topic: route.topic }, pauses.hotPartitions().length);
-      logger.info({ topic: route.topic, partition }, 'the hot person drained: partition resumed');
+    engines.push(appEngine);
+    routes.push({
+      topic: deps.topics.transactional,
+      api: 'app',
+      sink: appEngine,
+      decode: decodeTransactional,
     });
   }
-
-  /**
-   * The start-up account check (GET /api/v1/accounts/region with the Track credentials).
-   * A refusal pauses the Track topic before anything is consumed, shows in readiness and
-   * in one log line, and is asked again with growing pauses until it passes.
-   */
-  async function preflight(): Promise<boolean> {
-    // The Pipelines API has no credential check: its first request's 401 is the check,
-    // and the engine pauses on it as on any refused credentials.
-    if (!usesTrackApi) return true;
-    const result = await checkTrackAccount({
-      trackUrl: deps.customerio.trackUrl,
-      siteId: deps.customerio.siteId ?? '',
-      apiKey: deps.customerio.apiKey ?? '',
-      timeoutMs: tuning.requestTimeoutMs,
-    });
-    if (result.ok) {
-      accountRegion = result.region;
-      if (preflightFault) {
-        logger.info('Customer.io accepts the Track API credentials and endpoint now');
-        metrics.credentialsRejected.set({ api: 'track' }, 0);
-        metrics.endpointFault.set({ api: 'track' }, 0);
-        preflightFault = undefined;
-        if (!stopping) pauses.resumeTopic(trackRoute.topic, 'preflight');
-      }
-      const configured = deps.customerio.region;
-      if (configured && result.region !== configured) {
-        logger.warn(
-          { configured, account: result.region },
-          `the Customer.io account is in region ${result.region}, not ${configured}: set CIO_REGION=${result.region}`,
-        );
-      }
-      return true;
-    }
-    if (result.fault === 'unknown') {
-      // Customer.io could not be asked: not a verdict; delivery finds out on its own.
-      logger.warn({ reason: result.error.message }, 'could not check the Customer.io account at start');
-      return true;
-    }
-    const first = !preflightFault;
-    preflightFault = result;
-    if (result.fault === 'credentials') {
-      metrics.authFailures.inc({ api: 'track' });
-      metrics.credentialsRejected.set({ api: 'track' }, 1);
-    } else {
-      metrics.endpointFault.set({ api: 'track' }, 1);
-    }
-    if (first) {
-      logger.error(
-        { status: result.error.status },
-        `${preflightReason(result)}: consuming paused, checking again until it passes`,
-      );
-      pauses.pauseTopic(trackRoute.topic, 'preflight');
-    }
-    return false;
-  }
-
-  function preflightReason(result: Extract<PreflightResult, { ok: false }>): string {
-    return result.fault === 'credentials'
-      ? `Customer.io rejects the credentials of the Track API (CIO_SITE_ID, CIO_API_KEY) with ${result.error.status}`
-      : `CIO_TRACK_URL does not answer as the Track API (${result.error.message})`;
-  }
-
-  async function preflightUntilPassed(): Promise<void> {
-    const pause = new GrowingPause(tuning.authProbeMinMs, tuning.authProbeMaxMs);
-    while (!stopping) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pause.next());
-        preflightStop.signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-      if (stopping || (await preflight())) return;
-    }
-  }
-
-  function trackerFor(topic: string, partition: number): OffsetTracker {
-    const id = `${topic}\0${partition}`;
-    let tracker = trackers.get(id);
-    if (!tracker) {
-      tracker = new OffsetTracker(topic, partition);
-      trackers.set(id, tracker);
-    }
-    return tracker;
-  }
-
-  function itemOf(
-    message: KafkaMessage,
-    topic: string,
-    partition: number,
-    tracker: OffsetTracker,
-    route: Route,
-  ) {
-    const envelope: Envelope = {
-      topic,
-      partition,
-      offset: message.offset,
-      timestamp: message.timestamp,
-      key: message.key ?? null,
-      value: message.value ?? null,
-      headers: message.headers ?? {},
-    };
-    const item: Item = {
-      envelope,
-      attempts: 0,
-      single: false,
-      state: 'queued',
-      source: tracker,
-    };
-    try {
-      item.op = route.decode(envelope.value, envelope);
-    } catch (error) {
-      item.invalid =
-        error instanceof ValidationError
-          ? error
-          : new ValidationError(`cannot decode: ${(error as Error).message}`);
-      logger.warn(
-        { topic, partition, offset: message.offset, reason: item.invalid.message },
-        'invalid message: dead-lettering it',
-      );
-    }
-    return item;
-  }
-
-  async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
-    const { topic, partition } = batch;
-    const route = routes.get(topic);
-    if (!route) return;
-    const tracker = trackerFor(topic, partition);
-    tracker.highWatermark = batch.highWatermark;
-    const go = () =>
-      isRunning() &&
-      !isStale() &&
-      !stopping &&
-      !pauses.topicPaused(topic) &&
-      !pauses.partitionPaused(topic, partition);
-    let sinceYield = 0;
-    for (const message of batch.messages) {
-      // Decoding is CPU work: let the senders and their answers in between.
-      if (++sinceYield === YIELD_EVERY) {
-        sinceYield = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-      while (route.engine.buffered >= tuning.maxBuffered && go()) {
-        await route.engine.waitForCapacity(tuning.maxBuffered, 1_000);
-        await heartbeat();
-      }
-      if (!go()) break;
-      if (tracker.size >= tuning.maxUncommittedPerPartition) {
-        // One message holds the commit point (in back-off, or a dead letter that cannot be
-        // written) while the rest of the partition flows: stop taking more of it until the
-        // held stretch shrinks to half (checked at each commit tick).
-        pauses.pausePartition(topic, partition, 'uncommitted');
-        logger.warn(
-          { topic, partition, held: tracker.size },
-          'one message holds the partition’s commit point: partition paused until it moves',
-        );
-        break;
-      }
-      const item = itemOf(message, topic, partition, tracker, route);
-      if (item.op && route.engine.queuedFor(item.op.person) >= tuning.maxPerPerson) {
-        // Not taken: the partition is fetched again from here once it resumes.
-        pauseHotPartition(route, partition, item.op.person);
-        break;
-      }
-      tracker.add(message.offset);
-      route.engine.add(item);
-      // Taken: the next fetch starts after it. Committing is the tracker's business.
-      resolveOffset(message.offset);
-    }
-    await heartbeat();
-  }
-
-  /** Resumes partitions paused for a held commit point once the held stretch is down to half. */
-  function resumeUncommitted(): void {
-    for (const { topic, partition } of pauses.pausedPartitions('uncommitted')) {
-      const tracker = trackers.get(`${topic}\0${partition}`);
-      if (tracker && tracker.size >= tuning.maxUncommittedPerPartition / 2) continue;
-      pauses.resumePartition(topic, partition, 'uncommitted');
-    }
-  }
-
-  /** Commits every partition's committable offset that moved. */
-  function commit(): Promise<void> {
-    if (committing) return committing;
-    committing = (async () => {
-      const offsets = [...trackers.values()]
-        .map((tracker) => ({ tracker, offset: tracker.toCommit() }))
-        .filter((entry): entry is { tracker: OffsetTracker; offset: string } => entry.offset !== undefined);
-      if (offsets.length === 0 || !consumer) return;
-      try {
-        await consumer.commitOffsets(
-          offsets.map(({ tracker, offset }) => ({
-            topic: tracker.topic,
-            partition: tracker.partition,
-            offset,
-          })),
-        );
-        for (const { tracker, offset } of offsets) tracker.markCommitted(offset);
-      } catch (error) {
-        logger.warn({ err: error }, 'committing offsets failed; trying again later');
-      }
-    })().finally(() => {
-      committing = undefined;
-    });
-    return committing;
-  }
-
-  function updateGauges(): void {
-    for (const route of routes.values()) metrics.inFlight.set({ topic: route.topic }, route.engine.buffered);
-    for (const tracker of trackers.values()) {
-      const next = tracker.committable();
-      if (next === undefined || tracker.highWatermark === undefined) continue;
-      const lag = Number(BigInt(tracker.highWatermark) - BigInt(next));
-      metrics.lag.set({ topic: tracker.topic, partition: String(tracker.partition) }, Math.max(0, lag));
-    }
-  }
-
-  /** After a rebalance kafkajs fetches from the committed offsets again: start each partition anew. */
-  function onGroupJoin(): void {
-    for (const tracker of trackers.values()) tracker.revoked = true;
-    trackers.clear();
-    metrics.lag.reset();
-    let dropped = 0;
-    for (const route of routes.values()) dropped += route.engine.dropRevoked();
-    crashed = undefined;
-    // Configuration faults keep their topics paused in the new generation; partitions
-    // paused for a hot person start anew (the person's queued items were just dropped).
-    joins++;
-    pauses.rejoined();
-    for (const route of routes.values()) metrics.hotPartitions.set({ topic: route.topic }, 0);
-    logger.info({ dropped }, 'joined the consumer group');
-  }
-
-  const namesOf = (route: Route): ApiNames => (route === trackRoute ? trackApi : API_NAMES.app);
+  const intake = new Intake({ routes, tuning, metrics, logger });
+  // A configuration fault pauses its topic; health keeps it for readiness and /status.
+  health.faults.subscribe(intake.faultChanged);
 
   const app = createHttpApp({
     logger,
     registry: deps.registry,
     ...deps.network,
-    readiness: {
-      // Redis away: still ready on budget ÷ instances last seen, and readiness says so.
-      ...(deps.redis && {
-        sharedBudget: () =>
-          [...sharedBudgets.values()].some((shared) => shared.usingFallback) ? 'degraded' : undefined,
-      }),
-      ...(ledgerRedis && { transactionalLedger: ledgerRedis.readiness }),
-      kafka: async () => {
-        if (crashed) throw new Error(`Kafka consumer failed: ${crashed.message}`);
-        await kafkaReady();
-      },
-      customerio: () => {
-        if (preflightFault) throw new Error(preflightReason(preflightFault));
-        const faulted = [...routes.values()].filter((route) => route.engine.endpointFaulted);
-        if (faulted.length > 0) {
-          throw new Error(
-            faulted
-              .map(
-                (route) =>
-                  `Customer.io refuses every operation of the ${namesOf(route).name} with ${route.engine.endpointFaulted?.status ?? route.engine.endpointFaulted?.errorClass} (check ${namesOf(route).url})`,
-              )
-              .join('; '),
-          );
-        }
-        const rejected = [...routes.values()].filter((route) => route.engine.credentialsRejected);
-        if (rejected.length > 0) {
-          throw new Error(
-            `Customer.io rejects the credentials (${rejected.map((r) => `${namesOf(r).name}: check ${namesOf(r).credentials}`).join('; ')})`,
-          );
-        }
-      },
-      deadLetters: () => {
-        const blocked = [...routes.values()].filter((route) => route.engine.deadLetterBlocked);
-        if (blocked.length === 0) return;
-        throw new Error(
-          blocked
-            .map((route) =>
-              route.engine.deadLetterBlocked === 'too_large'
-                ? `the dead-letter topic refuses a dead letter of ${route.topic} as too large: raise its max.message.bytes to at least the source topic's`
-                : `the worker may not write to the dead-letter topic (${route.topic}'s dead letters): check its ACLs`,
-            )
-            .join('; '),
-        );
-      },
-      worker: () => {
-        if (stopping) throw new Error('stopping');
-        if (!started) throw new Error('starting');
-      },
-    },
+    readiness: health.readiness(),
   });
   managementRoutes(app).get('/status', (_req, res) => {
     res.json(status());
   });
   finishHttpApp(app);
 
-  function status(): WorkerStatus {
-    return {
-      credentialsRejected: {
-        track: trackRoute.engine.credentialsRejected,
-        app: appRoute?.engine.credentialsRejected ?? false,
-      },
-      hotPartitions: pauses.hotPartitions(),
-      heldPartitions: pauses.pausedPartitions('uncommitted'),
-      sharedBudget: Object.fromEntries(
-        [...sharedBudgets].map(([api, shared]) => [
-          api,
-          { fallback: shared.usingFallback, instances: shared.instances, rps: shared.currentRps() },
-        ]),
-      ),
-      ...(ledgerRedis && { transactionalLedger: { fallback: ledgerRedis.usingFallback } }),
-      region: { configured: deps.customerio.region, account: accountRegion },
-      endpointFault: {
-        track: trackRoute.engine.endpointFaulted !== undefined || preflightFault?.fault === 'endpoint',
-        app: appRoute?.engine.endpointFaulted !== undefined,
-      },
-      buffered: { track: trackRoute.engine.buffered, app: appRoute?.engine.buffered ?? 0 },
-      stopping,
-    };
-  }
+  const status = (): WorkerStatus => health.status(intake.state());
 
   async function start(): Promise<void> {
-    if (started || stopping) return;
+    if (stopped) return;
     try {
       await connectAndRun();
     } catch (error) {
       // A stop() while starting disconnects what was created; that is not a failed start.
-      if (!stopping) throw error;
+      if (!health.isStopping) throw error;
     }
   }
 
@@ -681,55 +292,50 @@ export function createWorker(deps: WorkerDeps): Worker {
         logger,
         metrics,
       });
-
     replies = new Replies({
       publisher: new Publisher({ producer }),
       topic: deps.repliesTopic ?? TOPICS.replies.name,
       logger,
-      metrics: repliesMetrics,
+      metrics,
     });
 
-    if (stopping) return;
-    if (!(await preflight())) void preflightUntilPassed();
-    if (stopping) return;
+    if (health.isStopping) return;
+    if (!(await health.preflight())) void health.preflightUntilPassed();
+    if (health.isStopping) return;
     consumer = deps.consumer ?? workerConsumer(deps.kafka, deps.groupId, tuning);
-    pauses.attach(consumer);
-    consumer.on(consumer.events.GROUP_JOIN, onGroupJoin);
+    intake.attach(consumer);
+    consumer.on(consumer.events.GROUP_JOIN, () => health.consumerJoined());
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      crashed = payload.error;
+      health.consumerCrashed(payload.error);
       logger.error({ err: payload.error, restart: payload.restart }, 'Kafka consumer crashed');
-      if (!payload.restart && !stopping) deps.onFatal?.(payload.error);
+      if (!payload.restart && !health.isStopping) deps.onFatal?.(payload.error);
     });
     await consumer.connect();
-    if (stopping) return;
-    for (const route of routes.values()) {
+    if (health.isStopping) return;
+    for (const topic of intake.topics) {
       // A new group starts at the beginning: nothing produced before the first deployment is lost.
-      await consumer.subscribe({ topic: route.topic, fromBeginning: true });
+      await consumer.subscribe({ topic, fromBeginning: true });
     }
-    if (appRoute && ledger.kind === 'memory') {
+    if (appApiKey && ledger.kind === 'memory') {
       logger.warn(
         'REDIS_URL is not set: the transactional send ledger is in-process; a crash or a rebalance may repeat a send (crash safety needs Redis)',
       );
     }
-    if (!appRoute) {
+    if (!appApiKey) {
       logger.warn(
         { topic: deps.topics.transactional },
         'CIO_APP_API_KEY is not set: transactional sends are not consumed',
       );
     }
-    for (const route of routes.values()) route.engine.start();
+    for (const engine of engines) engine.start();
     // Resolves once the group is joined; after a crash of a member that may take its session timeout.
-    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
-    if (stopping) return;
-    commitTimer = setInterval(() => {
-      resumeUncommitted();
-      updateGauges();
-      void commit();
-    }, tuning.commitIntervalMs);
-    started = true;
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: intake.eachBatch });
+    if (health.isStopping) return;
+    intake.startCommitting();
+    health.started();
     logger.info(
       {
-        topics: [...routes.keys()],
+        topics: intake.topics,
         groupId: deps.groupId,
         rps: deps.rateLimitRps,
         sharedBudget: Boolean(deps.redis),
@@ -740,21 +346,11 @@ export function createWorker(deps: WorkerDeps): Worker {
 
   async function stop(): Promise<void> {
     stopped ??= (async () => {
-      stopping = true;
-      preflightStop.abort();
+      health.stopping();
+      intake.stop();
       const deadline = Date.now() + tuning.shutdownTimeoutMs;
-      clearInterval(commitTimer);
-      try {
-        consumer?.pause([...routes.keys()].map((topic) => ({ topic })));
-      } catch {
-        // not running yet: nothing is being fetched
-      }
-      await Promise.all([...routes.values()].map((route) => route.engine.stop(deadline)));
-      updateGauges();
-      // A periodic commit still under way took its offsets before the engines finished:
-      // let it end, then commit what finished since.
-      await committing;
-      await commit();
+      await Promise.all(engines.map((engine) => engine.stop(deadline)));
+      await intake.finish();
       await receipts?.flush();
       await replies?.flush();
       await consumer
@@ -766,7 +362,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       await kafkaReady.close();
       ledgerRedis?.close();
       if (server) await closeServer(server);
-      const handedBack = trackRoute.engine.buffered + (appRoute?.engine.buffered ?? 0);
+      const handedBack = engines.reduce((n, engine) => n + engine.buffered, 0);
       logger.info({ handedBack }, 'cio-worker stopped');
     })();
     return stopped;

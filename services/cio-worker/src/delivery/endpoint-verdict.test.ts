@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DeliveryError } from '../errors';
 import { EndpointVerdict } from './endpoint-verdict';
 
@@ -41,7 +42,7 @@ describe('EndpointVerdict', () => {
   it('makes a failure the message’s own when no verdict comes in time', async () => {
     const { subject, outcomes } = verdict();
     subject.hold({ person: 'a', n: 1 }, status(422));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     expect(outcomes).toEqual(['messages: 1']);
   });
 });

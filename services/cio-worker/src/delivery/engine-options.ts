@@ -1,11 +1,10 @@
 import type { Logger } from '@cio-bridge/logger';
-import type { DeadLetterFailure } from '../dead-letter';
 import type { DeliveryError } from '../errors';
+import type { ApiHealth } from '../health/api-health';
 import type { WorkerMetrics } from '../metrics';
-import type { RequestBudget } from '../rate-limit';
-import type { RequestTrace } from '../request-spans';
-import type { RetryPolicy } from '../retry-policy';
-import type { EffectLedger } from '../transactional-ledger';
+import type { RequestBudget } from './rate-limit';
+import type { RetryPolicy } from './retry-policy';
+import type { EffectLedger } from './transactional-ledger';
 import type { Channel, DeadLetter, Item } from './types';
 
 export interface EngineOptions {
@@ -31,12 +30,11 @@ export interface EngineOptions {
    * Default 20 ms.
    */
   lingerMs?: number;
-  /** the variables named in the fault log lines (default: the Track or App API's) */
-  variables?: { credentials: string; url: string };
-  /** Customer.io rejected the credentials (401/403): stop taking messages */
-  onAuthRejected?: (error: DeliveryError) => void;
-  /** the credentials work again */
-  onAuthAccepted?: () => void;
+  /**
+   * the API's configuration faults (credentials, endpoint, dead letters): the engine
+   * reports what it sees and probes while one holds; the faults' events go to the subscribers
+   */
+  health: ApiHealth;
   /** a request carrying `items` leaves: the request runs inside what it returns (request-spans.ts) */
   onRequest?: (items: Item[], endpoint: string) => RequestTrace;
   /** an item was delivered or dead-lettered (receipts.ts) */
@@ -57,14 +55,6 @@ export interface EngineOptions {
   ledger?: EffectLedger;
   /** a send that may have reached Customer.io without an answer: try again, or dead-letter it as `ambiguous` */
   ambiguous?: 'retry' | 'dead-letter';
-  /** a dead letter cannot be written (too large even when shortened, or not authorized): a configuration fault */
-  onDeadLetterBlocked?: (reason: DeadLetterFailure) => void;
-  /** every blocked dead letter was written */
-  onDeadLetterUnblocked?: () => void;
-  /** the endpoint or the account refuses every operation (404/405, or one status for everyone) */
-  onEndpointFault?: (error: DeliveryError) => void;
-  /** a request succeeded again after an endpoint fault */
-  onEndpointRecovered?: () => void;
   now?: () => number;
 }
 
@@ -75,4 +65,12 @@ export interface Settlement {
   errorClass?: string;
   /** a transactional send's App API `delivery_id` */
   deliveryId?: string;
+}
+
+/** What the engine does around one Customer.io request (its `onRequest` hook). */
+export interface RequestTrace {
+  /** runs `call` (the request, or what follows its failure) with the request's spans active, so log lines written meanwhile carry their ids */
+  run<T>(call: () => T): T;
+  /** the request ended: without an error it was answered 200, or 207 with `partial` */
+  end(error?: DeliveryError, partial?: boolean): void;
 }

@@ -1,5 +1,5 @@
 import type { DeliveryError } from '../errors';
-import { type RetryPolicy, retriesExhausted, retryDelay } from '../retry-policy';
+import { type RetryPolicy, retriesExhausted, retryDelay } from './retry-policy';
 
 /** What becomes of an operation whose request failed. */
 export type Outcome =

@@ -1,5 +1,5 @@
-import type { RequestBudget } from '../rate-limit';
 import { Pacer } from './pacer';
+import type { RequestBudget } from './rate-limit';
 
 /** A budget with `perSecond` slots and no waits; the pacer only reads its rate here. */
 const budgetOf = (perSecond: number): RequestBudget => ({

@@ -1,17 +1,9 @@
-import { BurstGuard, type RequestBudget } from '../rate-limit';
+import { setTimeout as delay } from 'node:timers/promises';
+import { BurstGuard, type RequestBudget } from './rate-limit';
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
 export const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
+  delay(ms, undefined, { signal }).catch(() => undefined);
 
 export interface PacerOptions {
   budget: RequestBudget;

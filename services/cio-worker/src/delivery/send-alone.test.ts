@@ -1,7 +1,7 @@
 import { testLogger } from '@cio-bridge/testkit';
 import { DeliveryError } from '../errors';
-import { MemoryLedger } from '../transactional-ledger';
 import { sendAlone } from './send-alone';
+import { MemoryLedger } from './transactional-ledger';
 import type { Channel, Item } from './types';
 
 const logger = testLogger();

@@ -1,5 +1,12 @@
-import { operationExamples, seedExamples, toV2Operation, transactionalExamples } from '@cio-bridge/schemas';
-import { ValidationError } from './errors';
+import {
+  LIMITS,
+  operationExamples,
+  seedExamples,
+  sentOperationBytes,
+  toV2Operation,
+  transactionalExamples,
+} from '@cio-bridge/schemas';
+import { ValidationError } from '../errors';
 import { decodeTrack, decodeTransactional, derivedOperationId } from './operation';
 
 const at = { topic: 'customerio.track', partition: 3, offset: '42', timestamp: '1716402912000', key: null };
@@ -70,9 +77,38 @@ describe('derivedOperationId', () => {
     // The first 10 characters encode the timestamp, so ids sort by time.
     expect(derivedOperationId({ ...at, timestamp: '1716402913000' }) > id).toBe(true);
   });
+
+  it('keeps the ids of messages already in the topic across versions (Customer.io de-duplicates on them)', () => {
+    expect(derivedOperationId(at)).toBe('01HYGSBYR0C6RYD8KFPRN8F6ZG');
+    expect(derivedOperationId({ ...at, timestamp: '' })).toBe('0000000000C6RYD8KFPRN8F6ZG');
+  });
 });
 
 describe('decodeTrack', () => {
+  it("checks Customer.io's limit on what its own output sends, not on the largest form of every output", () => {
+    const anonymous = (n: number) => ({
+      name: 'big',
+      anonymous_id: 'a1',
+      id: '01HZX3J8Q4M7R2V5T9W0YBCDEF',
+      timestamp: 1716402912,
+      data: { blob: 'x'.repeat(n) },
+    });
+    // the smallest whose Pipelines call is over the limit (the Track API's v1 event is smaller)
+    let n = LIMITS.operationBytes - 300;
+    while (sentOperationBytes(anonymous(n)) <= LIMITS.operationBytes) n++;
+    const value = json(anonymous(n));
+    const track = decodeTrack(value, at, { maxOperationBytes: LIMITS.operationBytes });
+    expect(track.bytes).toBeLessThanOrEqual(LIMITS.operationBytes);
+    expect(() =>
+      decodeTrack(
+        value,
+        at,
+        { maxOperationBytes: LIMITS.operationBytes },
+        { api: 'pipelines', convertDates: false },
+      ),
+    ).toThrow(/more than Customer.io's limit/);
+  });
+
   it('keeps the operation id, orders by the Kafka key and sizes the body', () => {
     const op = { ...seedExamples().referral_initiated!, id: '01HZX3J8Q4M7R2V5T9W0YBCDEF' };
     const decoded = decodeTrack(json(op), { ...at, key: Buffer.from('user-123') }, limits);

@@ -2,11 +2,12 @@ import { Writable } from 'node:stream';
 import { createLogger } from '@cio-bridge/logger';
 import { Registry } from 'prom-client';
 import { DeliveryError } from '../errors';
-import { WorkerMetrics } from '../metrics';
+import { createWorkerMetrics } from '../metrics';
 import { ApiHealth } from './api-health';
+import { Faults } from './faults';
 
 /** An ApiHealth whose log lines are kept as parsed JSON. */
-function healthWith(variables?: { credentials: string; url: string }) {
+function healthWith(names?: { name: string; credentials: string; url: string }) {
   const lines: { msg: string }[] = [];
   const destination = new Writable({
     write(chunk, _encoding, done) {
@@ -16,9 +17,10 @@ function healthWith(variables?: { credentials: string; url: string }) {
   });
   const health = new ApiHealth({
     api: 'track',
-    variables,
-    metrics: new WorkerMetrics(new Registry()),
+    names,
+    metrics: createWorkerMetrics(new Registry()),
     logger: createLogger({ name: 'test', level: 'info', destination }),
+    faults: new Faults(),
   });
   return { health, lines };
 }
@@ -28,7 +30,11 @@ const notFound = new DeliveryError('http_4xx', 'Customer.io answered 404', false
 
 describe('ApiHealth log lines', () => {
   it('name the variables of the API the Track topic goes to (the Pipelines API’s with CIO_API=pipelines)', () => {
-    const { health, lines } = healthWith({ credentials: 'CIO_PIPELINES_API_KEY', url: 'CIO_PIPELINES_URL' });
+    const { health, lines } = healthWith({
+      name: 'Pipelines API',
+      credentials: 'CIO_PIPELINES_API_KEY',
+      url: 'CIO_PIPELINES_URL',
+    });
     health.credentialsFailed(unauthorized);
     health.endpointFailed(notFound, 3);
     expect(lines.map((line) => line.msg)).toEqual([

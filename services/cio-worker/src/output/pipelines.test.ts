@@ -1,8 +1,8 @@
 import { DEFAULT_CREDENTIALS, type Sandbox, startSandbox } from '@cio-bridge/cio-sandbox';
 import { Registry } from 'prom-client';
-import type { Channel } from './engine';
-import { DeliveryError } from './errors';
-import { WorkerMetrics } from './metrics';
+import type { Channel } from '../delivery/engine';
+import { DeliveryError } from '../errors';
+import { createWorkerMetrics } from '../metrics';
 import { pipelinesChannel } from './pipelines';
 import { withAnonymousEvents } from './track-anonymous';
 
@@ -16,7 +16,7 @@ describe('the Pipelines channel', () => {
   afterAll(() => sandbox.close());
   beforeEach(() => sandbox.control.reset());
   const channel = (apiKey = DEFAULT_CREDENTIALS.pipelinesApiKey) =>
-    pipelinesChannel({ url: sandbox.url, apiKey }, 5_000, new WorkerMetrics(new Registry()));
+    pipelinesChannel({ url: sandbox.url, apiKey }, 5_000, createWorkerMetrics(new Registry()));
 
   it('posts batches to /v1/batch in strict mode, several calls of one operation in one body', async () => {
     const failures = await channel().sendBatch!([
@@ -75,7 +75,7 @@ describe('anonymous events on the Track API', () => {
       inner,
       { trackUrl: sandbox.url, appUrl: sandbox.url, siteId: 's', apiKey: 'k' },
       5_000,
-      new WorkerMetrics(new Registry()),
+      createWorkerMetrics(new Registry()),
     );
     const anonymous = item({ anonymous_id: 'a1', name: 'viewed', type: 'page', id: '01J0', timestamp: 1 });
     const person = item({ type: 'person', action: 'event', identifiers: { id: 'u1' }, name: 'x' });

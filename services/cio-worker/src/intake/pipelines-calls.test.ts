@@ -1,5 +1,5 @@
 import { callMessageId, operationExamples, seedExamples, toPipelinesCalls } from '@cio-bridge/schemas';
-import { ValidationError } from './errors';
+import { ValidationError } from '../errors';
 import { decodeTrack } from './operation';
 
 const id = '01HZX3J8Q4M7R2V5T9W0YBCDEF';

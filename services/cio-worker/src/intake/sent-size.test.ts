@@ -12,7 +12,7 @@ import {
   validateTrackOperationJson,
 } from '@cio-bridge/schemas';
 import fc from 'fast-check';
-import { ValidationError } from './errors';
+import { ValidationError } from '../errors';
 import { decodeTrack, type TrackOutput } from './operation';
 
 const ID = '01HZY3J8W6Q2V7K9R4T5X1N0PA';

@@ -1,10 +1,10 @@
 import { V1_ANONYMOUS_EVENT_PREFIX } from '@cio-bridge/schemas';
 import { TrackClient } from 'customerio-node';
+import type { Channel } from '../delivery/engine';
+import { DeliveryError } from '../errors';
+import type { WorkerMetrics } from '../metrics';
 import { type CustomerioOptions, trackCredentials } from './customerio';
-import type { Channel } from './engine';
-import { DeliveryError } from './errors';
-import type { WorkerMetrics } from './metrics';
-import { postBody } from './pipelines';
+import { postJson } from './http-post';
 
 const PREFIX = Buffer.from(V1_ANONYMOUS_EVENT_PREFIX);
 
@@ -52,7 +52,7 @@ export function withAnonymousEvents(
               // Only anonymous events: the first goes now, so the request slot gets a real
               // verdict (an answer without 401 must not end a credential pause for nothing).
               try {
-                await postBody(client.request, uri, bodies[0]!, observe);
+                await postJson(client.request, uri, bodies[0]!, observe);
                 alone.delete(0);
               } catch (error) {
                 if ((error as DeliveryError).authentication) throw error;
@@ -68,7 +68,7 @@ export function withAnonymousEvents(
       : {}),
     async sendOne(body) {
       if (!isAnonymousEvent(body)) return track.sendOne(body);
-      await postBody(client.request, uri, body, observe);
+      await postJson(client.request, uri, body, observe);
     },
   };
 }

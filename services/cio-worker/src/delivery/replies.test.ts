@@ -1,8 +1,9 @@
 import type { OutgoingMessage, Publisher } from '@cio-bridge/kafka';
 import { testLogger } from '@cio-bridge/testkit';
 import { Registry } from 'prom-client';
+import { createWorkerMetrics } from '../metrics';
 import type { Item } from './engine';
-import { createRepliesMetrics, Replies } from './replies';
+import { Replies } from './replies';
 
 const NOW = Date.parse('2026-12-02T17:40:03.512Z');
 
@@ -37,7 +38,7 @@ function replies() {
     publisher,
     topic: 't.replies',
     logger: testLogger('replies'),
-    metrics: createRepliesMetrics(registry),
+    metrics: createWorkerMetrics(registry),
     now: () => NOW,
   });
   return { subject, sent, registry };

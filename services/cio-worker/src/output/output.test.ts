@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from '@cio-bridge/config';
-import { workerEnv } from './config';
+import { workerEnv } from '../config';
 import { outputOptions } from './output';
 
 const base = { CIO_SITE_ID: 'site', CIO_API_KEY: 'secret-key' };

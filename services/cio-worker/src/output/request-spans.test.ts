@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '@cio-bridge/logger';
 import { InMemorySpanExporter, type ReadableSpan, SpanKind, startTracing } from '@cio-bridge/tracing';
-import type { Item } from './engine';
-import { DeliveryError } from './errors';
+import type { Item } from '../delivery/engine';
+import { DeliveryError } from '../errors';
 import { requestSpans } from './request-spans';
 
 const PRODUCER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';

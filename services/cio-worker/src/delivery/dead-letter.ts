@@ -1,18 +1,13 @@
-import {
-  DLQ_HEADERS as DLQ_HEADER_NAMES,
-  DLQ_HEADER_PREFIX,
-  type DlqHeaderName,
-} from '@cio-bridge/contracts';
+import { DLQ_HEADER_PREFIX, type DlqHeaderName } from '@cio-bridge/contracts';
 import type { OutgoingMessage, Publisher } from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
 import type { IHeaders, Producer } from 'kafkajs';
-import { sleep } from './delivery/pacer';
-import type { DeadLetter } from './delivery/types';
-import type { WorkerMetrics } from './metrics';
+import type { ApiHealth } from '../health/api-health';
+import type { DeadLetterBlock } from '../health/faults';
+import type { WorkerMetrics } from '../metrics';
+import { sleep } from './pacer';
 import { GrowingPause } from './retry-policy';
-
-/** The headers the design adds to a dead letter, in the order they are written. */
-export const DLQ_HEADERS = Object.values(DLQ_HEADER_NAMES);
+import type { DeadLetter } from './types';
 
 /**
  * Longest `x-dlq-error-message`: the failure headers add about 1.3 KB to a message with
@@ -125,21 +120,19 @@ export interface DeadLetterSinkOptions {
   logger: Logger;
   /** aborted when the engine stops: a failing write then gives up */
   signal: AbortSignal;
-  /** a dead letter cannot be written: a configuration fault */
-  onBlocked?: (reason: DeadLetterFailure) => void;
-  /** every blocked dead letter was written */
-  onUnblocked?: () => void;
+  /** told while dead letters cannot be written (a configuration fault) and once they can */
+  health: ApiHealth;
 }
 
 /** Writes dead letters until they are written, classifying what goes wrong on the way. */
 export class DeadLetterSink {
   /** dead letters that cannot be written, by reason */
-  private readonly blockedLetters = new Map<DeadLetter, DeadLetterFailure>();
+  private readonly blockedLetters = new Map<DeadLetter, DeadLetterBlock>();
 
   constructor(private readonly options: DeadLetterSinkOptions) {}
 
   /** Why dead letters cannot be written, if any are blocked. */
-  get blocked(): DeadLetterFailure | undefined {
+  get blocked(): DeadLetterBlock | undefined {
     return this.blockedLetters.values().next().value;
   }
 
@@ -184,22 +177,15 @@ export class DeadLetterSink {
     }
   }
 
-  private block(letter: DeadLetter, reason: DeadLetterFailure): void {
-    const first = this.blockedLetters.size === 0;
+  private block(letter: DeadLetter, reason: DeadLetterBlock): void {
     this.blockedLetters.set(letter, reason);
-    if (!first) return;
-    this.options.metrics.deadLetterBlocked.set({ api: this.options.api }, 1);
-    this.options.logger.error(
-      { api: this.options.api, reason },
-      'dead letters cannot be written: consuming paused until they can (check the dead-letter topic’s max.message.bytes and ACLs)',
-    );
-    this.options.onBlocked?.(reason);
+    this.options.health.deadLettersRefused(this.blocked ?? reason);
   }
 
   private unblock(letter: DeadLetter): void {
-    if (!this.blockedLetters.delete(letter) || this.blockedLetters.size > 0) return;
-    this.options.metrics.deadLetterBlocked.set({ api: this.options.api }, 0);
-    this.options.logger.info({ api: this.options.api }, 'dead letters are written again');
-    this.options.onUnblocked?.();
+    if (!this.blockedLetters.delete(letter)) return;
+    const still = this.blocked;
+    if (still) this.options.health.deadLettersRefused(still);
+    else this.options.health.deadLettersWritten();
   }
 }

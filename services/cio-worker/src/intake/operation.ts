@@ -11,11 +11,12 @@ import {
   type TransactionalSend,
   toPipelinesCalls,
   toTrackApiItem,
-  validateTrackOperation,
+  validateTrackOperationSchema,
   validateTransactionalSend,
 } from '@cio-bridge/schemas';
-import type { Operation } from './engine';
-import { ValidationError } from './errors';
+import { encodeTime, TIME_LEN, TIME_MAX, ulid } from 'ulid';
+import type { Operation } from '../delivery/engine';
+import { ValidationError } from '../errors';
 
 export interface DecodeLimits {
   /** Customer.io's limit for one v2 operation */
@@ -31,30 +32,25 @@ export interface MessageCoordinates {
   key: Buffer | null;
 }
 
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-
 /**
  * A ULID derived from the message's place in the topic: its timestamp, and 80 bits of
  * a hash of topic, partition and offset. Redelivering the same message (after a crash
  * or a rebalance) gives the same id, so Customer.io drops the duplicate.
  */
 export function derivedOperationId(at: MessageCoordinates): string {
-  let time = Math.max(0, Math.min(Number(at.timestamp) || 0, 2 ** 48 - 1));
-  let out = '';
-  for (let i = 0; i < 10; i++) {
-    out = CROCKFORD[time % 32] + out;
-    time = Math.floor(time / 32);
-  }
+  const time = Math.max(0, Math.min(Number(at.timestamp) || 0, TIME_MAX));
   const hash = createHash('sha256').update(`${at.topic}\0${at.partition}\0${at.offset}`).digest();
-  // 80 bits = 16 characters of 5 bits.
+  // The random part is the hash's first 80 bits, five at a time (the ulid package
+  // draws its 16 characters least significant first).
   let bits = 0n;
   for (let i = 0; i < 10; i++) bits = (bits << 8n) | BigInt(hash[i]!);
-  let random = '';
-  for (let i = 0; i < 16; i++) {
-    random = CROCKFORD[Number(bits & 31n)] + random;
+  const fromHash = () => {
+    const next = Number(bits & 31n) / 32;
     bits >>= 5n;
-  }
-  return out + random;
+    return next;
+  };
+  // ulid() takes the current time for 0: the time part is encoded on its own.
+  return encodeTime(time, TIME_LEN) + ulid(1, fromHash).slice(TIME_LEN);
 }
 
 /** Which API the Track operations go to (CIO_API). */
@@ -118,13 +114,17 @@ export function decodeTrack(
   limits: DecodeLimits,
   output: TrackOutput = TRACK_OUTPUT,
 ): Operation {
-  const validation = validateTrackOperation(parseJson(value));
+  // The schemas only: Customer.io's limit is checked below on exactly what is sent
+  // (the edge checks it on every output's form, which is work the worker need not repeat).
+  const validation = validateTrackOperationSchema(parseJson(value));
   if (!validation.ok) throw new ValidationError(`invalid Track operation: ${describe(validation.errors)}`);
   const op = validation.value;
   const id = op.id ?? derivedOperationId(at);
   const items = encodeTrack(op, id, at, output);
-  for (const item of items) {
-    const itemBytes = Buffer.byteLength(item);
+  const body = Buffer.from(items.length === 1 ? items[0]! : items.join(','));
+  // One item (the Track API's case): its size is the body's.
+  const sizes = items.length === 1 ? [body.length] : items.map((item) => Buffer.byteLength(item));
+  for (const itemBytes of sizes) {
     if (itemBytes > limits.maxOperationBytes) {
       const form = output.api === 'pipelines' ? 'a Pipelines call' : 'a Customer.io operation';
       throw new ValidationError(
@@ -132,12 +132,10 @@ export function decodeTrack(
       );
     }
   }
-  const body = Buffer.from(items.join(','));
-  const bytes = body.length;
   return {
     person: orderingKey(at.key, personKey(op)),
     body,
-    bytes,
+    bytes: body.length,
     action: operationAction(op),
     event: eventName(op) ?? '',
     id,

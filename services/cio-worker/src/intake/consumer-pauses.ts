@@ -1,11 +1,12 @@
 import type { Logger } from '@cio-bridge/logger';
 import type { Consumer } from 'kafkajs';
+import type { FaultKind } from '../health/faults';
 
 /** Why one partition stops being consumed: a person over their bound, or too much uncommitted behind one message. */
 export type PartitionPauseReason = 'hot_person' | 'uncommitted';
 
-/** Why a whole topic stops being consumed (each a configuration fault). */
-export type TopicPauseReason = 'credentials' | 'endpoint' | 'preflight' | 'dead_letter';
+/** Why a whole topic stops being consumed: a configuration fault of its API. */
+export type TopicPauseReason = FaultKind;
 
 /**
  * The one owner of what the consumer fetches. A topic is paused while any configuration

@@ -1,8 +1,9 @@
 import { REPLY_TO_HEADER } from '@cio-bridge/contracts';
 import { headerString, type Publisher } from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
-import { Counter, type Registry } from 'prom-client';
+import type { WorkerMetrics } from '../metrics';
 import type { Item, Settlement } from './engine';
+import { OutcomePublisher } from './outcome-publisher';
 import { type Receipt, receiptOf } from './receipts';
 
 /**
@@ -26,25 +27,12 @@ export function replyPartition(item: Item): number | undefined {
   return Number(address);
 }
 
-export function createRepliesMetrics(registry: Registry) {
-  return {
-    replies: new Counter({
-      name: 'cio_bridge_worker_replies_total',
-      help: 'Replies to waiting callers (x-reply-to) by result: published, or failed (the caller gets pending)',
-      labelNames: ['result'] as const,
-      registers: [registry],
-    }),
-  };
-}
-
-export type RepliesMetrics = ReturnType<typeof createRepliesMetrics>;
-
 export interface RepliesOptions {
   publisher: Publisher;
   /** the replies topic of the catalog (KAFKA_TOPIC_REPLIES) */
   topic: string;
   logger: Logger;
-  metrics: RepliesMetrics;
+  metrics: Pick<WorkerMetrics, 'replies'>;
   now?: () => number;
 }
 
@@ -52,14 +40,25 @@ export interface RepliesOptions {
  * Publishes one reply per settled operation that carries a reply address, to the
  * partition it names, and nothing for the others. Like receipts, a reply never holds
  * delivery up: offsets follow the outcome, and a lost reply leaves the caller with
- * `pending` (the operation itself is delivered or dead-lettered all the same).
+ * `pending` (the operation itself is delivered or dead-lettered all the same). The
+ * replies of one turn of the event loop go out as one publication.
  */
 export class Replies {
-  private readonly pending = new Set<Promise<void>>();
+  private readonly outcomes: OutcomePublisher;
   private readonly now: () => number;
 
-  constructor(private readonly options: RepliesOptions) {
+  constructor(options: RepliesOptions) {
     this.now = options.now ?? Date.now;
+    const { publisher, topic, logger, metrics } = options;
+    this.outcomes = new OutcomePublisher({
+      publisher,
+      topic,
+      report: (result, count, error) => {
+        metrics.replies.inc({ result }, count);
+        if (result === 'failed')
+          logger.warn({ err: error, topic, replies: count }, 'could not publish replies to waiting callers');
+      },
+    });
   }
 
   record(item: Item, settlement: Settlement): void {
@@ -67,24 +66,11 @@ export class Replies {
     if (partition === undefined) return;
     const reply = replyOf(item, settlement, this.now());
     if (reply.id === null) return;
-    const sent = this.options.publisher
-      .publish(this.options.topic, [{ key: reply.id, value: JSON.stringify(reply), partition }])
-      .then(
-        () => this.options.metrics.replies.inc({ result: 'published' }),
-        (error: unknown) => {
-          this.options.metrics.replies.inc({ result: 'failed' });
-          this.options.logger.warn(
-            { err: error, partition, operationId: reply.id },
-            'could not publish a reply to a waiting caller',
-          );
-        },
-      );
-    this.pending.add(sent);
-    void sent.finally(() => this.pending.delete(sent));
+    this.outcomes.enqueue({ key: reply.id, value: JSON.stringify(reply), partition });
   }
 
-  /** Waits for the replies still on their way (on stop, before the producer disconnects). */
-  async flush(): Promise<void> {
-    await Promise.all([...this.pending]);
+  /** Publishes the replies still queued and waits for them (on stop, before the producer disconnects). */
+  flush(): Promise<void> {
+    return this.outcomes.flush();
   }
 }

@@ -1,7 +1,8 @@
 import { headerString, type Publisher, type TopicSpec } from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
+import type { WorkerMetrics } from '../metrics';
 import type { Item, Settlement } from './engine';
-import type { WorkerMetrics } from './metrics';
+import { OutcomePublisher } from './outcome-publisher';
 
 /**
  * Delivery receipts (opt-in with WORKER_RECEIPTS_TOPIC): one compact message per
@@ -68,39 +69,38 @@ export interface ReceiptsOptions {
 /**
  * Publishes receipts without holding up delivery: the offset is committed on the
  * outcome, not on the receipt, so a receipt is at most once per outcome and may be
- * lost when Kafka refuses it (counted and logged). After a crash an operation can be
- * delivered, and receipted, again: consumers keep the last receipt per `id`.
+ * lost when Kafka refuses it (counted and logged). The receipts of one turn of the
+ * event loop go out as one publication. After a crash an operation can be delivered,
+ * and receipted, again: consumers keep the last receipt per `id`.
  */
 export class Receipts {
-  private readonly pending = new Set<Promise<void>>();
+  private readonly outcomes: OutcomePublisher;
   private readonly now: () => number;
 
-  constructor(private readonly options: ReceiptsOptions) {
+  constructor(options: ReceiptsOptions) {
     this.now = options.now ?? Date.now;
+    const { publisher, topic, logger, metrics } = options;
+    this.outcomes = new OutcomePublisher({
+      publisher,
+      topic,
+      report: (result, count, error) => {
+        metrics.receipts.inc({ result }, count);
+        if (result === 'failed') {
+          logger.warn({ err: error, topic, receipts: count }, 'could not publish delivery receipts');
+        }
+      },
+    });
   }
 
   record(item: Item, settlement: Settlement): void {
     const receipt = receiptOf(item, settlement, this.now());
     const headers: Record<string, string> = {};
     if (receipt.id) headers['x-operation-id'] = receipt.id;
-    const sent = this.options.publisher
-      .publish(this.options.topic, [{ key: receipt.key ?? '', value: JSON.stringify(receipt), headers }])
-      .then(
-        () => this.options.metrics.receipts.inc({ result: 'published' }),
-        (error: unknown) => {
-          this.options.metrics.receipts.inc({ result: 'failed' });
-          this.options.logger.warn(
-            { err: error, topic: receipt.topic, partition: receipt.partition, offset: receipt.offset },
-            'could not publish a delivery receipt',
-          );
-        },
-      );
-    this.pending.add(sent);
-    void sent.finally(() => this.pending.delete(sent));
+    this.outcomes.enqueue({ key: receipt.key ?? '', value: JSON.stringify(receipt), headers });
   }
 
-  /** Waits for the receipts still on their way (on stop, before the producer disconnects). */
-  async flush(): Promise<void> {
-    await Promise.all([...this.pending]);
+  /** Publishes the receipts still queued and waits for them (on stop, before the producer disconnects). */
+  flush(): Promise<void> {
+    return this.outcomes.flush();
   }
 }

@@ -1,12 +1,8 @@
+import { DLQ_HEADERS } from '@cio-bridge/contracts';
 import { KafkaJSNonRetriableError, KafkaJSProtocolError } from 'kafkajs';
-import {
-  classifyDeadLetterFailure,
-  DLQ_HEADERS,
-  deadLetterMessage,
-  MAX_ERROR_MESSAGE_CHARS,
-} from './dead-letter';
+import { DeliveryError } from '../errors';
+import { classifyDeadLetterFailure, deadLetterMessage, MAX_ERROR_MESSAGE_CHARS } from './dead-letter';
 import type { Item } from './engine';
-import { DeliveryError } from './errors';
 
 const item = (headers: Item['envelope']['headers'] = {}): Item => ({
   envelope: {
@@ -54,7 +50,7 @@ describe('deadLetterMessage', () => {
       'x-dlq-first-failed-at': '2024-05-22T18:35:12.000Z',
       'x-dlq-last-failed-at': '2024-05-22T18:35:14.000Z',
     });
-    for (const header of DLQ_HEADERS) expect(message.headers[header]).toBeDefined();
+    for (const header of Object.values(DLQ_HEADERS)) expect(message.headers[header]).toBeDefined();
   });
 
   it('replaces the failure headers of an earlier dead-lettering (a replay that failed again)', () => {

@@ -1,7 +1,8 @@
 import { APIClient, TrackClient } from 'customerio-node';
-import type { Channel } from './engine';
-import { classifyError, DeliveryError } from './errors';
-import type { WorkerMetrics } from './metrics';
+import type { Channel } from '../delivery/engine';
+import { DeliveryError } from '../errors';
+import type { WorkerMetrics } from '../metrics';
+import { batchBody, postJson } from './http-post';
 
 export interface CustomerioOptions {
   /** Track API base URL without a path (https://track.customer.io, or a sandbox's URL) */
@@ -21,45 +22,6 @@ export interface CustomerioOptions {
 export function trackCredentials(options: CustomerioOptions): { siteId: string; apiKey: string } {
   if (!options.siteId || !options.apiKey) throw new Error('the Track API needs CIO_SITE_ID and CIO_API_KEY');
   return { siteId: options.siteId, apiKey: options.apiKey };
-}
-
-type RequestLayer = TrackClient['request'];
-
-const BATCH_OPEN = Buffer.from('{"batch":[');
-const COMMA = Buffer.from(',');
-const BATCH_CLOSE = Buffer.from(']}');
-
-const statusLabel = (error: DeliveryError): string =>
-  error.status !== undefined ? String(error.status) : error.errorClass;
-
-/**
- * POSTs a JSON body assembled by the worker through the client's own request layer
- * (its authentication, User-Agent, timeout, error type and fetch). `TrackClient.batch`
- * exists but takes objects and serialises the whole array again on every attempt;
- * here operations are serialised once, when taken from Kafka (which is also how their
- * size is known exactly against the 32 KB / 500 KB limits), kept as bytes outside the
- * JavaScript heap, and a batch body is only their concatenation.
- */
-async function postJson(
-  request: RequestLayer,
-  uri: string,
-  body: Buffer,
-  observe: (status: string, seconds: number) => void,
-): Promise<Record<string, unknown>> {
-  const options = request.options(uri, 'POST');
-  // The request layer hands `body` to fetch as it is; fetch sends a Buffer as bytes.
-  options.body = body as unknown as string;
-  options.headers['Content-Length'] = body.length;
-  const started = performance.now();
-  try {
-    const json = (await request.handler(options)) as Record<string, unknown>;
-    observe(Array.isArray(json?.errors) ? '207' : '200', (performance.now() - started) / 1000);
-    return json;
-  } catch (error) {
-    const classified = classifyError(error);
-    observe(statusLabel(classified), (performance.now() - started) / 1000);
-    throw classified;
-  }
 }
 
 /** The per-item errors of a 207 answer, by batch index. */
@@ -103,13 +65,7 @@ export function trackChannel(options: CustomerioOptions, timeoutMs: number, metr
   return {
     api: 'track',
     async sendBatch(bodies) {
-      const parts: Buffer[] = [BATCH_OPEN];
-      bodies.forEach((body, i) => {
-        if (i > 0) parts.push(COMMA);
-        parts.push(body);
-      });
-      parts.push(BATCH_CLOSE);
-      const json = await postJson(client.request, `${v2}/batch`, Buffer.concat(parts), observe('batch'));
+      const json = await postJson(client.request, `${v2}/batch`, batchBody(bodies), observe('batch'));
       return batchFailures(json, bodies.length);
     },
     async sendOne(body) {

@@ -1,19 +1,20 @@
 import Denque from 'denque';
-import { type DeadLetterFailure, DeadLetterSink } from './dead-letter';
-import { ApiHealth } from './delivery/api-health';
-import { EndpointVerdict } from './delivery/endpoint-verdict';
-import type { EngineOptions, Settlement } from './delivery/engine-options';
-import { decideOutcome } from './delivery/outcome';
-import { Pacer, sleep } from './delivery/pacer';
-import { sendAlone } from './delivery/send-alone';
-import { Signal } from './delivery/signal';
-import type { DeadLetter, Item } from './delivery/types';
-import { type DeliveryError, ValidationError } from './errors';
+import { type DeliveryError, ValidationError } from '../errors';
+import type { ApiHealth } from '../health/api-health';
+import type { DeadLetterBlock } from '../health/faults';
+import { DeadLetterSink } from './dead-letter';
+import { EndpointVerdict } from './endpoint-verdict';
+import type { EngineOptions, Settlement } from './engine-options';
+import { decideOutcome } from './outcome';
+import { Pacer, sleep } from './pacer';
 import { PersonQueues } from './person-queues';
 import { GrowingPause } from './retry-policy';
+import { sendAlone } from './send-alone';
+import { Signal } from './signal';
+import type { DeadLetter, Item } from './types';
 
-export type { EngineOptions, Settlement } from './delivery/engine-options';
-export type { Channel, DeadLetter, Envelope, Item, ItemSource, Operation } from './delivery/types';
+export type { EngineOptions, Settlement } from './engine-options';
+export type { Channel, DeadLetter, Envelope, Item, ItemSource, Operation } from './types';
 
 // `{"batch":[` + `]}` around the comma-separated items.
 const BATCH_ENVELOPE_BYTES = 12;
@@ -54,16 +55,7 @@ export class DeliveryEngine {
 
   constructor(private readonly options: EngineOptions) {
     this.now = options.now ?? Date.now;
-    this.health = new ApiHealth({
-      api: options.channel.api,
-      variables: options.variables,
-      metrics: options.metrics,
-      logger: options.logger,
-      onAuthRejected: options.onAuthRejected,
-      onAuthAccepted: options.onAuthAccepted,
-      onEndpointFault: options.onEndpointFault,
-      onEndpointRecovered: options.onEndpointRecovered,
-    });
+    this.health = options.health;
     this.pacer = new Pacer({
       budget: options.budget,
       maxBatchOperations: options.maxBatchOperations,
@@ -84,8 +76,7 @@ export class DeliveryEngine {
       metrics: options.metrics,
       logger: options.logger,
       signal: this.stopped.signal,
-      onBlocked: options.onDeadLetterBlocked,
-      onUnblocked: options.onDeadLetterUnblocked,
+      health: options.health,
     });
   }
 
@@ -128,8 +119,8 @@ export class DeliveryEngine {
   }
 
   /** Why dead letters cannot be written (too large, unauthorized), if any are blocked. */
-  get deadLetterBlocked(): DeadLetterFailure | undefined {
-    return this.deadLetters.blocked;
+  get deadLetterBlocked(): DeadLetterBlock | undefined {
+    return this.health.deadLettersBlocked;
   }
 
   /** The endpoint fault holding delivery, if any (status and message, no personal data). */
@@ -154,12 +145,9 @@ export class DeliveryEngine {
   /** Resolves when fewer than `max` items are buffered, or after `timeoutMs` (to heartbeat). */
   async waitForCapacity(max: number, timeoutMs: number): Promise<void> {
     if (this.bufferedCount < max || this.stopping) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.capacity.wait(),
-      new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-    ]);
-    clearTimeout(timer);
+    const timeout = new AbortController();
+    await Promise.race([this.capacity.wait(), sleep(timeoutMs, timeout.signal)]);
+    timeout.abort();
   }
 
   /**
@@ -205,14 +193,9 @@ export class DeliveryEngine {
       await Promise.allSettled([...this.requests]);
       await Promise.allSettled([...this.pendingDeadLetters]);
     })();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      drained,
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, Math.max(0, deadline - this.now()));
-      }),
-    ]);
-    clearTimeout(timer);
+    const timeout = new AbortController();
+    await Promise.race([drained, sleep(Math.max(0, deadline - this.now()), timeout.signal)]);
+    timeout.abort();
     for (const [, items] of this.persons.queues()) for (const item of items) clearTimeout(item.timer);
     this.persons.clear();
     for (const person of [...this.drainWaiters.keys()]) this.notifyDrained(person);

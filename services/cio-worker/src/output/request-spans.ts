@@ -10,16 +10,9 @@ import {
   type Tracing,
   trace,
 } from '@cio-bridge/tracing';
-import type { Item } from './engine';
-import type { DeliveryError } from './errors';
-
-/** What the engine does around one Customer.io request (its `onRequest` hook). */
-export interface RequestTrace {
-  /** runs `call` (the request, or what follows its failure) with the request's spans active, so log lines written meanwhile carry their ids */
-  run<T>(call: () => T): T;
-  /** the request ended: without an error it was answered 200, or 207 with `partial` */
-  end(error?: DeliveryError, partial?: boolean): void;
-}
+import type { Item } from '../delivery/engine';
+import type { RequestTrace } from '../delivery/engine-options';
+import type { DeliveryError } from '../errors';
 
 /**
  * The spans of one Customer.io request, by the OpenTelemetry conventions:

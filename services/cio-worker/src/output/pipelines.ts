@@ -1,7 +1,8 @@
 import { PipelinesClient } from 'customerio-node';
-import type { Channel } from './engine';
-import { classifyError, type DeliveryError } from './errors';
-import type { WorkerMetrics } from './metrics';
+import type { Channel } from '../delivery/engine';
+import type { DeliveryError } from '../errors';
+import type { WorkerMetrics } from '../metrics';
+import { batchBody, postJson } from './http-post';
 
 export interface PipelinesOptions {
   /** base URL without a path (https://cdp.customer.io, or a sandbox's URL); `/v1` is appended */
@@ -16,37 +17,6 @@ export interface PipelinesOptions {
  * figure Customer.io's own Python library uses (475,000 bytes, leaving padding).
  */
 export const PIPELINES_LIMITS = { callBytes: 32 * 1024, batchBytes: 475_000 } as const;
-
-type RequestLayer = PipelinesClient['request'];
-
-const BATCH_OPEN = Buffer.from('{"batch":[');
-const COMMA = Buffer.from(',');
-const BATCH_CLOSE = Buffer.from(']}');
-
-/** POSTs a JSON body through a customerio-node request layer (its auth, timeout and error type). */
-export async function postBody(
-  request: RequestLayer,
-  uri: string,
-  body: Buffer,
-  observe: (status: string, seconds: number) => void,
-): Promise<Record<string, unknown>> {
-  const options = request.options(uri, 'POST');
-  options.body = body as unknown as string;
-  options.headers['Content-Length'] = body.length;
-  const started = performance.now();
-  try {
-    const json = (await request.handler(options)) as Record<string, unknown>;
-    observe('200', (performance.now() - started) / 1000);
-    return json;
-  } catch (error) {
-    const classified: DeliveryError = classifyError(error);
-    observe(
-      classified.status !== undefined ? String(classified.status) : classified.errorClass,
-      (performance.now() - started) / 1000,
-    );
-    throw classified;
-  }
-}
 
 /**
  * The Pipelines API as the Track topic's channel: every request is a `/v1/batch` (one
@@ -72,13 +42,7 @@ export function pipelinesChannel(
   const observe = (status: string, seconds: number) =>
     metrics.requestDuration.observe({ api: 'pipelines', endpoint: 'batch', status }, seconds);
   const send = async (bodies: Buffer[]) => {
-    const parts: Buffer[] = [BATCH_OPEN];
-    bodies.forEach((body, i) => {
-      if (i > 0) parts.push(COMMA);
-      parts.push(body);
-    });
-    parts.push(BATCH_CLOSE);
-    await postBody(client.request, uri, Buffer.concat(parts), observe);
+    await postJson(client.request, uri, batchBody(bodies), observe);
   };
   return {
     // The Track topic's channel: its budget, pause and metrics are the Track topic's.

@@ -6,10 +6,10 @@ import {
   cioOutputEnv,
   cioPipelinesUrl,
 } from '@cio-bridge/config';
+import type { Channel } from '../delivery/engine';
+import type { TrackOutput } from '../intake/operation';
+import type { WorkerMetrics } from '../metrics';
 import type { CustomerioOptions } from './customerio';
-import type { Channel } from './engine';
-import type { WorkerMetrics } from './metrics';
-import type { TrackOutput } from './operation';
 import { PIPELINES_LIMITS, type PipelinesOptions, pipelinesChannel } from './pipelines';
 import { withAnonymousEvents } from './track-anonymous';
 

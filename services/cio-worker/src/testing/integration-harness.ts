@@ -21,8 +21,8 @@ import {
 import type { Redis } from 'ioredis';
 import type { IHeaders, Kafka, Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
-import type { WorkerTuning } from './settings';
-import { createWorker, type Worker, workerConsumer, workerProducer } from './worker';
+import type { WorkerTuning } from '../settings';
+import { createWorker, type Worker, workerConsumer, workerProducer } from '../worker';
 
 export const credentials = { apiKey: 'it-track-key', appApiKey: 'it-app-key' };
 
@@ -210,7 +210,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-const repoRoot = join(__dirname, '..', '..', '..');
+const repoRoot = join(__dirname, '..', '..', '..', '..');
 
 /** Builds dist/main.js (turbo caches it when nothing changed). */
 export function buildWorker(): void {

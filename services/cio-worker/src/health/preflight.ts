@@ -1,4 +1,4 @@
-import { classifyError, DeliveryError } from './errors';
+import { classifyError, DeliveryError } from '../errors';
 
 /** What `GET /api/v1/accounts/region` said about the configured Track API credentials. */
 export type PreflightResult =

@@ -1,7 +1,7 @@
 import type { Logger } from '@cio-bridge/logger';
 import { OptionalRedis } from '@cio-bridge/optional-redis';
 import type { Redis } from 'ioredis';
-import { Gauge, type Registry } from 'prom-client';
+import type { WorkerMetrics } from '../metrics';
 
 /**
  * The effect-once ledger of transactional sends: the App API has no idempotency key, so
@@ -142,7 +142,7 @@ export function transactionalLedger(options: {
   ttlMs: number;
   timeoutMs: number;
   logger: Logger;
-  registry: Registry;
+  metrics: Pick<WorkerMetrics, 'ledgerFallback'>;
 }): { ledger: EffectLedger; ledgerRedis?: OptionalRedis } {
   if (!options.redis) return { ledger: new MemoryLedger(options.ttlMs) };
   const redisLedger = new RedisLedger(options.redis, options.prefix, options.ttlMs);
@@ -150,11 +150,7 @@ export function transactionalLedger(options: {
     redis: options.redis,
     role: 'the transactional send ledger',
     logger: options.logger,
-    gauge: new Gauge({
-      name: 'cio_bridge_worker_ledger_fallback',
-      help: '1 while Redis is unavailable and this instance keeps the transactional send ledger in process (effect-once within this instance only)',
-      registers: [options.registry],
-    }),
+    gauge: options.metrics.ledgerFallback,
     timeoutMs: options.timeoutMs,
     beforeReturning: (redis) => ledger.writeBack(redis),
   });

@@ -1,8 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { testLogger, waitFor } from '@cio-bridge/testkit';
 import { Registry } from 'prom-client';
+import { DeliveryError, ValidationError } from '../errors';
+import { ApiHealth } from '../health/api-health';
+import { Faults } from '../health/faults';
+import { createWorkerMetrics } from '../metrics';
 import { type Channel, type DeadLetter, DeliveryEngine, type EngineOptions, type Item } from './engine';
-import { DeliveryError, ValidationError } from './errors';
-import { WorkerMetrics } from './metrics';
 import type { RequestBudget } from './rate-limit';
 
 interface Sent {
@@ -92,9 +95,24 @@ function fakeChannel(
   return { channel, accepted, requests };
 }
 
-function engineWith(channel: Channel, overrides: Partial<EngineOptions> = {}) {
+/** The fault events of the engine's API, as the names the assertions use. */
+function faultEvents(events: string[], names: Partial<Record<string, string>>): Faults {
+  const faults = new Faults();
+  faults.subscribe((event) => {
+    const name = names[`${event.kind}:${event.raised ? 'raised' : 'cleared'}`];
+    if (name) events.push(name);
+  });
+  return faults;
+}
+
+function engineWith(
+  channel: Channel,
+  { faults = new Faults(), ...overrides }: Partial<EngineOptions> & { faults?: Faults } = {},
+) {
   const letters: DeadLetter[] = [];
   const budget = (overrides.budget as FakeBudget | undefined) ?? new FakeBudget();
+  const metrics = createWorkerMetrics(new Registry());
+  const logger = testLogger();
   const engine = new DeliveryEngine({
     channel,
     budget,
@@ -102,8 +120,9 @@ function engineWith(channel: Channel, overrides: Partial<EngineOptions> = {}) {
       letters.push(letter);
     },
     retry: { maxAttempts: 5, maxRetryMs: 60_000, retryBaseMs: 1, retryMaxMs: 5 },
-    metrics: new WorkerMetrics(new Registry()),
-    logger: testLogger(),
+    metrics,
+    logger,
+    health: new ApiHealth({ api: channel.api, metrics, logger, faults }),
     concurrency: 4,
     maxBatchOperations: 50,
     maxBatchBytes: 500_000,
@@ -249,8 +268,7 @@ describe('DeliveryEngine', () => {
     const events: string[] = [];
     const { engine, letters } = engineWith(channel, {
       endpointVerdictMs: 60_000,
-      onEndpointFault: () => events.push('fault'),
-      onEndpointRecovered: () => events.push('recovered'),
+      faults: faultEvents(events, { 'endpoint:raised': 'fault', 'endpoint:cleared': 'recovered' }),
     });
     stopEngine = () => engine.stop(Date.now() + 1000);
     const settled: Item[] = [];
@@ -321,15 +339,14 @@ describe('DeliveryEngine', () => {
     const events: string[] = [];
     const { engine, letters } = engineWith(channel, {
       retry: { maxAttempts: 1, maxRetryMs: 60_000, retryBaseMs: 1, retryMaxMs: 1 },
-      onAuthRejected: () => events.push('rejected'),
-      onAuthAccepted: () => events.push('accepted'),
+      faults: faultEvents(events, { 'credentials:raised': 'rejected', 'credentials:cleared': 'accepted' }),
     });
     stopEngine = () => engine.stop(Date.now() + 1000);
     const settled: Item[] = [];
     for (let p = 0; p < 10; p++) engine.add(item(`p${p}`, 0, settled));
     await waitFor(() => engine.credentialsRejected, { what: 'credentials rejected' });
     // Several probes fail while the key is wrong.
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await sleep(60);
     expect(settled).toHaveLength(0);
     expect(letters).toHaveLength(0);
     rejecting = false;
@@ -394,7 +411,7 @@ describe('DeliveryEngine', () => {
     const settled: Item[] = [];
     let revoked = false;
     engine.add(item('a', 0, settled, () => revoked));
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sleep(10);
     engine.add(item('a', 1, settled, () => revoked));
     engine.add(item('b', 0, settled, () => revoked));
     engine.add(item('c', 0, settled));
@@ -413,7 +430,7 @@ describe('DeliveryEngine', () => {
     });
     const settled: Item[] = [];
     for (let p = 0; p < 5; p++) engine.add(item(`p${p}`, 0, settled));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
     await engine.stop(Date.now() + 2_000);
     expect(settled).toHaveLength(0);
     expect(engine.buffered).toBe(5);
