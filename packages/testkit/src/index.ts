@@ -1,3 +1,4 @@
+export { createTestCertificates, type TestCertificates } from './certificates';
 export { type DedicatedBroker, startKafkaBroker } from './dedicated-broker';
 export { testDatabaseUrl, testKafkaBrokers, testRedisUrl } from './environment';
 export {
