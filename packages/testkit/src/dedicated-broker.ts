@@ -59,12 +59,22 @@ export function newClusterId(random: (size: number) => Buffer = randomBytes): st
   }
 }
 
+/** A client listener secured by TLS or SASL, in front of the broker's own plaintext listeners. */
+export interface SecuredListener {
+  protocol: 'SSL' | 'SASL_SSL';
+  /** server.properties lines for it (keystore, client authentication, SASL mechanisms) */
+  properties: string[];
+  /** more arguments for the storage format (SCRAM users: `--add-scram ...`) */
+  formatArgs?: string[];
+}
+
 /**
  * Starts a second single-node KRaft broker from the jars `npm run infra:up` resolved,
  * on free ports with a temporary log directory. Slow (seconds); for tests that must
- * take the broker away.
+ * take the broker away. With `secured`, clients reach it only through that listener
+ * (the broker talks to itself in plaintext on another port).
  */
-export async function startKafkaBroker(): Promise<DedicatedBroker> {
+export async function startKafkaBroker(secured?: SecuredListener): Promise<DedicatedBroker> {
   const root = repoRoot();
   const version = /<kafka.version>(.+)<\/kafka.version>/.exec(
     readFileSync(join(root, 'infra/kafka/pom.xml'), 'utf8'),
@@ -74,12 +84,22 @@ export async function startKafkaBroker(): Promise<DedicatedBroker> {
     throw new Error('Kafka jars missing: run `npm run infra:up` first');
   const [port, controllerPort] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'cio-bridge-kafka-'));
+  const internalPort = secured ? await freePort() : port;
   const properties = readFileSync(join(root, 'infra/kafka/server.properties'), 'utf8')
     .replaceAll('@LOG_DIR@', join(dir, 'data'))
-    .replaceAll('127.0.0.1:9092', `127.0.0.1:${port}`)
+    .replaceAll('127.0.0.1:9092', `127.0.0.1:${internalPort}`)
     .replaceAll('127.0.0.1:9093', `127.0.0.1:${controllerPort}`);
   const config = join(dir, 'server.properties');
-  writeFileSync(config, properties);
+  // Later lines win in a Java properties file.
+  const securedLines = secured
+    ? [
+        `listeners=SECURED://127.0.0.1:${port},PLAINTEXT://127.0.0.1:${internalPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+        `advertised.listeners=SECURED://127.0.0.1:${port},PLAINTEXT://127.0.0.1:${internalPort}`,
+        `listener.security.protocol.map=SECURED:${secured.protocol},PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT`,
+        ...secured.properties,
+      ]
+    : [];
+  writeFileSync(config, [properties, ...securedLines, ''].join('\n'));
   const java = (args: string[]) =>
     spawn(
       'java',
@@ -97,7 +117,15 @@ export async function startKafkaBroker(): Promise<DedicatedBroker> {
       },
     );
   await new Promise((resolve, reject) =>
-    java(['kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', config]).on('exit', (code) =>
+    java([
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      newClusterId(),
+      '-c',
+      config,
+      ...(secured?.formatArgs ?? []),
+    ]).on('exit', (code) =>
       code === 0 ? resolve(code) : reject(new Error(`kafka storage format exited with ${code}`)),
     ),
   );

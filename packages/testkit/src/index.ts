@@ -1,5 +1,5 @@
 export { createTestCertificates, type TestCertificates } from './certificates';
-export { type DedicatedBroker, startKafkaBroker } from './dedicated-broker';
+export { type DedicatedBroker, type SecuredListener, startKafkaBroker } from './dedicated-broker';
 export { testDatabaseUrl, testKafkaBrokers, testRedisUrl } from './environment';
 export {
   abortedRequest,
@@ -15,6 +15,8 @@ export {
 export { testLogger } from './logger';
 export { createTestSchema, type TestSchema } from './postgres';
 export { readMessages } from './read-messages';
+export { type KafkaSecurityMode, type SecuredBroker, startSecuredKafkaBroker } from './secured-broker';
 export { buildServices, freePort, type ServiceProcess, spawnService } from './service-process';
+export { startTokenEndpoint, type TokenEndpoint, unsecuredJwt } from './token-endpoint';
 export { createTestTopics, testKafka, testTopicNames, uniqueName } from './topics';
 export { waitFor } from './wait-for';
