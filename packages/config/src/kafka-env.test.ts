@@ -157,6 +157,19 @@ describe('Kafka OAUTHBEARER', () => {
     });
   });
 
+  it('passes SASL extensions (Confluent Cloud names its cluster and identity pool in them)', () => {
+    const env = {
+      ...oauth,
+      KAFKA_SASL_OAUTHBEARER_EXTENSIONS: 'logicalCluster=lkc-123, identityPoolId=pool-AbC',
+    };
+    expect(optionsOf(env).sasl).toMatchObject({
+      extensions: { logicalCluster: 'lkc-123', identityPoolId: 'pool-AbC' },
+    });
+    expect(configErrorOf({ ...oauth, KAFKA_SASL_OAUTHBEARER_EXTENSIONS: 'lkc-123' }).message).toBe(
+      'configuration error: KAFKA_SASL_OAUTHBEARER_EXTENSIONS must be a comma-separated list of key=value (letters only in keys)',
+    );
+  });
+
   it.each([
     'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL',
     'KAFKA_SASL_OAUTHBEARER_CLIENT_ID',

@@ -35,6 +35,14 @@ export const kafkaEnv = {
   KAFKA_SASL_OAUTHBEARER_CLIENT_ID: z.string().optional(),
   KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET: z.string().optional(),
   KAFKA_SASL_OAUTHBEARER_SCOPE: z.string().optional(),
+  /** SASL extensions sent with the token, `key=value,...` (Confluent Cloud: logicalCluster, identityPoolId) */
+  KAFKA_SASL_OAUTHBEARER_EXTENSIONS: commaList('key=value SASL extensions')
+    .refine(
+      (items) => items.every((item) => /^[A-Za-z]+=[^\s=]+$/.test(item)),
+      'must be a comma-separated list of key=value (letters only in keys)',
+    )
+    .transform((items) => Object.fromEntries(items.map((item) => item.split('=') as [string, string])))
+    .optional(),
   /** false where services may not create topics: they then only check that the topics exist */
   KAFKA_CREATE_TOPICS: bool(true),
 };
@@ -78,6 +86,7 @@ function saslOptions(env: KafkaEnv): Sasl | undefined {
       clientId: env.KAFKA_SASL_OAUTHBEARER_CLIENT_ID!,
       clientSecret: env.KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET!,
       ...(env.KAFKA_SASL_OAUTHBEARER_SCOPE ? { scope: env.KAFKA_SASL_OAUTHBEARER_SCOPE } : {}),
+      ...(env.KAFKA_SASL_OAUTHBEARER_EXTENSIONS ? { extensions: env.KAFKA_SASL_OAUTHBEARER_EXTENSIONS } : {}),
     };
   }
   requireAll(

@@ -12,7 +12,7 @@ export interface KafkaTlsOptions {
 
 export type KafkaSaslOptions =
   | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
-  | ({ mechanism: 'oauthbearer' } & OAuthClientCredentials);
+  | ({ mechanism: 'oauthbearer'; extensions?: Record<string, string> } & OAuthClientCredentials);
 
 export interface KafkaClientOptions {
   brokers: string[];
@@ -49,7 +49,14 @@ function saslConfig(sasl: KafkaSaslOptions | undefined, tokens: OAuthTokenSource
   if (!sasl) return undefined;
   if (sasl.mechanism !== 'oauthbearer') return sasl;
   // kafkajs asks on every connection's (re-)authentication; the source caches and renews.
-  return { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: await tokens!.token() }) };
+  const { extensions } = sasl;
+  return {
+    mechanism: 'oauthbearer',
+    oauthBearerProvider: async () => ({
+      value: await tokens!.token(),
+      ...(extensions ? { extensions } : {}),
+    }),
+  };
 }
 
 /**

@@ -73,7 +73,8 @@ describe('Kafka security modes, services as processes', () => {
       { ready: '/_sandbox/operations' },
     );
     schema = await createTestSchema('kafka-security');
-  });
+    // building the six services may take minutes on a busy machine
+  }, 600_000);
 
   afterAll(async () => {
     await sandbox?.stop();

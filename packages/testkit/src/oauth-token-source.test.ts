@@ -4,6 +4,18 @@ import { OAuthTokenSource } from '@cio-bridge/kafka';
 import { testLogger } from './logger';
 import { startTokenEndpoint, type TokenEndpoint } from './token-endpoint';
 
+type TokenFailure = Error & { retriable: boolean };
+
+/** The error a token request ends with. */
+async function failureOf(request: Promise<string>): Promise<TokenFailure> {
+  try {
+    await request;
+  } catch (error) {
+    return error as TokenFailure;
+  }
+  throw new Error('expected the token request to fail');
+}
+
 describe('OAuthTokenSource', () => {
   let endpoint: TokenEndpoint;
   let now: number;
@@ -58,7 +70,7 @@ describe('OAuthTokenSource', () => {
 
   it('refused credentials that never worked are a non-retriable error naming the variables, not the secret', async () => {
     const tokens = source({ clientSecret: 'wrong-secret-value' });
-    const error = await tokens.token().catch((e: unknown) => e as Error & { retriable: boolean });
+    const error = await failureOf(tokens.token());
     expect(error.retriable).toBe(false);
     expect(error.message).toBe(
       'the OAuth token endpoint refused the client credentials (HTTP 401 invalid_client): check KAFKA_SASL_OAUTHBEARER_CLIENT_ID and KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET',
@@ -69,7 +81,7 @@ describe('OAuthTokenSource', () => {
   it('retries an endpoint that is down with backoff, without asking again in between', async () => {
     endpoint.setFailure(503);
     const tokens = source();
-    const first = await tokens.token().catch((e: unknown) => e as Error & { retriable: boolean });
+    const first = await failureOf(tokens.token());
     expect(first.retriable).toBe(true);
     expect(first.message).toBe('the OAuth token endpoint failed (HTTP 503 temporarily_unavailable)');
     await expect(tokens.token()).rejects.toThrow('HTTP 503');
@@ -89,9 +101,7 @@ describe('OAuthTokenSource', () => {
   it('reports an unreachable endpoint as retriable', async () => {
     const url = endpoint.url;
     await endpoint.close();
-    const error = await source({ tokenEndpointUrl: url })
-      .token()
-      .catch((e: unknown) => e as Error & { retriable: boolean });
+    const error = await failureOf(source({ tokenEndpointUrl: url }).token());
     expect(error.retriable).toBe(true);
     expect(error.message).toBe('the OAuth token endpoint cannot be reached (ECONNREFUSED)');
     endpoint = await startTokenEndpoint();
@@ -117,7 +127,7 @@ describe('OAuthTokenSource', () => {
     await tokens.token();
     endpoint.setFailure(401);
     now += 101_000;
-    const error = await tokens.token().catch((e: unknown) => e as Error & { retriable: boolean });
+    const error = await failureOf(tokens.token());
     expect(error.retriable).toBe(true);
   });
 });

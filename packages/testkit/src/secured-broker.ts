@@ -132,6 +132,7 @@ export async function startSecuredKafkaBroker(
         KAFKA_SASL_OAUTHBEARER_CLIENT_ID: tokens.clientId,
         KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET: secret,
         KAFKA_SASL_OAUTHBEARER_SCOPE: 'kafka',
+        KAFKA_SASL_OAUTHBEARER_EXTENSIONS: 'logicalCluster=lkc-test',
       });
       clientEnv = oauth(tokens.clientSecret);
       refusedEnv = oauth(wrongPassword);
