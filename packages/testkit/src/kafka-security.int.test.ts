@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestCertificates, type TestCertificates } from './certificates';
 import { createTestSchema, type TestSchema } from './postgres';
-import { type KafkaSecurityMode, type SecuredBroker, startSecuredKafkaBroker } from './secured-broker';
+import {
+  type KafkaSecurityMode,
+  type SecuredBroker,
+  type SecuredEndpoint,
+  startSecuredKafkaBroker,
+} from './secured-broker';
 import { buildServices, type ServiceProcess, spawnService } from './service-process';
 import { startTokenEndpoint, type TokenEndpoint } from './token-endpoint';
 import { waitFor } from './wait-for';
@@ -49,6 +54,7 @@ describe('Kafka security modes, services as processes', () => {
   let tokens: TokenEndpoint;
   let sandbox: ServiceProcess;
   let schema: TestSchema;
+  let secured: SecuredBroker;
 
   beforeAll(async () => {
     buildServices(
@@ -73,10 +79,12 @@ describe('Kafka security modes, services as processes', () => {
       { ready: '/_sandbox/operations' },
     );
     schema = await createTestSchema('kafka-security');
+    secured = await startSecuredKafkaBroker(certs, tokens);
     // building the six services may take minutes on a busy machine
   }, 600_000);
 
   afterAll(async () => {
+    await secured?.close();
     await sandbox?.stop();
     await tokens?.close();
     await schema?.drop();
@@ -84,7 +92,7 @@ describe('Kafka security modes, services as processes', () => {
   });
 
   describe.each(modes)('%s', (mode, third) => {
-    let broker: SecuredBroker;
+    let broker: SecuredEndpoint;
     const started: ServiceProcess[] = [];
     const env = (security = broker.clientEnv) => ({
       KAFKA_BROKERS: broker.brokers.join(','),
@@ -104,25 +112,36 @@ describe('Kafka security modes, services as processes', () => {
       for (const secret of [...broker.secrets, ...tokens.issued()]) expect(output).not.toContain(secret);
     };
 
-    beforeAll(async () => {
-      broker = await startSecuredKafkaBroker(mode, certs, tokens);
+    beforeAll(() => {
+      broker = secured.modes[mode];
     });
 
+    // Every mode's services run against the same topics and groups, one mode after the other.
     afterAll(async () => {
       await Promise.all(started.map((service) => service.stop()));
-      await broker?.close();
     });
 
     it(`carries an event from the producer through the worker to Customer.io; ${third} connects too`, async () => {
       const requestsBefore = tokens.requests();
-      await start('cio-worker', {
-        CIO_SITE_ID: cio.siteId,
-        CIO_API_KEY: cio.apiKey,
-        CIO_APP_API_KEY: cio.appApiKey,
-        CIO_TRACK_URL: sandbox.url,
-        CIO_APP_URL: sandbox.url,
-      });
-      const producer = await start('producer', { INGEST_API_TOKENS: INGEST_TOKEN });
+      // Started together: each creates its topics at start-up, safely at the same time.
+      const [, producer, other] = await Promise.all([
+        start('cio-worker', {
+          CIO_SITE_ID: cio.siteId,
+          CIO_API_KEY: cio.apiKey,
+          CIO_APP_API_KEY: cio.appApiKey,
+          CIO_TRACK_URL: sandbox.url,
+          CIO_APP_URL: sandbox.url,
+        }),
+        start('producer', { INGEST_API_TOKENS: INGEST_TOKEN }),
+        third === 'cio-dlq'
+          ? undefined
+          : start(
+              third,
+              third === 'webhook-handler'
+                ? { CIO_WEBHOOK_SIGNING_KEYS: SIGNING_KEY }
+                : { DATABASE_URL: schema.databaseUrl, INSIGHTS_API_TOKENS: READ_TOKEN },
+            ),
+      ]);
       const person = `person-${mode}`;
       const accepted = await fetch(`${producer.url}/v1/track`, {
         method: 'POST',
@@ -141,22 +160,16 @@ describe('Kafka security modes, services as processes', () => {
         { timeoutMs: 60_000, what: `the ${mode} event at the sandbox` },
       );
 
-      if (third === 'cio-dlq') {
+      if (other) {
+        const readiness = (await (await fetch(`${other.url}/readyz`)).json()) as {
+          checks: { kafka: string };
+        };
+        expect(readiness.checks.kafka).toBe('ok');
+      } else {
         // The CLI reads the dead-letter topic the worker created over the secured listener.
         const { code, output } = await cioDlq(['stats'], env());
         expect({ code, output }).toEqual({ code: 0, output: expect.stringContaining('customerio.dlq') });
         expectNoSecretIn(output);
-      } else {
-        const service = await start(
-          third,
-          third === 'webhook-handler'
-            ? { CIO_WEBHOOK_SIGNING_KEYS: SIGNING_KEY }
-            : { DATABASE_URL: schema.databaseUrl, INSIGHTS_API_TOKENS: READ_TOKEN },
-        );
-        const readiness = (await (await fetch(`${service.url}/readyz`)).json()) as {
-          checks: { kafka: string };
-        };
-        expect(readiness.checks.kafka).toBe('ok');
       }
       if (mode === 'sasl-oauthbearer') {
         // Every process holds dozens of connections, each authenticated: one token each.
@@ -165,6 +178,30 @@ describe('Kafka security modes, services as processes', () => {
       }
       for (const service of started) expectNoSecretIn(service.output());
     });
+
+    if (mode === 'sasl-oauthbearer') {
+      it('renews a short-lived token before it expires and keeps producing', async () => {
+        tokens.setLifetime(12);
+        const producer = await start('producer', { INGEST_API_TOKENS: INGEST_TOKEN });
+        const kafkaCheck = async () =>
+          ((await (await fetch(`${producer.url}/readyz`)).json()) as { checks: { kafka: string } }).checks
+            .kafka;
+        const issuedBefore = tokens.issued().length;
+        // Renewal at 80% of the lifetime (readiness asks for the token): a second token.
+        await waitFor(async () => (await kafkaCheck()) === 'ok' && tokens.issued().length > issuedBefore, {
+          timeoutMs: 60_000,
+          what: 'a renewed token',
+        });
+        tokens.setLifetime(3600);
+        const accepted = await fetch(`${producer.url}/v1/track`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'security_checked', identifiers: { id: 'person-renewed' }, data: {} }),
+        });
+        expect(accepted.status).toBe(202);
+        expectNoSecretIn(producer.output());
+      });
+    }
 
     it('ends start-up with one line and exit 1 when the broker refuses the credentials, printing no secret', async () => {
       const producer = await start(
