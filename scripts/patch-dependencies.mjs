@@ -4,6 +4,7 @@
 // dependency install scripts are blocked), so `npm ci` leaves them patched.
 // Idempotent; fails loudly when a target no longer looks as expected, so an upgrade
 // that makes a patch obsolete or wrong is noticed instead of silently skipped.
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the patches quote JavaScript source with template literals
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
