@@ -4,6 +4,7 @@
 // dependency install scripts are blocked), so `npm ci` leaves them patched.
 // Idempotent; fails loudly when a target no longer looks as expected, so an upgrade
 // that makes a patch obsolete or wrong is noticed instead of silently skipped.
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the patches quote JavaScript source with template literals
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,26 @@ export const PATCHES = [
     find: '      this.throttleCheckTimeoutId = setTimeout(() => {\n        this.throttleCheckTimeoutId = null\n        this.checkPendingRequests()\n      }, scheduleAt)',
     replace:
       '      this.throttleCheckTimeoutId = setTimeout(() => {\n        this.throttleCheckTimeoutId = null\n        this.checkPendingRequests()\n      }, Math.max(1, scheduleAt)) // cio-bridge patch: tulios/kafkajs#1751',
+  },
+  {
+    // kafkajs retries every connection error, for a minute and more with the services'
+    // retry settings, also a TLS certificate that one side refuses (a broker certificate
+    // the cluster's CA did not sign, a client certificate the broker does not accept),
+    // which no retry heals. Such a refusal becomes non-retriable, with one clear line
+    // (OpenSSL's messages span lines): start-up ends at once, as for refused SASL
+    // credentials.
+    name: 'kafkajs TLS certificate refusals are not retried',
+    package: 'kafkajs',
+    version: '2.2.4',
+    file: 'src/network/connection.js',
+    find: '        const error = new KafkaJSConnectionError(`Connection error: ${e.message}`, {\n          broker: `${this.host}:${this.port}`,\n          code: e.code,\n        })\n',
+    replace:
+      '        const error = new KafkaJSConnectionError(`Connection error: ${e.message}`, {\n          broker: `${this.host}:${this.port}`,\n          code: e.code,\n        })\n' +
+      '        // cio-bridge patch: a refused TLS certificate is not retried\n' +
+      "        if (/^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH|ERR_SSL_.*ALERT_(BAD_CERTIFICATE|CERTIFICATE_|UNKNOWN_CA|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED))/.test(e.code || '')) {\n" +
+      '          error.retriable = false\n' +
+      '          error.message = `TLS certificate refused in the handshake with ${this.host}:${this.port} (${e.code}): check KAFKA_SSL_CA_FILE, KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE`\n' +
+      '        }\n',
   },
 ];
 

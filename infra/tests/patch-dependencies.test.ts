@@ -13,10 +13,17 @@ const unpatched = installed.replace(
   '}, scheduleAt)',
 );
 
+// The second patch: TLS certificate refusals are not retried.
+const connection = 'src/network/connection.js';
+const installedConnection = readFileSync(repoPath('node_modules', 'kafkajs', connection), 'utf8');
+const tlsPatch = / {8}\/\/ cio-bridge patch: a refused TLS certificate is not retried\n[\s\S]*?\n {8}\}\n/;
+const unpatchedConnection = installedConnection.replace(tlsPatch, '');
+
 let modules: string;
 beforeEach(() => {
   modules = mkdtempSync(path.join(tmpdir(), 'patch-deps-'));
   mkdirSync(path.join(modules, 'kafkajs', path.dirname(target)), { recursive: true });
+  writeFileSync(path.join(modules, 'kafkajs', connection), unpatchedConnection);
 });
 afterEach(() => rmSync(modules, { recursive: true, force: true }));
 
@@ -31,6 +38,17 @@ const patched = () => readFileSync(path.join(modules, 'kafkajs', target), 'utf8'
 it('the installed kafkajs is patched (npm ci ran the postinstall)', () => {
   expect(installed).toContain('Math.max(1, scheduleAt)');
   expect(unpatched).not.toContain('Math.max(1, scheduleAt)');
+  expect(installedConnection).toMatch(tlsPatch);
+  expect(unpatchedConnection).not.toContain('cio-bridge patch');
+});
+
+it('makes a refused TLS certificate a non-retriable connection error, once', () => {
+  install('2.2.4', unpatched);
+  expect(run().status).toBe(0);
+  expect(run().status).toBe(0);
+  const source = readFileSync(path.join(modules, 'kafkajs', connection), 'utf8');
+  expect(source.match(/cio-bridge patch: a refused TLS certificate/g)).toHaveLength(1);
+  expect(source).toContain('error.retriable = false');
 });
 
 it('clamps the pending-request timer of kafkajs 2.2.4, once', () => {

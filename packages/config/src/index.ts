@@ -13,5 +13,6 @@ export {
 export { bool, commaList, integer, logLevel, MIN_TOKEN_LENGTH, port, tokenList } from './fields';
 export { type HttpEnv, httpEnv, httpNetworkOptions } from './http-env';
 export { type KafkaEnv, kafkaClientOptions, kafkaEnv } from './kafka-env';
+export type { KafkaTls } from './kafka-tls';
 export { ConfigError, loadConfig } from './load';
 export { runMain } from './run-main';

@@ -1,7 +1,14 @@
-export { createKafka, type KafkaClientOptions } from './client';
+export {
+  createKafka,
+  type KafkaClient,
+  type KafkaClientOptions,
+  type KafkaSaslOptions,
+  type KafkaTlsOptions,
+} from './client';
 export { type ConsumerOptions, createConsumer } from './consumer';
 export { headerString, headersToStrings } from './headers';
 export { MessagePlacement, type Placement } from './placement';
+export { type OAuthClientCredentials, OAuthTokenError, OAuthTokenSource } from './oauth-token';
 export { type OutgoingMessage, Publisher, type PublisherOptions, PublishTimeoutError } from './publisher';
 export { type KafkaReadiness, kafkaReadiness } from './readiness';
 export { assignReplyPartitions, replyPartitionAssigner } from './replies/assigner';

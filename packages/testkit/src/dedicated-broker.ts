@@ -59,12 +59,26 @@ export function newClusterId(random: (size: number) => Buffer = randomBytes): st
   }
 }
 
+/** A client listener secured by TLS or SASL, beside the broker's own plaintext listeners. */
+export interface SecuredListener {
+  /** its name, letters only (SSL_CA, SASL_PLAIN, ...); its settings are prefixed `listener.name.<name lowercased>.` */
+  name: string;
+  protocol: 'SSL' | 'SASL_SSL';
+  /** server.properties lines for it (client authentication, SASL mechanisms) */
+  properties: string[];
+  /** more arguments for the storage format (SCRAM users: `--add-scram ...`) */
+  formatArgs?: string[];
+}
+
 /**
  * Starts a second single-node KRaft broker from the jars `npm run infra:up` resolved,
  * on free ports with a temporary log directory. Slow (seconds); for tests that must
- * take the broker away.
+ * take the broker away. With `secured` listeners, `endpoints` names each one's
+ * address, and `brokers` is the plaintext listener.
  */
-export async function startKafkaBroker(): Promise<DedicatedBroker> {
+export async function startKafkaBroker(
+  secured: SecuredListener[] = [],
+): Promise<DedicatedBroker & { endpoints: Record<string, string> }> {
   const root = repoRoot();
   const version = /<kafka.version>(.+)<\/kafka.version>/.exec(
     readFileSync(join(root, 'infra/kafka/pom.xml'), 'utf8'),
@@ -79,7 +93,24 @@ export async function startKafkaBroker(): Promise<DedicatedBroker> {
     .replaceAll('127.0.0.1:9092', `127.0.0.1:${port}`)
     .replaceAll('127.0.0.1:9093', `127.0.0.1:${controllerPort}`);
   const config = join(dir, 'server.properties');
-  writeFileSync(config, properties);
+  const endpoints: Record<string, string> = {};
+  for (const listener of secured) endpoints[listener.name] = `127.0.0.1:${await freePort()}`;
+  const own = [`PLAINTEXT://127.0.0.1:${port}`];
+  const clients = secured.map((listener) => `${listener.name}://${endpoints[listener.name]}`);
+  // Later lines win in a Java properties file.
+  const securedLines = secured.length
+    ? [
+        `listeners=${[...clients, ...own, `CONTROLLER://127.0.0.1:${controllerPort}`].join(',')}`,
+        `advertised.listeners=${[...clients, ...own].join(',')}`,
+        `listener.security.protocol.map=${[
+          ...secured.map((listener) => `${listener.name}:${listener.protocol}`),
+          'PLAINTEXT:PLAINTEXT',
+          'CONTROLLER:PLAINTEXT',
+        ].join(',')}`,
+        ...secured.flatMap((listener) => listener.properties),
+      ]
+    : [];
+  writeFileSync(config, [properties, ...securedLines, ''].join('\n'));
   const java = (args: string[]) =>
     spawn(
       'java',
@@ -97,17 +128,30 @@ export async function startKafkaBroker(): Promise<DedicatedBroker> {
       },
     );
   await new Promise((resolve, reject) =>
-    java(['kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', config]).on('exit', (code) =>
+    java([
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      newClusterId(),
+      '-c',
+      config,
+      ...secured.flatMap((listener) => listener.formatArgs ?? []),
+    ]).on('exit', (code) =>
       code === 0 ? resolve(code) : reject(new Error(`kafka storage format exited with ${code}`)),
     ),
   );
 
   let process: ChildProcess | undefined;
-  const broker: DedicatedBroker = {
+  const broker: DedicatedBroker & { endpoints: Record<string, string> } = {
     brokers: [`127.0.0.1:${port}`],
+    endpoints,
     async start() {
       process = java(['kafka.Kafka', config]);
-      await waitFor(() => portAnswers(port), { timeoutMs: 60_000, what: `dedicated broker on port ${port}` });
+      // minutes on a busy machine, with several TLS listeners
+      await waitFor(() => portAnswers(port), {
+        timeoutMs: 180_000,
+        what: `dedicated broker on port ${port}`,
+      });
     },
     async stop() {
       const running = process;

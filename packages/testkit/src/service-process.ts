@@ -39,6 +39,8 @@ export interface ServiceProcess {
   port: number;
   /** everything the process wrote to stdout and stderr so far */
   output(): string;
+  /** what it wrote to stderr alone (where a start-up failure's one line goes) */
+  errors(): string;
   /** resolves with the exit code (null when killed by a signal) */
   exited: Promise<number | null>;
   /** SIGTERM, then SIGKILL after 10 s; resolves once the process is gone */
@@ -61,14 +63,19 @@ export async function spawnService(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const chunks: Buffer[] = [];
+  const errorChunks: Buffer[] = [];
   child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => chunks.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => {
+    chunks.push(chunk);
+    errorChunks.push(chunk);
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const service: ServiceProcess = {
     child,
     port,
     url: `http://127.0.0.1:${port}`,
     output: () => Buffer.concat(chunks).toString('utf8'),
+    errors: () => Buffer.concat(errorChunks).toString('utf8'),
     exited,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

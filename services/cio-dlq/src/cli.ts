@@ -24,8 +24,9 @@ Exit codes:
   2  bad usage: unknown command or option, malformed argument or environment variable,
      or replay/purge without --yes when not on a terminal
 
-Environment: KAFKA_BROKERS, KAFKA_CLIENT_ID, KAFKA_SSL, KAFKA_SASL_MECHANISM,
-KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD (as the services), KAFKA_TOPIC_DLQ (the
+Environment: KAFKA_BROKERS, KAFKA_CLIENT_ID, KAFKA_SSL, KAFKA_SSL_CA_FILE,
+KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE, KAFKA_SSL_KEY_PASSWORD, KAFKA_SASL_MECHANISM,
+KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SASL_OAUTHBEARER_* (as the services), KAFKA_TOPIC_DLQ (the
 dead-letter topic, default customerio.dlq), CIO_DLQ_OPERATOR (who, for audit
 records; default user@host), CIO_DLQ_LOG_LEVEL (client logs on stderr; default silent).`;
 

@@ -24,7 +24,7 @@ export interface WorkerHealthOptions {
   /** the topic each consumed API reads (readiness names it) */
   topics: Partial<Record<Api, string>>;
   /** answers once the Kafka cluster's metadata does */
-  kafkaReady: () => Promise<void>;
+  kafkaReady: () => Promise<'degraded' | undefined>;
   /** with REDIS_URL: the shared budgets, by API (filled as they are made) */
   sharedBudgets?: ReadonlyMap<Api, SharedBudgetState>;
   /** with REDIS_URL: the transactional send ledger's Redis (its in-process fallback is reported) */
@@ -226,7 +226,8 @@ export class WorkerHealth {
       ...(ledgerRedis && { transactionalLedger: ledgerRedis.readiness }),
       kafka: async () => {
         if (this.crashed) throw new Error(`Kafka consumer failed: ${this.crashed.message}`);
-        await kafkaReady();
+        // `degraded`: an OAUTHBEARER token renewal fails while the current token holds
+        return await kafkaReady();
       },
       customerio: () => {
         const preflight = this.preflightFault;
