@@ -7,8 +7,8 @@ export {
 } from './client';
 export { type ConsumerOptions, createConsumer } from './consumer';
 export { headerString, headersToStrings } from './headers';
-export { MessagePlacement, type Placement } from './placement';
 export { type OAuthClientCredentials, OAuthTokenError, OAuthTokenSource } from './oauth-token';
+export { MessagePlacement, type Placement } from './placement';
 export { type OutgoingMessage, Publisher, type PublisherOptions, PublishTimeoutError } from './publisher';
 export { type KafkaReadiness, kafkaReadiness } from './readiness';
 export { assignReplyPartitions, replyPartitionAssigner } from './replies/assigner';

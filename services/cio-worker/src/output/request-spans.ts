@@ -12,7 +12,6 @@ import {
 } from '@cio-bridge/tracing';
 import type { Item } from '../delivery/engine';
 import type { RequestTrace } from '../delivery/engine-options';
-import type { DeliveryError } from '../errors';
 
 /**
  * The spans of one Customer.io request, by the OpenTelemetry conventions:
