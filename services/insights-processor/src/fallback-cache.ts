@@ -114,6 +114,8 @@ export async function openFeatureCache(options: {
 }): Promise<FeatureCacheSetup> {
   const newMemory = () =>
     createMemoryCache({ ttlSeconds: options.ttlSeconds, maxEntries: options.maxEntries });
+  // registered without Redis too (at 0), so dashboards and alerts find the series
+  const metrics = createCacheMetrics(options.registry);
   if (!options.redisUrl) return { cache: newMemory(), readiness: {}, close: async () => {} };
   const redis = await connectOptionalRedis(options.redisUrl, { logger: options.logger });
   const parts = {
@@ -124,7 +126,7 @@ export async function openFeatureCache(options: {
     redis,
     role: 'the ai_features cache',
     logger: options.logger,
-    gauge: createCacheMetrics(options.registry).fallback,
+    gauge: metrics.fallback,
     beforeReturning: (client) => cache.invalidate(client, options.keyPrefix),
     onChange: (fallback) => {
       if (fallback) return;

@@ -103,7 +103,7 @@ export function createInsightsMetrics(registry: Registry) {
   return metrics;
 }
 
-/** The ai_features cache's Redis fallback, registered only where REDIS_URL is set. */
+/** The ai_features cache's Redis fallback (0 without REDIS_URL). */
 export function createCacheMetrics(registry: Registry) {
   return {
     fallback: new Gauge({

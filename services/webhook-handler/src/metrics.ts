@@ -75,7 +75,7 @@ export function outcomeOfStatus(status: number): Outcome {
   return 'error';
 }
 
-/** The replay store's Redis fallback, registered only where REDIS_URL is set. */
+/** The replay store's Redis fallback (0 without REDIS_URL). */
 export function createReplayStoreMetrics(registry: Registry) {
   return {
     fallback: new Gauge({

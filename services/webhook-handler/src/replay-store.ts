@@ -203,13 +203,15 @@ export async function createReplayStore(options: {
   registry: Registry;
 }): Promise<ReplayStoreSetup> {
   const memory = new MemoryReplayStore(options.maxEntries);
+  // registered without Redis too (at 0), so dashboards and alerts find the series
+  const metrics = createReplayStoreMetrics(options.registry);
   if (!options.redisUrl) return { store: memory, readiness: {}, close: async () => {} };
   const redis = await connectOptionalRedis(options.redisUrl, { logger: options.logger });
   const optional = new OptionalRedis({
     redis,
     role: 'the replay store',
     logger: options.logger,
-    gauge: createReplayStoreMetrics(options.registry).fallback,
+    gauge: metrics.fallback,
   });
   return {
     store: new FallbackReplayStore(optional, redis, memory),

@@ -1,7 +1,22 @@
 import type { OutgoingMessage, Publisher } from '@cio-bridge/kafka';
+import type { Logger } from '@cio-bridge/logger';
+import type { Counter } from 'prom-client';
 
 /** How one publication of outcome messages ended: their count, and the error when Kafka refused them. */
 export type OutcomeReport = (result: 'published' | 'failed', count: number, error?: unknown) => void;
+
+/** A report that counts messages by result on `counter` and logs each refused publication once, naming `what` was lost. */
+export function countedReport(
+  counter: Counter<'result'>,
+  logger: Logger,
+  topic: string,
+  what: string,
+): OutcomeReport {
+  return (result, count, error) => {
+    counter.inc({ result }, count);
+    if (result === 'failed') logger.warn({ err: error, topic, count }, `could not publish ${what}`);
+  };
+}
 
 export interface OutcomePublisherOptions {
   publisher: Publisher;

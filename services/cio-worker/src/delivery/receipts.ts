@@ -2,7 +2,7 @@ import { headerString, type Publisher, type TopicSpec } from '@cio-bridge/kafka'
 import type { Logger } from '@cio-bridge/logger';
 import type { WorkerMetrics } from '../metrics';
 import type { Item, Settlement } from './engine';
-import { OutcomePublisher } from './outcome-publisher';
+import { countedReport, OutcomePublisher } from './outcome-publisher';
 
 /**
  * Delivery receipts (opt-in with WORKER_RECEIPTS_TOPIC): one compact message per
@@ -83,12 +83,7 @@ export class Receipts {
     this.outcomes = new OutcomePublisher({
       publisher,
       topic,
-      report: (result, count, error) => {
-        metrics.receipts.inc({ result }, count);
-        if (result === 'failed') {
-          logger.warn({ err: error, topic, receipts: count }, 'could not publish delivery receipts');
-        }
-      },
+      report: countedReport(metrics.receipts, logger, topic, 'delivery receipts'),
     });
   }
 

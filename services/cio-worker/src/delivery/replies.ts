@@ -3,7 +3,7 @@ import { headerString, type Publisher } from '@cio-bridge/kafka';
 import type { Logger } from '@cio-bridge/logger';
 import type { WorkerMetrics } from '../metrics';
 import type { Item, Settlement } from './engine';
-import { OutcomePublisher } from './outcome-publisher';
+import { countedReport, OutcomePublisher } from './outcome-publisher';
 import { type Receipt, receiptOf } from './receipts';
 
 /**
@@ -53,11 +53,7 @@ export class Replies {
     this.outcomes = new OutcomePublisher({
       publisher,
       topic,
-      report: (result, count, error) => {
-        metrics.replies.inc({ result }, count);
-        if (result === 'failed')
-          logger.warn({ err: error, topic, replies: count }, 'could not publish replies to waiting callers');
-      },
+      report: countedReport(metrics.replies, logger, topic, 'replies to waiting callers'),
     });
   }
 
