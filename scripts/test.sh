@@ -18,4 +18,6 @@ if node -e '
 fi
 mkdir -p .cache
 # --forceExit: kafkajs leaves retry timers behind after disconnect, which would keep jest alive.
-exec jest --ci --forceExit --json --outputFile=.cache/jest-results.json "$@"
+# --maxWorkers=2: the integration tests mostly wait on brokers and processes, so two run
+# side by side even on 2 cores (each owns its topics, group and ports).
+exec jest --ci --forceExit --maxWorkers=2 --json --outputFile=.cache/jest-results.json "$@"

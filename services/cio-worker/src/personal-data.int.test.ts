@@ -11,7 +11,7 @@ import {
 } from '@cio-bridge/testkit';
 import { createHarness, credentials, type Harness } from './testing/integration-harness';
 
-jest.setTimeout(120_000);
+jest.setTimeout(180_000);
 
 describe('personal data in the worker logs and dead letters', () => {
   let harness: Harness;
@@ -78,7 +78,7 @@ describe('personal data in the worker logs and dead letters', () => {
         const read = await harness.deadLetters({ count: 4, timeoutMs: 1_000 });
         return read.length >= 4 ? read : undefined;
       },
-      { timeoutMs: 30_000, what: 'the rejected message in the dead-letter topic' },
+      { timeoutMs: 90_000, what: 'the rejected message in the dead-letter topic' },
     );
 
     const classes = letters.map((letter) => String(letter.headers?.['x-dlq-error-class']));

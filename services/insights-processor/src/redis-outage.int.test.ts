@@ -95,7 +95,10 @@ describe('insights-processor: losing the cache’s Redis degrades, never stops',
       topics.predictions,
       Array.from({ length: 20 }, (_, i) => predictionMessage(i + 1, { churn_probability: 0.1 }, at(1))),
     );
-    await waitFor(async () => (await stored(0.1)) === 20, { what: 'the first predictions stored' });
+    await waitFor(async () => (await stored(0.1)) === 20, {
+      timeoutMs: 60_000,
+      what: 'the first predictions stored',
+    });
     for (let user = 1; user <= 20; user++) expect(await churnOf(user)).toBe(0.1);
     expect((await read(1)).headers.get('x-cache')).toBe('hit');
     expect(await fallbackGauge()).toBe(0);
@@ -108,7 +111,7 @@ describe('insights-processor: losing the cache’s Redis degrades, never stops',
     // Postgres commits without waiting for Redis.
     await waitFor(async () => (await stored(0.9)) === 20, {
       what: 'the predictions after the kill stored',
-      timeoutMs: 30_000,
+      timeoutMs: 60_000,
     });
     const statuses = [];
     for (let i = 0; i < 50; i++) statuses.push((await read((i % 30) + 1)).status);
@@ -121,7 +124,10 @@ describe('insights-processor: losing the cache’s Redis degrades, never stops',
 
     // Redis returns with what it held before the outage (0.1 for users 1..20).
     await redis.restart();
-    await waitFor(async () => (await readiness()).checks.cache === 'ok', { what: 'back on Redis' });
+    await waitFor(async () => (await readiness()).checks.cache === 'ok', {
+      timeoutMs: 60_000,
+      what: 'back on Redis',
+    });
     expect(await fallbackGauge()).toBe(0);
     for (let user = 1; user <= 20; user++) expect(await churnOf(user)).toBe(0.9);
     expect((await read(1)).headers.get('x-cache')).toBe('hit');
