@@ -18,7 +18,9 @@ export const median = (values) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-export { setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export { sleep };
 
 /** Peak resident memory (VmHWM) of a process, in MB; Linux only. */
 export function peakRssMb(pid) {
